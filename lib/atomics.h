@@ -1,0 +1,26 @@
+/*
+ * atomics.h — the only place qpulse spells out memory ordering.
+ *
+ * Thin wrappers over the GCC/Clang __atomic builtins (the C11 model) for
+ * plain integers that live in shared memory, where _Atomic types cannot be
+ * used because both sides map the same bytes.  Every call site names what it
+ * orders and the access it pairs with.  On x86-64 the acquire load and the
+ * release store are plain movs; only qp_cas and qp_fetch_add lock the bus,
+ * and they are kept off the recording hot path.
+ */
+#ifndef QPULSE_ATOMICS_H
+#define QPULSE_ATOMICS_H
+
+#include <stdint.h>
+
+#define qp_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define qp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define qp_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define qp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define qp_fetch_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+/* Strong compare-and-swap with acq_rel on success, acquire on failure. */
+#define qp_cas(p, expp, v)                                                     \
+    __atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+#define qp_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+#endif /* QPULSE_ATOMICS_H */

@@ -1,0 +1,255 @@
+/*
+ * common.c — names and small helpers shared by every qpulse program.
+ * None of this is on the recording hot path.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "layout.h"
+
+int qp_ns_valid(const char *ns)
+{
+    size_t n = 0;
+    if (!ns)
+        return 0;
+    for (; ns[n]; n++) {
+        unsigned char c = (unsigned char)ns[n];
+        if (!(isalnum(c) || c == '_' || c == '-'))
+            return 0;
+        if (n >= QP_NS_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
+const char *qp_ns_from_env(void)
+{
+    const char *ns = getenv("QPULSE_NS");
+    if (!ns || !*ns)
+        return QP_DEFAULT_NS;
+    return qp_ns_valid(ns) ? ns : NULL;
+}
+
+static int fmt(char *buf, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static int fmt(char *buf, size_t len, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(buf, len, f, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime)
+{
+    return fmt(buf, len, QP_SHM_PREFIX "%s.%ld.%llu", ns, (long)pid,
+               (unsigned long long)starttime);
+}
+
+int qp_seg_prefix(char *buf, size_t len, const char *ns)
+{
+    return fmt(buf, len, "qpulse.%s.", ns);
+}
+
+int qp_daemon_shm_name(char *buf, size_t len, const char *ns)
+{
+    return fmt(buf, len, QP_SHM_PREFIX "%s.daemon", ns);
+}
+
+int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid, uint64_t *starttime)
+{
+    if (name[0] == '/')
+        name++;
+    if (strncmp(name, "qpulse.", 7) != 0)
+        return -EINVAL;
+    name += 7;
+    /* namespace: up to the last-but-one dot */
+    const char *d2 = strrchr(name, '.');
+    if (!d2 || d2 == name)
+        return -EINVAL;
+    const char *d1 = d2 - 1;
+    while (d1 > name && *d1 != '.')
+        d1--;
+    if (*d1 != '.' || d1 == name)
+        return -EINVAL;
+    size_t nl = (size_t)(d1 - name);
+    if (nl == 0 || nl >= nslen || nl > QP_NS_MAX)
+        return -EINVAL;
+    memcpy(ns, name, nl);
+    ns[nl] = 0;
+    if (!qp_ns_valid(ns))
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    long p = strtol(d1 + 1, &end, 10);
+    if (errno || end != d2 || p <= 0 || p > 0x7fffffffL)
+        return -EINVAL;
+    unsigned long long st = strtoull(d2 + 1, &end, 10);
+    if (errno || *end || !isdigit((unsigned char)d2[1]))
+        return -EINVAL;
+    *pid = (pid_t)p;
+    *starttime = st;
+    return 0;
+}
+
+int qp_runtime_dir(char *buf, size_t len, int create)
+{
+    const char *e = getenv("QPULSE_RUNTIME_DIR");
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    int r;
+    if (e && *e)
+        r = fmt(buf, len, "%s", e);
+    else if (x && *x && access(x, W_OK) == 0)
+        r = fmt(buf, len, "%s/qpulse", x);
+    else
+        r = fmt(buf, len, "/tmp/qpulse-%lu", (unsigned long)getuid());
+    if (r < 0)
+        return r;
+    if (create && mkdir(buf, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    struct stat st;
+    if (stat(buf, &st) < 0)
+        return create ? -errno : 0;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
+        return -EPERM;
+    return 0;
+}
+
+int qp_socket_path(char *buf, size_t len, const char *ns)
+{
+    char dir[256];
+    int r = qp_runtime_dir(dir, sizeof dir, 0);
+    if (r < 0)
+        return r;
+    return fmt(buf, len, "%s/%s.sock", dir, ns);
+}
+
+/* Reads /proc/<pid>/stat; the comm field may hold spaces and parentheses, so
+ * the fields after it are found from the last ')'. */
+static int read_stat(pid_t pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, len - 1);
+    int e = errno;
+    close(fd);
+    if (n <= 0)
+        return n < 0 ? -e : -EIO;
+    buf[n] = 0;
+    return 0;
+}
+
+uint64_t qp_proc_starttime(pid_t pid)
+{
+    char buf[1024];
+    if (read_stat(pid, buf, sizeof buf) < 0)
+        return 0;
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    p++;
+    /* after ')' come fields 3.. ; starttime is field 22 */
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (!p)
+        return 0;
+    return strtoull(p + 1, NULL, 10);
+}
+
+int qp_proc_alive(pid_t pid, uint64_t starttime)
+{
+    if (pid <= 0)
+        return 0;
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 0;
+    char buf[1024];
+    if (read_stat(pid, buf, sizeof buf) < 0)
+        return 0;
+    char *p = strrchr(buf, ')');
+    if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+        return 0;   /* a zombie has exited: its samples are final */
+    if (starttime && qp_proc_starttime(pid) != starttime)
+        return 0;
+    return 1;
+}
+
+int qp_proc_name(pid_t pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, len - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return -e;
+    while (n > 0 && (buf[n - 1] == '\n'))
+        n--;
+    buf[n] = 0;
+    return 0;
+}
+
+int qp_parse_duration_ns(const char *s, double *ns_out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v) || v < 0)
+        return -EINVAL;
+    double mul;
+    if (!strcmp(end, "ns") || !*end)
+        mul = 1;
+    else if (!strcmp(end, "us"))
+        mul = 1e3;
+    else if (!strcmp(end, "ms"))
+        mul = 1e6;
+    else if (!strcmp(end, "s"))
+        mul = 1e9;
+    else
+        return -EINVAL;
+    *ns_out = v * mul;
+    return 0;
+}
+
+const char *qp_format_ns(double ns, char *buf, size_t len)
+{
+    if (!isfinite(ns) || ns < 0)
+        snprintf(buf, len, "-");
+    else if (ns < 1e3)
+        snprintf(buf, len, "%.0fns", ns);
+    else if (ns < 1e4)
+        snprintf(buf, len, "%.2fus", ns / 1e3);
+    else if (ns < 1e5)
+        snprintf(buf, len, "%.1fus", ns / 1e3);
+    else if (ns < 1e6)
+        snprintf(buf, len, "%.0fus", ns / 1e3);
+    else if (ns < 1e7)
+        snprintf(buf, len, "%.2fms", ns / 1e6);
+    else if (ns < 1e8)
+        snprintf(buf, len, "%.1fms", ns / 1e6);
+    else if (ns < 1e9)
+        snprintf(buf, len, "%.0fms", ns / 1e6);
+    else
+        snprintf(buf, len, "%.2fs", ns / 1e9);
+    return buf;
+}

@@ -1,0 +1,49 @@
+/*
+ * common.h — names and small helpers shared by every qpulse program:
+ * namespaces, shared-memory object names, the daemon's runtime directory,
+ * /proc readers.  Compiled into libqpulse and into the internal library.
+ */
+#ifndef QPULSE_COMMON_H
+#define QPULSE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define QP_DEFAULT_NS "default"
+
+/* The namespace from QPULSE_NS, or "default".  NULL if QPULSE_NS is invalid. */
+const char *qp_ns_from_env(void);
+/* 1 when ns is 1..48 characters of [A-Za-z0-9_-], else 0. */
+int qp_ns_valid(const char *ns);
+
+/* "/qpulse.<ns>.<pid>.<starttime>" into buf; -ENAMETOOLONG if it won't fit. */
+int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime);
+/* Parses a name as above (with or without the leading '/'); 0 or -EINVAL. */
+int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid, uint64_t *starttime);
+/* The shm prefix of a namespace's segments, "qpulse.<ns>." (no '/'). */
+int qp_seg_prefix(char *buf, size_t len, const char *ns);
+/* "/qpulse.<ns>.daemon": the daemon's presence record. */
+int qp_daemon_shm_name(char *buf, size_t len, const char *ns);
+
+/* Directory for daemon sockets and pid files: $QPULSE_RUNTIME_DIR, else
+ * $XDG_RUNTIME_DIR/qpulse, else /tmp/qpulse-<uid>.  Created 0700 when
+ * create is set; -EPERM if it exists and is not ours or not 0700. */
+int qp_runtime_dir(char *buf, size_t len, int create);
+/* "<runtime dir>/<ns>.sock" */
+int qp_socket_path(char *buf, size_t len, const char *ns);
+
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks); 0 if unknown. */
+uint64_t qp_proc_starttime(pid_t pid);
+/* 1 if pid runs and (when starttime != 0) started at starttime, else 0. */
+int qp_proc_alive(pid_t pid, uint64_t starttime);
+/* The program name (comm) of pid into buf. */
+int qp_proc_name(pid_t pid, char *buf, size_t len);
+
+/* Parses "10", "2.5", with optional unit ns|us|ms|s into nanoseconds.
+ * Returns 0 or -EINVAL. */
+int qp_parse_duration_ns(const char *s, double *ns_out);
+/* Formats nanoseconds with an auto unit (ns, us, ms, s) into buf, width ~7. */
+const char *qp_format_ns(double ns, char *buf, size_t len);
+
+#endif /* QPULSE_COMMON_H */

@@ -1,0 +1,80 @@
+/*
+ * snapshot.h — a qpulsed snapshot in memory, and its one JSON reader.
+ *
+ * The JSON is the one documented in docs/PROTOCOL.md (the contract's
+ * `qptop -b --format json` object plus extra fields).  qptop, `qpulse check`
+ * and the tests all read snapshots through qp_snapshot_parse(); nobody
+ * else walks the JSON.  Unknown fields are ignored; missing optional fields
+ * read as 0/NULL; a missing required field or a wrong type is an error that
+ * names the field.
+ */
+#ifndef QPULSE_SNAPSHOT_H
+#define QPULSE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct qp_snap_child {
+    char *set, *op;
+    uint64_t count;
+    uint64_t total_ns;          /* time the child took inside this op */
+} qp_snap_child_t;
+
+typedef struct qp_snap_bucket {
+    uint64_t lo_ns, hi_ns;      /* [lo, hi) */
+    uint64_t count;
+} qp_snap_bucket_t;
+
+typedef struct qp_snap_budget {
+    char *rule;                 /* the rule as written, e.g. "trading.* p99 < 1ms" */
+    char *stat;                 /* mean p50 p90 p99 p999 max */
+    double limit_ns, actual_ns;
+    int broken;
+} qp_snap_budget_t;
+
+typedef struct qp_snap_op {
+    char *set, *op, *group, *description;
+    int priority;
+    uint64_t count;
+    double rate_per_s, mean_ns, stddev_ns;
+    uint64_t min_ns, max_ns, p50_ns, p90_ns, p99_ns, p999_ns;
+    uint64_t total_ns, self_ns;
+    uint64_t p99_prev_ns;       /* p99 of the previous window, 0 = unknown */
+    qp_snap_child_t *children; size_t nchildren;
+    qp_snap_bucket_t *hist; size_t nhist;      /* only when asked for */
+    qp_snap_budget_t *budgets; size_t nbudgets;
+} qp_snap_op_t;
+
+typedef struct qp_snap_proc {
+    long pid;
+    char *name;
+    int alive;
+    uint64_t dropped;
+    double cpu_pct;             /* -1 when unknown */
+    uint64_t rss_bytes;
+    uint32_t threads;
+    double started_at;          /* realtime seconds */
+    double exited_at;           /* realtime seconds, 0 while alive */
+    qp_snap_op_t *ops; size_t nops;
+} qp_snap_proc_t;
+
+typedef struct qp_snapshot {
+    int version;                /* "qpulse": 1 */
+    double time;                /* realtime seconds */
+    double window_s;            /* 0 when cumulative (JSON null) */
+    int cumulative;
+    char *ns;
+    long daemon_pid;
+    double samples_per_s;       /* aggregated by the daemon, over all processes */
+    uint64_t dropped_total;
+    qp_snap_proc_t *procs; size_t nprocs;
+} qp_snapshot_t;
+
+/* Parses one snapshot object.  NULL on error, with "field: what was wrong"
+ * in err. */
+qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t errlen);
+/* Reads a file holding one snapshot (the first line, or the whole file). */
+qp_snapshot_t *qp_snapshot_load(const char *path, char *err, size_t errlen);
+void qp_snapshot_free(qp_snapshot_t *s);
+
+#endif /* QPULSE_SNAPSHOT_H */
