@@ -54,10 +54,11 @@ static int fmt(char *buf, size_t len, const char *f, ...)
     return 0;
 }
 
-int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime)
+int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime,
+                unsigned seq)
 {
-    return fmt(buf, len, QP_SHM_PREFIX "%s.%ld.%llu", ns, (long)pid,
-               (unsigned long long)starttime);
+    return fmt(buf, len, QP_SHM_PREFIX "%s.%ld.%llu.%u", ns, (long)pid,
+               (unsigned long long)starttime, seq);
 }
 
 int qp_seg_prefix(char *buf, size_t len, const char *ns)
@@ -70,39 +71,55 @@ int qp_daemon_shm_name(char *buf, size_t len, const char *ns)
     return fmt(buf, len, QP_SHM_PREFIX "%s.daemon", ns);
 }
 
-int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid, uint64_t *starttime)
+static int parse_uint(const char *s, const char *end, unsigned long long max,
+                      unsigned long long *out)
+{
+    unsigned long long v = 0;
+    if (s >= end || end - s > 20)
+        return -EINVAL;
+    for (; s < end; s++) {
+        if (!isdigit((unsigned char)*s))
+            return -EINVAL;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return -EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid,
+                      uint64_t *starttime, unsigned *seq)
 {
     if (name[0] == '/')
         name++;
     if (strncmp(name, "qpulse.", 7) != 0)
         return -EINVAL;
     name += 7;
-    /* namespace: up to the last-but-one dot */
-    const char *d2 = strrchr(name, '.');
-    if (!d2 || d2 == name)
-        return -EINVAL;
-    const char *d1 = d2 - 1;
-    while (d1 > name && *d1 != '.')
-        d1--;
-    if (*d1 != '.' || d1 == name)
+    /* <ns>.<pid>.<starttime>.<seq>: the namespace has no dots, so split on
+     * the first three dots and require nothing after the fourth field. */
+    const char *d1 = strchr(name, '.');
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    const char *d3 = d2 ? strchr(d2 + 1, '.') : NULL;
+    if (!d3 || strchr(d3 + 1, '.'))
         return -EINVAL;
     size_t nl = (size_t)(d1 - name);
     if (nl == 0 || nl >= nslen || nl > QP_NS_MAX)
+        return -EINVAL;
+    unsigned long long p, st, sq;
+    if (parse_uint(d1 + 1, d2, 0x7fffffffULL, &p) < 0 || p == 0 ||
+        parse_uint(d2 + 1, d3, ~0ULL, &st) < 0 ||
+        parse_uint(d3 + 1, d3 + 1 + strlen(d3 + 1), 0xffffffffULL, &sq) < 0)
         return -EINVAL;
     memcpy(ns, name, nl);
     ns[nl] = 0;
     if (!qp_ns_valid(ns))
         return -EINVAL;
-    char *end;
-    errno = 0;
-    long p = strtol(d1 + 1, &end, 10);
-    if (errno || end != d2 || p <= 0 || p > 0x7fffffffL)
-        return -EINVAL;
-    unsigned long long st = strtoull(d2 + 1, &end, 10);
-    if (errno || *end || !isdigit((unsigned char)d2[1]))
-        return -EINVAL;
     *pid = (pid_t)p;
     *starttime = st;
+    if (seq)
+        *seq = (unsigned)sq;
     return 0;
 }
 

@@ -17,10 +17,15 @@ const char *qp_ns_from_env(void);
 /* 1 when ns is 1..48 characters of [A-Za-z0-9_-], else 0. */
 int qp_ns_valid(const char *ns);
 
-/* "/qpulse.<ns>.<pid>.<starttime>" into buf; -ENAMETOOLONG if it won't fit. */
-int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime);
-/* Parses a name as above (with or without the leading '/'); 0 or -EINVAL. */
-int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid, uint64_t *starttime);
+/* "/qpulse.<ns>.<pid>.<starttime>.<seq>" into buf; -ENAMETOOLONG if it won't
+ * fit.  seq tells apart the segments of successive program images of one
+ * process (exec keeps pid and start time). */
+int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime,
+                unsigned seq);
+/* Parses a name as above (with or without the leading '/'); 0 or -EINVAL.
+ * "/qpulse.<ns>.daemon" is not a segment name (-EINVAL). */
+int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid,
+                      uint64_t *starttime, unsigned *seq);
 /* The shm prefix of a namespace's segments, "qpulse.<ns>." (no '/'). */
 int qp_seg_prefix(char *buf, size_t len, const char *ns);
 /* "/qpulse.<ns>.daemon": the daemon's presence record. */

@@ -169,6 +169,18 @@ struct qp_tail {
     uint8_t pad[2 * QP_CACHELINE - 8];
 };
 
+/* The daemon's presence record, shm object "/qpulse.<ns>.daemon" (0600),
+ * written by qpulsed at start.  A producer reads it at exit: when the daemon
+ * it names is alive, the segment is left for the daemon to drain and remove;
+ * otherwise the producer removes it itself. */
+#define QP_DAEMON_MAGIC 0x4e4d454144505151ull   /* "QQPDAEMN" */
+struct qp_daemon_rec {
+    uint64_t magic;               /* QP_DAEMON_MAGIC, stored last */
+    int32_t pid;
+    uint32_t reserved;
+    uint64_t start_time;          /* /proc/<pid>/stat starttime */
+};
+
 _Static_assert(sizeof(struct qp_seg_header) <= QP_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(qp_sample_t) == 32, "sample is 32 bytes");
 _Static_assert(sizeof(struct qp_slot) == 128, "slot is two cache lines");

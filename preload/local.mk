@@ -1,0 +1,1 @@
+## preload/: (nothing yet)

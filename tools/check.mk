@@ -1,0 +1,1 @@
+## tools/check.mk: qpulse check/reset (budgets issue)

@@ -1,0 +1,1 @@
+## tools/run.mk: qpulse run (preload issue)
