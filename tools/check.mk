@@ -1,1 +1,7 @@
-## tools/check.mk: qpulse check/reset (budgets issue)
+## tools/check.mk: `qpulse check` and `qpulse reset` (budgets issue), and the
+## shared readers they bring into the internal library: the snapshot JSON
+## reader (also used by qptop) and the budget-file parser (also used by
+## qpulsed and qptop).
+lib_libqpulse_internal_la_SOURCES += lib/snapshot.c
+lib_libqpulse_internal_la_CFLAGS += $(JANSSON_CFLAGS)
+lib_libqpulse_internal_la_LIBADD += $(JANSSON_LIBS)

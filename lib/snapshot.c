@@ -1,0 +1,473 @@
+/*
+ * snapshot.c — the one reader of qpulsed's snapshot JSON (docs/PROTOCOL.md)
+ * into the structs of snapshot.h.
+ *
+ * The input may come from a daemon, from a file saved by
+ * `qptop -b --format json --cumulative`, or from a hand-written test file, so
+ * every field is type-checked and every error names the field by its path
+ * ("processes[1].ops[0].p99_ns: expected a non-negative number").  Unknown
+ * fields are ignored so that a newer daemon can add fields without breaking
+ * older readers; the major version ("qpulse": 1) is checked so that an
+ * incompatible one is refused rather than misread.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "snapshot.h"
+
+#define SNAP_VERSION 1
+#define SNAP_FILE_MAX (256u << 20)      /* same bound as a daemon reply */
+
+/* Where we are in the document, for error messages, plus the error buffer. */
+typedef struct snap_ctx {
+    char *err;
+    size_t errlen;
+    char path[128];                     /* "processes[1].ops[0]" or "" */
+} snap_ctx_t;
+
+static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
+{
+    if (!c->err || !c->errlen)
+        return;
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s%s%s: %s", c->path, *c->path ? "." : "", field, what);
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE: case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "something else";
+}
+
+/* Field getters.  Each returns 0, or -EINVAL after writing the error.  A
+ * missing field is an error only when required; otherwise *out keeps the
+ * default the caller stored in it. */
+
+static int get_str(snap_ctx_t *c, json_t *o, const char *k, int required, char **out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            snap_err(c, k, "missing (expected a string)");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        snap_err(c, k, "expected a string, got %s", json_type_name(v));
+        return -EINVAL;
+    }
+    *out = strdup(json_string_value(v));
+    if (!*out) {
+        snap_err(c, k, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* A number; null reads as missing (several fields use null for "none"). */
+static int get_num(snap_ctx_t *c, json_t *o, const char *k, int required, double *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            snap_err(c, k, "missing (expected a number)");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!json_is_number(v)) {
+        snap_err(c, k, "expected a number, got %s", json_type_name(v));
+        return -EINVAL;
+    }
+    double d = json_number_value(v);
+    if (!isfinite(d)) {
+        snap_err(c, k, "expected a finite number");
+        return -EINVAL;
+    }
+    *out = d;
+    return 0;
+}
+
+/* A count or a time in ns: a non-negative number.  A real is accepted and
+ * rounded (a tool that rewrote the file may have turned 12100 into 12100.0). */
+static int get_u64(snap_ctx_t *c, json_t *o, const char *k, int required, uint64_t *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            snap_err(c, k, "missing (expected a non-negative number)");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    double d = json_is_number(v) ? json_number_value(v) : -1;
+    if (!json_is_number(v) || !(d >= 0) || d >= 18446744073709551616.0) {
+        snap_err(c, k, "expected a non-negative number, got %s", json_type_name(v));
+        return -EINVAL;
+    }
+    *out = json_is_integer(v) ? (uint64_t)json_integer_value(v) : (uint64_t)llround(d);
+    return 0;
+}
+
+static int get_bool(snap_ctx_t *c, json_t *o, const char *k, int *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v)) {
+        snap_err(c, k, "expected true or false, got %s", json_type_name(v));
+        return -EINVAL;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* An optional array; *out = NULL when absent or null. */
+static int get_array(snap_ctx_t *c, json_t *o, const char *k, int required, json_t **out)
+{
+    json_t *v = json_object_get(o, k);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            snap_err(c, k, "missing (expected an array)");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!json_is_array(v)) {
+        snap_err(c, k, "expected an array, got %s", json_type_name(v));
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Pushes "[i]" of array field k onto the path; returns the old length. */
+static size_t path_push(snap_ctx_t *c, const char *k, size_t i)
+{
+    size_t old = strlen(c->path);
+    snprintf(c->path + old, sizeof c->path - old, "%s%s[%zu]", old ? "." : "", k, i);
+    return old;
+}
+
+static int elem_object(snap_ctx_t *c, json_t *v)
+{
+    if (json_is_object(v))
+        return 0;
+    snprintf(c->err, c->errlen, "%s: expected an object, got %s", c->path, json_type_name(v));
+    return -EINVAL;
+}
+
+/* Parses one element of an array field into the struct at dst. */
+typedef int (*elem_fn)(snap_ctx_t *, json_t *, void *);
+
+static int parse_child(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_child_t *ch = dst;
+    int r;
+    if ((r = elem_object(c, o)) || (r = get_str(c, o, "set", 1, &ch->set)) ||
+        (r = get_str(c, o, "op", 1, &ch->op)) ||
+        (r = get_u64(c, o, "count", 0, &ch->count)) ||
+        (r = get_u64(c, o, "total_ns", 0, &ch->total_ns)))
+        return r;
+    return 0;
+}
+
+static int parse_budget(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_budget_t *b = dst;
+    int r;
+    if ((r = elem_object(c, o)) || (r = get_str(c, o, "rule", 1, &b->rule)) ||
+        (r = get_str(c, o, "stat", 1, &b->stat)) ||
+        (r = get_num(c, o, "limit_ns", 1, &b->limit_ns)) ||
+        (r = get_num(c, o, "actual_ns", 0, &b->actual_ns)) ||
+        (r = get_bool(c, o, "broken", &b->broken)))
+        return r;
+    return 0;
+}
+
+/* One histogram bucket: [lo_ns, hi_ns, count]. */
+static int parse_bucket(snap_ctx_t *c, json_t *a, void *dst)
+{
+    qp_snap_bucket_t *b = dst;
+    uint64_t v[3];
+    if (!json_is_array(a) || json_array_size(a) != 3)
+        goto bad;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *e = json_array_get(a, i);
+        if (!json_is_integer(e) || json_integer_value(e) < 0)
+            goto bad;
+        v[i] = (uint64_t)json_integer_value(e);
+    }
+    b->lo_ns = v[0], b->hi_ns = v[1], b->count = v[2];
+    return 0;
+bad:
+    snprintf(c->err, c->errlen, "%s: expected [lo_ns, hi_ns, count] (three non-negative integers)",
+             c->path);
+    return -EINVAL;
+}
+
+/* Parses array field k of o into *arr (n elements of size sz) with fn. */
+static int parse_list(snap_ctx_t *c, json_t *o, const char *k, int required, void **arr,
+                      size_t *n, size_t sz, elem_fn fn)
+{
+    json_t *a;
+    int r = get_array(c, o, k, required, &a);
+    if (r < 0 || !a)
+        return r;
+    size_t cnt = json_array_size(a);
+    if (!cnt)
+        return 0;
+    *arr = calloc(cnt, sz);
+    if (!*arr) {
+        snap_err(c, k, "out of memory");
+        return -ENOMEM;
+    }
+    *n = cnt;       /* zeroed entries: the free functions cope with partial ones */
+    for (size_t i = 0; i < cnt; i++) {
+        size_t old = path_push(c, k, i);
+        r = fn(c, json_array_get(a, i), (char *)*arr + i * sz);
+        if (r < 0)
+            return r;
+        c->path[old] = '\0';
+    }
+    return 0;
+}
+
+static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_op_t *op = dst;
+    double prio = 0;
+    int r;
+    if ((r = elem_object(c, o)) || (r = get_str(c, o, "set", 1, &op->set)) ||
+        (r = get_str(c, o, "op", 1, &op->op)) || (r = get_str(c, o, "group", 0, &op->group)) ||
+        (r = get_str(c, o, "description", 0, &op->description)) ||
+        (r = get_num(c, o, "priority", 0, &prio)) || (r = get_u64(c, o, "count", 1, &op->count)) ||
+        (r = get_num(c, o, "rate_per_s", 0, &op->rate_per_s)) ||
+        (r = get_num(c, o, "mean_ns", 0, &op->mean_ns)) ||
+        (r = get_num(c, o, "stddev_ns", 0, &op->stddev_ns)) ||
+        (r = get_u64(c, o, "min_ns", 0, &op->min_ns)) ||
+        (r = get_u64(c, o, "max_ns", 0, &op->max_ns)) ||
+        (r = get_u64(c, o, "p50_ns", 0, &op->p50_ns)) ||
+        (r = get_u64(c, o, "p90_ns", 0, &op->p90_ns)) ||
+        (r = get_u64(c, o, "p99_ns", 0, &op->p99_ns)) ||
+        (r = get_u64(c, o, "p999_ns", 0, &op->p999_ns)) ||
+        (r = get_u64(c, o, "total_ns", 0, &op->total_ns)) ||
+        (r = get_u64(c, o, "self_ns", 0, &op->self_ns)) ||
+        (r = get_u64(c, o, "p99_prev_ns", 0, &op->p99_prev_ns)))
+        return r;
+    op->priority = (int)prio;
+    if ((r = parse_list(c, o, "children", 0, (void **)&op->children, &op->nchildren,
+                        sizeof *op->children, parse_child)) ||
+        (r = parse_list(c, o, "hist", 0, (void **)&op->hist, &op->nhist, sizeof *op->hist,
+                        parse_bucket)) ||
+        (r = parse_list(c, o, "budgets", 0, (void **)&op->budgets, &op->nbudgets,
+                        sizeof *op->budgets, parse_budget)))
+        return r;
+    return 0;
+}
+
+static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_proc_t *p = dst;
+    double pid = 0, threads = 0;
+    uint64_t rss = 0;
+    int r;
+    p->cpu_pct = -1;
+    if ((r = elem_object(c, o)) || (r = get_num(c, o, "pid", 1, &pid)) ||
+        (r = get_str(c, o, "name", 1, &p->name)) || (r = get_bool(c, o, "alive", &p->alive)) ||
+        (r = get_u64(c, o, "dropped", 0, &p->dropped)) ||
+        (r = get_num(c, o, "cpu_pct", 0, &p->cpu_pct)) ||
+        (r = get_u64(c, o, "rss_bytes", 0, &rss)) ||
+        (r = get_num(c, o, "threads", 0, &threads)) ||
+        (r = get_num(c, o, "started_at", 0, &p->started_at)) ||
+        (r = get_num(c, o, "exited_at", 0, &p->exited_at)))
+        return r;
+    if (pid < 0 || pid != floor(pid)) {
+        snap_err(c, "pid", "expected a non-negative integer");
+        return -EINVAL;
+    }
+    p->pid = (long)pid;
+    p->rss_bytes = rss;
+    p->threads = threads > 0 ? (uint32_t)threads : 0;
+    return parse_list(c, o, "ops", 1, (void **)&p->ops, &p->nops, sizeof *p->ops, parse_op);
+}
+
+static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
+{
+    double version = 0, dpid = 0;
+    int r;
+    if (!json_is_object(o)) {
+        snprintf(c->err, c->errlen, "snapshot: expected a JSON object, got %s",
+                 json_type_name(o));
+        return -EINVAL;
+    }
+    if ((r = get_num(c, o, "qpulse", 1, &version)))
+        return r;
+    if (version != SNAP_VERSION) {
+        snap_err(c, "qpulse", "unsupported snapshot version %g (this reader knows %d)",
+                 version, SNAP_VERSION);
+        return -EINVAL;
+    }
+    s->version = (int)version;
+    json_t *w = json_object_get(o, "window_s");
+    if (w && !json_is_null(w) && !json_is_number(w)) {
+        snap_err(c, "window_s", "expected a number or null, got %s", json_type_name(w));
+        return -EINVAL;
+    }
+    s->cumulative = !w || json_is_null(w);
+    if ((r = get_num(c, o, "time", 1, &s->time)) ||
+        (r = get_num(c, o, "window_s", 0, &s->window_s)) ||
+        (r = get_str(c, o, "ns", 0, &s->ns)) || (r = get_num(c, o, "daemon_pid", 0, &dpid)) ||
+        (r = get_num(c, o, "samples_per_s", 0, &s->samples_per_s)) ||
+        (r = get_u64(c, o, "dropped_total", 0, &s->dropped_total)))
+        return r;
+    s->daemon_pid = (long)dpid;
+    return parse_list(c, o, "processes", 1, (void **)&s->procs, &s->nprocs, sizeof *s->procs,
+                      parse_proc);
+}
+
+static qp_snapshot_t *snapshot_from_json(json_t *root, char *err, size_t errlen)
+{
+    snap_ctx_t c = { .err = err, .errlen = errlen };
+    qp_snapshot_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (parse_top(&c, root, s) < 0) {
+        qp_snapshot_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t errlen)
+{
+    char dummy[1];
+    if (!err || !errlen)
+        err = dummy, errlen = sizeof dummy;
+    json_error_t je;
+    /* JSON_DISABLE_EOF_CHECK: the first value is the snapshot, whatever
+     * follows it (the next line of a `qptop -b -n 3` capture) is not ours. */
+    json_t *root = json_loadb(json, len, JSON_DISABLE_EOF_CHECK, &je);
+    if (!root) {
+        snprintf(err, errlen, "not valid JSON (line %d, column %d): %s", je.line, je.column,
+                 je.text);
+        return NULL;
+    }
+    qp_snapshot_t *s = snapshot_from_json(root, err, errlen);
+    json_decref(root);
+    return s;
+}
+
+/* Reads a whole file into memory, bounded by SNAP_FILE_MAX. */
+static int read_file(const char *path, char **out, size_t *outlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    int r = 0;
+    while (buf) {
+        if (len == cap) {
+            if (cap >= SNAP_FILE_MAX) {
+                r = -EFBIG;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb, cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f))
+                r = -EIO;
+            break;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return -ENOMEM;
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    *out = buf, *outlen = len;
+    return 0;
+}
+
+qp_snapshot_t *qp_snapshot_load(const char *path, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    char dummy[1];
+    if (!err || !errlen)
+        err = dummy, errlen = sizeof dummy;
+    int r = read_file(path, &buf, &len);
+    if (r < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-r));
+        return NULL;
+    }
+    char sub[480];
+    qp_snapshot_t *s = qp_snapshot_parse(buf, len, sub, sizeof sub);
+    free(buf);
+    if (!s)
+        snprintf(err, errlen, "%s: %s", path, sub);
+    return s;
+}
+
+static void free_op(qp_snap_op_t *op)
+{
+    free(op->set), free(op->op), free(op->group), free(op->description);
+    for (size_t i = 0; i < op->nchildren; i++)
+        free(op->children[i].set), free(op->children[i].op);
+    free(op->children);
+    free(op->hist);
+    for (size_t i = 0; i < op->nbudgets; i++)
+        free(op->budgets[i].rule), free(op->budgets[i].stat);
+    free(op->budgets);
+}
+
+void qp_snapshot_free(qp_snapshot_t *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        qp_snap_proc_t *p = &s->procs[i];
+        for (size_t j = 0; j < p->nops; j++)
+            free_op(&p->ops[j]);
+        free(p->ops);
+        free(p->name);
+    }
+    free(s->procs);
+    free(s->ns);
+    free(s);
+}
