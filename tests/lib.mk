@@ -7,3 +7,6 @@ tests_test_record_CPPFLAGS = $(QPTEST_CPPFLAGS_)
 tests_test_record_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_record_LDADD = $(QPTEST_LIBS_)
 endif
+
+TESTS += tests/api-compile.sh
+EXTRA_DIST += tests/api-compile.sh
