@@ -14,3 +14,4 @@ lib_libqpulse_internal_la_SOURCES = lib/reader.c lib/reader.h lib/common.c lib/c
 	lib/client.c lib/client.h lib/layout.h lib/atomics.h lib/snapshot.h
 lib_libqpulse_internal_la_CFLAGS = $(AM_CFLAGS)
 lib_libqpulse_internal_la_LIBADD = $(LIBM)
+dist_man_MANS += man/qpulse.3

@@ -388,3 +388,44 @@ Test(record, fork_child_gets_its_own_segment)
     cr_assert_eq(shm_open(name, O_RDONLY, 0), -1, "the child removed its segment at exit");
     cr_assert_eq(qpulse_recorded(), 1, "the parent's ring only has the parent's sample");
 }
+
+/* The CLOCK_MONOTONIC fallback (no invariant TSC) is chosen at load, so run
+ * the timing tests again in a fresh process with QPULSE_CLOCK=monotonic. */
+Test(record, monotonic_clock_fallback)
+{
+    if (getenv("QPULSE_CLOCK"))
+        return;   /* we are the child */
+    pid_t p = fork();
+    if (p == 0) {
+        setenv("QPULSE_CLOCK", "monotonic", 1);
+        /* Start a fresh runner, not another of Criterion's sandboxed workers. */
+        extern char **environ;
+        for (char **e = environ; *e;) {
+            if (!strncmp(*e, "BXFI_", 5) || !strncmp(*e, "GMON_OUT_PREFIX=", 16)) {
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int)(strchr(*e, '=') - *e), *e);
+                unsetenv(name);
+            } else {
+                e++;
+            }
+        }
+        execl("/proc/self/exe", "test_record", "--filter",
+              "record/@(nesting_gives_parent_and_self_time|timer_pause_excludes_paused_time|"
+              "record_ns_is_exact|monotonic_is_said_in_the_header)",
+              "-j1", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "the timing tests pass with QPULSE_CLOCK=monotonic (status %d)", st);
+}
+
+Test(record, monotonic_is_said_in_the_header)
+{
+    if (!getenv("QPULSE_CLOCK"))
+        return;
+    QPULSE_RECORD(tset, Outer, 1);
+    qp_reader_t *r = open_self();
+    cr_assert_eq(qp_reader_info(r)->clock_kind, QP_CLOCK_MONOTONIC);
+}
