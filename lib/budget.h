@@ -60,6 +60,10 @@ void qp_budgets_free(qp_budgets_t *b);
 size_t qp_budgets_match(const qp_budgets_t *b, const char *set, const char *op,
                         const qp_budget_rule_t *out[QP_STAT_COUNT_]);
 
+/* 1 when actual_ns breaks rule r ("p99 < 100us" holds while p99 is strictly
+ * below 100us), else 0.  Everyone decides a breach through this one test. */
+int qp_budget_broken(const qp_budget_rule_t *r, double actual_ns);
+
 /* "mean", "p50", ... */
 const char *qp_stat_name(qp_stat_t s);
 /* Parses a stat name; -1 if unknown. */

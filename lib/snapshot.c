@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "snapshot.h"
 
 #define SNAP_VERSION 1
@@ -129,7 +131,10 @@ static int get_u64(snap_ctx_t *c, json_t *o, const char *k, int required, uint64
         snap_err(c, k, "expected a non-negative number, got %s", json_type_name(v));
         return -EINVAL;
     }
-    *out = json_is_integer(v) ? (uint64_t)json_integer_value(v) : (uint64_t)llround(d);
+    /* Above 2^53 every double is integral, and llround() would overflow its
+     * long long above 2^63 (found by fuzz/fuzz_snapshot.c). */
+    *out = json_is_integer(v) ? (uint64_t)json_integer_value(v)
+           : d < 9007199254740992.0 ? (uint64_t)llround(d) : (uint64_t)d;
     return 0;
 }
 
@@ -280,7 +285,8 @@ static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
         (r = get_u64(c, o, "self_ns", 0, &op->self_ns)) ||
         (r = get_u64(c, o, "p99_prev_ns", 0, &op->p99_prev_ns)))
         return r;
-    op->priority = (int)prio;
+    /* Converting an out-of-range double is undefined (fuzz/fuzz_snapshot.c). */
+    op->priority = prio > INT_MAX ? INT_MAX : prio < INT_MIN ? INT_MIN : (int)prio;
     if ((r = parse_list(c, o, "children", 0, (void **)&op->children, &op->nchildren,
                         sizeof *op->children, parse_child)) ||
         (r = parse_list(c, o, "hist", 0, (void **)&op->hist, &op->nhist, sizeof *op->hist,
@@ -307,13 +313,13 @@ static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
         (r = get_num(c, o, "started_at", 0, &p->started_at)) ||
         (r = get_num(c, o, "exited_at", 0, &p->exited_at)))
         return r;
-    if (pid < 0 || pid != floor(pid)) {
+    if (pid < 0 || pid > INT_MAX || pid != floor(pid)) {
         snap_err(c, "pid", "expected a non-negative integer");
         return -EINVAL;
     }
     p->pid = (long)pid;
     p->rss_bytes = rss;
-    p->threads = threads > 0 ? (uint32_t)threads : 0;
+    p->threads = threads >= UINT32_MAX ? UINT32_MAX : threads > 0 ? (uint32_t)threads : 0;
     return parse_list(c, o, "ops", 1, (void **)&p->ops, &p->nops, sizeof *p->ops, parse_op);
 }
 
@@ -346,7 +352,7 @@ static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
         (r = get_num(c, o, "samples_per_s", 0, &s->samples_per_s)) ||
         (r = get_u64(c, o, "dropped_total", 0, &s->dropped_total)))
         return r;
-    s->daemon_pid = (long)dpid;
+    s->daemon_pid = dpid > 0 && dpid <= INT_MAX ? (long)dpid : 0;
     return parse_list(c, o, "processes", 1, (void **)&s->procs, &s->nprocs, sizeof *s->procs,
                       parse_proc);
 }
@@ -470,4 +476,17 @@ void qp_snapshot_free(qp_snapshot_t *s)
     free(s->procs);
     free(s->ns);
     free(s);
+}
+
+double qp_snap_op_stat(const qp_snap_op_t *op, int stat)
+{
+    switch (stat) {
+    case QP_STAT_MEAN: return op->mean_ns;
+    case QP_STAT_P50: return (double)op->p50_ns;
+    case QP_STAT_P90: return (double)op->p90_ns;
+    case QP_STAT_P99: return (double)op->p99_ns;
+    case QP_STAT_P999: return (double)op->p999_ns;
+    case QP_STAT_MAX: return (double)op->max_ns;
+    }
+    return -1;
 }

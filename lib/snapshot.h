@@ -77,4 +77,8 @@ qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t
 qp_snapshot_t *qp_snapshot_load(const char *path, char *err, size_t errlen);
 void qp_snapshot_free(qp_snapshot_t *s);
 
+/* The value of one stat of an op, in ns; stat is a qp_stat_t of budget.h
+ * (mean p50 p90 p99 p999 max).  -1 for an unknown stat. */
+double qp_snap_op_stat(const qp_snap_op_t *op, int stat);
+
 #endif /* QPULSE_SNAPSHOT_H */

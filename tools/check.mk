@@ -2,6 +2,6 @@
 ## shared readers they bring into the internal library: the snapshot JSON
 ## reader (also used by qptop) and the budget-file parser (also used by
 ## qpulsed and qptop).
-lib_libqpulse_internal_la_SOURCES += lib/snapshot.c
+lib_libqpulse_internal_la_SOURCES += lib/snapshot.c lib/budget.c lib/budget.h
 lib_libqpulse_internal_la_CFLAGS += $(JANSSON_CFLAGS)
 lib_libqpulse_internal_la_LIBADD += $(JANSSON_LIBS)
