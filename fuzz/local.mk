@@ -1,1 +1,7 @@
-## fuzz/: (nothing yet)
+## fuzz/: libFuzzer targets for every parser of untrusted input (segment
+## reader, budget files, snapshot JSON, the daemon's requests).  They are
+## built with clang -fsanitize=fuzzer by fuzz/build.sh and run, bounded, by
+## scripts/ci-extra.sh (fuzz/run.sh); not by `make`, which may use gcc.
+## fuzz/corpus/<target>/ holds the seeds and every input that once crashed.
+EXTRA_DIST += fuzz/build.sh fuzz/run.sh fuzz/fuzz_reader.c fuzz/fuzz_budget.c \
+	fuzz/fuzz_snapshot.c fuzz/corpus

@@ -435,6 +435,18 @@ long qp_reader_drain(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
     return n;
 }
 
+/* A converted time as an integer: a hostile segment's ticks and rate can
+ * give any double, and converting one out of range is undefined (found by
+ * fuzz/fuzz_reader.c), so clamp to 0..UINT64_MAX, NaN to 0. */
+static uint64_t ns_to_u64(double v)
+{
+    if (!(v > 0))
+        return 0;
+    if (v >= 18446744073709551615.0)
+        return UINT64_MAX;
+    return (uint64_t)v;
+}
+
 /* Runs under qp_reader_drain()'s SIGBUS guard. */
 static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
 {
@@ -484,13 +496,13 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
             qp_event_t *e = &batch[nb++];
             e->op = op;
             e->parent = s.parent;
-            e->start_ns = (uint64_t)((double)(int64_t)(s.start - tick_ref) * k + mono_ref);
+            e->start_ns = ns_to_u64((double)(int64_t)(s.start - tick_ref) * k + mono_ref);
             if (s.op & QPULSE__NS) {
                 e->dur_ns = s.dur;
                 e->self_ns = s.self;
             } else {
-                e->dur_ns = (uint64_t)((double)s.dur * k + 0.5);
-                e->self_ns = (uint64_t)((double)s.self * k + 0.5);
+                e->dur_ns = ns_to_u64((double)s.dur * k + 0.5);
+                e->self_ns = ns_to_u64((double)s.self * k + 0.5);
             }
             if (e->self_ns > e->dur_ns)
                 e->self_ns = e->dur_ns;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# fuzz/build.sh OUTDIR [BUILDDIR] — build the libFuzzer targets with clang.
+#
+# Not part of the autotools build: the targets need clang with
+# -fsanitize=fuzzer (Debian: clang, libclang-rt-14-dev), and they compile
+# the few lib/*.c files they test directly.  config.h comes from BUILDDIR
+# when given (a configured tree), else a minimal one is written.
+# A target whose sources do not exist yet is skipped with a note.
+set -euo pipefail
+
+out=${1:?usage: fuzz/build.sh OUTDIR [BUILDDIR]}
+builddir=${2:-}
+src=$(cd "$(dirname "$0")/.." && pwd)
+CC=${FUZZ_CC:-clang}
+mkdir -p "$out/include"
+if [ -n "$builddir" ] && [ -f "$builddir/config.h" ]; then
+  cp "$builddir/config.h" "$out/include/config.h"
+else
+  printf '#define _GNU_SOURCE 1\n' > "$out/include/config.h"
+fi
+
+flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+       -fno-sanitize-recover=undefined -pthread
+       -I"$out/include" -I"$src/include" -I"$src/lib")
+
+# target_name  extra_libs  sources...
+build() {
+  local name=$1 libs=$2; shift 2
+  local f
+  for f in "$@"; do
+    if [ ! -f "$src/$f" ]; then
+      echo "fuzz/build.sh: skipping $name: $f does not exist yet" >&2
+      return 0
+    fi
+  done
+  local paths=()
+  for f in "$@"; do paths+=("$src/$f"); done
+  # shellcheck disable=SC2086  # libs is a word list
+  "$CC" "${flags[@]}" -o "$out/$name" "${paths[@]}" $libs -lrt -lm
+  echo "$name"
+}
+
+build fuzz_reader "" fuzz/fuzz_reader.c lib/reader.c lib/common.c
+build fuzz_budget "" fuzz/fuzz_budget.c lib/budget.c lib/common.c
+build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
+if [ -f "$src/fuzz/fuzz_request.c" ]; then
+  # shellcheck source=/dev/null
+  . "$src/fuzz/request-sources.sh"
+  build fuzz_request "${REQUEST_LIBS:-}" fuzz/fuzz_request.c "${REQUEST_SOURCES[@]}"
+fi
