@@ -1,1 +1,25 @@
-## examples/: (nothing yet)
+## examples/: the two demo programs of the seed guide's stories, and a build
+## of the trading one with -DQPULSE_DISABLE that links without libqpulse.
+
+EX_COMMON_SOURCES = examples/ex_common.c examples/ex_common.h
+
+noinst_PROGRAMS += examples/trading examples/ecommerce examples/trading-disabled
+
+examples_trading_SOURCES = examples/trading.c examples/trading_ops.c \
+	examples/trading_ops.h $(EX_COMMON_SOURCES)
+examples_trading_LDADD = lib/libqpulse.la $(LIBM)
+
+examples_ecommerce_SOURCES = examples/ecommerce.c examples/ecommerce_ops.h \
+	$(EX_COMMON_SOURCES)
+examples_ecommerce_LDADD = lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
+
+# The same trading program compiled with every qpulse form turned off: it
+# must build and link with no libqpulse at all (tests/examples-smoke.sh also
+# checks that the binary does not ask for it).
+examples_trading_disabled_SOURCES = $(examples_trading_SOURCES)
+examples_trading_disabled_CPPFLAGS = $(AM_CPPFLAGS) -DQPULSE_DISABLE
+examples_trading_disabled_LDADD = $(LIBM)
+
+EXTRA_DIST += examples/README.md
+TESTS += tests/examples-smoke.sh
+EXTRA_DIST += tests/examples-smoke.sh
