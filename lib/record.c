@@ -49,6 +49,8 @@ static uint32_t g_total_ops;
 static struct qp_seg_header *g_seg;    /* NULL until the first sample */
 static size_t g_seg_size;
 static int g_seg_fd = -1;
+static dev_t g_seg_dev;                /* what g_seg_fd must still refer to */
+static ino_t g_seg_ino;
 static int g_seg_failed;               /* creation failed: drop everything */
 static char g_seg_name[128];
 static unsigned g_seg_seq;             /* next seq to try (exec'd images) */
@@ -345,6 +347,11 @@ static int seg_create(void)
     qp_store_release(&g_seg, h);
     g_seg_size = tmpl.total_size;
     g_seg_fd = fd;
+    struct stat fsb;
+    if (fstat(fd, &fsb) == 0) {
+        g_seg_dev = fsb.st_dev;
+        g_seg_ino = fsb.st_ino;
+    }
     for (qpulse_set_t *s = g_sets; s; s = s->next)
         seg_add_set(s);
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
@@ -367,6 +374,37 @@ static qp_sample_t *seg_ring(uint32_t i)
 {
     return (qp_sample_t *)((char *)g_seg + g_seg->rings_off) +
            (size_t)i * g_seg->ring_records;
+}
+
+/* Is g_seg_fd still our segment?  A program may close all its descriptors
+ * (daemons do) and reuse the number for a file of its own, which we must
+ * then neither fallocate nor close. */
+static int seg_fd_ours(void)
+{
+    struct stat sb;
+    return g_seg_fd >= 0 && fstat(g_seg_fd, &sb) == 0 && sb.st_dev == g_seg_dev &&
+           sb.st_ino == g_seg_ino;
+}
+
+/* Reserves ring memory through the segment's fd, reopening the object by
+ * name when the program closed the fd. */
+static int seg_fallocate(off_t off, off_t len)
+{
+    pthread_mutex_lock(&g_lock);
+    if (!seg_fd_ours()) {
+        g_seg_fd = -1;
+        int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            g_seg_fd = fd;
+            if (!seg_fd_ours()) {
+                close(fd);
+                g_seg_fd = -1;
+            }
+        }
+    }
+    int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
+    pthread_mutex_unlock(&g_lock);
+    return r;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -436,7 +474,7 @@ static int slot_claim(void)
         size_t bytes = (size_t)h->ring_records * sizeof(qp_sample_t);
         off_t off = (off_t)(h->rings_off + (size_t)i * bytes);
         if (s->claims == 0) {
-            int r = posix_fallocate(g_seg_fd, off, (off_t)bytes);
+            int r = seg_fallocate(off, (off_t)bytes);
             if (r != 0) {
                 warn_once(&g_warned_space,
                           "cannot reserve %zu bytes of shared memory for a thread's ring: %s; "
@@ -672,7 +710,8 @@ static void atfork_child(void)
     pthread_mutex_init(&g_lock, NULL);
     if (g_seg) {
         munmap(g_seg, g_seg_size);
-        close(g_seg_fd);
+        if (seg_fd_ours())
+            close(g_seg_fd);
     }
     g_seg = NULL;
     g_seg_fd = -1;

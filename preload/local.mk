@@ -1,1 +1,15 @@
-## preload/: (nothing yet)
+## preload/: libqpulse-preload.so, the LD_PRELOAD library behind `qpulse run`.
+## It links libqpulse (not a second copy of the recorder), so a program that
+## also uses the macros records both into one segment.
+
+lib_LTLIBRARIES += preload/libqpulse-preload.la
+preload_libqpulse_preload_la_SOURCES = preload/hooks.c preload/bootstrap.c preload/guard.c \
+	preload/groups.c preload/preload.h
+preload_libqpulse_preload_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS)
+## -module -avoid-version: installed as plain libqpulse-preload.so, the name
+## LD_PRELOAD and qpulse run use.
+preload_libqpulse_preload_la_LDFLAGS = -module -avoid-version -shared -no-undefined $(AM_LDFLAGS)
+preload_libqpulse_preload_la_LIBADD = lib/libqpulse.la $(PTHREAD_LIBS)
+
+## The group parser is shared with `qpulse run --hooks`.
+lib_libqpulse_internal_la_SOURCES += preload/groups.c preload/preload.h

@@ -1,11 +1,244 @@
-/* cmd_run.c — `qpulse run` (placeholder until its issue lands). */
+/*
+ * cmd_run.c — `qpulse run [--hooks GROUPS] [--ns NAME] -- CMD [ARGS...]`:
+ * runs an unmodified program with libqpulse-preload.so (see qpulse-run(1)).
+ *
+ * It only prepares the environment and execs: the program replaces us, so
+ * its exit status (or its death by a signal) is what our caller sees, and
+ * there is no extra process in the way of signals or job control.
+ *
+ * Where the preload library is found, first match wins:
+ *   1. $QPULSE_PRELOAD (a path);
+ *   2. the build tree, when this qpulse runs from one: <top>/preload/.libs/
+ *      libqpulse-preload.so, <top> found from /proc/self/exe (tools/qpulse
+ *      or tools/.libs/qpulse).  An uninstalled libqpulse-preload.so cannot
+ *      find its uninstalled libqpulse.so.0 (its run path is the install
+ *      directory), so that one is preloaded too, by path: the dynamic
+ *      linker then satisfies the dependency by its soname;
+ *   3. the install directory compiled in (QP_PRELOAD_INSTALLED).
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "layout.h"
+#include "preload.h"
 #include "tools.h"
+
+#ifndef QP_PRELOAD_INSTALLED
+#define QP_PRELOAD_INSTALLED "/usr/local/lib/libqpulse-preload.so"
+#endif
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: qpulse run [--hooks GROUPS] [--ns NAME] [--] CMD [ARGS...]\n"
+            "\n"
+            "Runs CMD with libqpulse-preload.so, which times its libc calls as the\n"
+            "operation set `libc`; view them with qptop (qpulsed must be running).\n"
+            "\n"
+            "  --hooks GROUPS  comma list of mem,lock,io,net,fs (or all, none, default;\n"
+            "                  default: lock,io,net,fs)\n"
+            "  --ns NAME       namespace (default: $QPULSE_NS or \"default\")\n"
+            "  -h, --help      this text\n");
+}
+
+/* "<dir of the real executable>" into buf; -errno. */
+static int self_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= len - 1)
+        return -ENAMETOOLONG;
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return -ENOENT;
+    *slash = 0;
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* The build tree's top directory when this binary runs from one; -ENOENT. */
+static int build_top(char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    int r = self_dir(dir, sizeof dir);
+    if (r < 0)
+        return r;
+    if (ends_with(dir, "/tools/.libs"))
+        dir[strlen(dir) - strlen("/tools/.libs")] = 0;
+    else if (ends_with(dir, "/tools"))
+        dir[strlen(dir) - strlen("/tools")] = 0;
+    else
+        return -ENOENT;
+    char probe[PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s/preload/.libs/libqpulse-preload.so", dir);
+    if (access(probe, R_OK) != 0)
+        return -ENOENT;
+    if ((size_t)snprintf(buf, len, "%s", dir) >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/* The words to prepend to LD_PRELOAD, into buf. */
+static int find_preload(char *buf, size_t len)
+{
+    const char *e = getenv("QPULSE_PRELOAD");
+    char top[PATH_MAX];
+    int n;
+    if (e && *e) {
+        if (access(e, R_OK) != 0) {
+            fprintf(stderr, "qpulse run: QPULSE_PRELOAD=%s: %s\n", e, strerror(errno));
+            return -ENOENT;
+        }
+        n = snprintf(buf, len, "%s", e);
+    } else if (build_top(top, sizeof top) == 0) {
+        n = snprintf(buf, len, "%s/lib/.libs/libqpulse.so.0 %s/preload/.libs/libqpulse-preload.so",
+                     top, top);
+    } else if (access(QP_PRELOAD_INSTALLED, R_OK) == 0) {
+        n = snprintf(buf, len, "%s", QP_PRELOAD_INSTALLED);
+    } else {
+        fprintf(stderr, "qpulse run: cannot find libqpulse-preload.so (looked in %s; "
+                        "set QPULSE_PRELOAD to its path)\n", QP_PRELOAD_INSTALLED);
+        return -ENOENT;
+    }
+    return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* LD_PRELOAD = ours, then whatever was there (ours first: a program run
+ * under another preload is still timed at the libc boundary). */
+static int set_preload(const char *ours)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (!old || !*old)
+        return setenv("LD_PRELOAD", ours, 1) == 0 ? 0 : -errno;
+    size_t n = strlen(ours) + strlen(old) + 2;
+    char *v = malloc(n);
+    if (!v)
+        return -ENOMEM;
+    snprintf(v, n, "%s %s", ours, old);
+    int r = setenv("LD_PRELOAD", v, 1) == 0 ? 0 : -errno;
+    free(v);
+    return r;
+}
+
+/* Is a qpulsed of namespace ns running?  Samples of a short program are
+ * kept only when one is (the segment is otherwise removed at exit). */
+static int daemon_present(const char *ns)
+{
+    char name[128];
+    if (qp_daemon_shm_name(name, sizeof name, ns) < 0)
+        return 0;
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct qp_daemon_rec rec;
+    ssize_t n = pread(fd, &rec, sizeof rec, 0);
+    close(fd);
+    return n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC &&
+           qp_proc_alive(rec.pid, rec.start_time);
+}
+
+/* Option value from "--opt VALUE" or "--opt=VALUE"; NULL when argv[*i] is
+ * not opt.  Advances *i past a separate value. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+    size_t n = strlen(opt);
+    if (strncmp(argv[*i], opt, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != 0)
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
 
 int qp_cmd_run(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "qpulse run: not built yet\n");
-    return 2;
+    const char *hooks = NULL, *ns = NULL, *v;
+    int i, missing = 0;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            run_usage(stdout);
+            return 0;
+        }
+        if ((v = opt_value(argc, argv, &i, "--hooks", &missing)))
+            hooks = v;
+        else if ((v = opt_value(argc, argv, &i, "--ns", &missing)))
+            ns = v;
+        else if (missing) {
+            fprintf(stderr, "qpulse run: %s needs a value\n", argv[i]);
+            return 2;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "qpulse run: unknown option '%s'\n", argv[i]);
+            run_usage(stderr);
+            return 2;
+        } else {
+            break;   /* the command; "--" is optional */
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "qpulse run: no command given\n");
+        run_usage(stderr);
+        return 2;
+    }
+
+    unsigned mask;
+    const char *bad = NULL;
+    if (hooks && qp_hooks_parse(hooks, &mask, &bad) < 0) {
+        fprintf(stderr, "qpulse run: --hooks: unknown group '%.*s' (known: mem lock io net fs "
+                        "all none default)\n", (int)strcspn(bad, ","), bad);
+        return 2;
+    }
+    if (ns && !qp_ns_valid(ns)) {
+        fprintf(stderr, "qpulse run: --ns: '%s' is not a namespace (1-48 of A-Z a-z 0-9 _ -)\n", ns);
+        return 2;
+    }
+    if (!ns) {
+        ns = qp_ns_from_env();
+        if (!ns) {
+            fprintf(stderr, "qpulse run: QPULSE_NS is not a valid namespace\n");
+            return 2;
+        }
+    }
+
+    char lib[2 * PATH_MAX + 16];
+    if (find_preload(lib, sizeof lib) < 0)
+        return 2;
+    if (set_preload(lib) < 0 || setenv("QPULSE_NS", ns, 1) < 0 ||
+        (hooks && setenv("QPULSE_HOOKS", hooks, 1) < 0)) {
+        fprintf(stderr, "qpulse run: cannot set the environment: %s\n", strerror(errno));
+        return 2;
+    }
+    if (!daemon_present(ns))
+        fprintf(stderr, "qpulse run: warning: no qpulsed runs in namespace '%s'; the samples "
+                        "are lost when %s exits (start one with: qpulsed --ns %s)\n",
+                ns, argv[i], ns);
+
+    execvp(argv[i], argv + i);
+    int e = errno;
+    fprintf(stderr, "qpulse run: %s: %s\n", argv[i], strerror(e));
+    return e == ENOENT ? 127 : 126;
 }
