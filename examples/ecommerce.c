@@ -359,7 +359,10 @@ static void send_confirmation(struct worker *w, uint64_t order_id)
     }
 }
 
-/* POST /orders; returns an HTTP status. */
+/* POST /orders; returns an HTTP status.  The scopes called from here nest
+ * under HandleOrder; the manual DatabaseWrite timer names HandleOrder as its
+ * parent but is not on the scope stack, so its time stays in HandleOrder's
+ * self time. */
 static int handle_order(struct worker *w, const struct request *rq)
 {
     QPULSE_SCOPE(ecommerce, HandleOrder);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,15 @@ static const char *const exch_names[NEXCH] = { "BINANCE", "KRAKEN", "COINBASE" }
 struct quote {
     double bid, ask, bid_qty, ask_qty;
     int valid;
+};
+
+/* What the strategy knows: the latest quote of each exchange and a window
+ * of recent consolidated mid prices, from which it estimates volatility. */
+#define VOL_WINDOW 512
+struct market {
+    struct quote book[NEXCH];
+    double mids[VOL_WINDOW];
+    unsigned long nmids;
 };
 
 struct opportunity {
@@ -129,10 +139,38 @@ static int parse_update(const char *msg, struct quote *q, int *exch)
     return 0;
 }
 
-/* Buy where it is cheapest, sell where it is dearest, if fees leave a profit. */
-static int detect(const struct quote book[NEXCH], struct opportunity *op)
+/* Standard deviation of tick-to-tick mid changes over the window. */
+static double volatility(struct market *m)
 {
-    double best = 0;
+    double mid = 0;
+    int nq = 0;
+    for (int i = 0; i < NEXCH; i++)
+        if (m->book[i].valid)
+            mid += (m->book[i].bid + m->book[i].ask) / 2, nq++;
+    if (nq)
+        m->mids[m->nmids++ % VOL_WINDOW] = mid / nq;
+    unsigned long n = m->nmids < VOL_WINDOW ? m->nmids : VOL_WINDOW;
+    unsigned long first = m->nmids - n;
+    double sum = 0, sq = 0;
+    for (unsigned long i = first + 1; i < m->nmids; i++) {
+        double d = m->mids[i % VOL_WINDOW] - m->mids[(i - 1) % VOL_WINDOW];
+        sum += d;
+        sq += d * d;
+    }
+    if (n < 3)
+        return 0;
+    double mean = sum / (double)(n - 1);
+    return sqrt(sq / (double)(n - 1) - mean * mean);
+}
+
+/* Buy where it is cheapest, sell where it is dearest, if fees leave a profit
+ * and the edge is wide enough not to vanish on the way to the exchange
+ * (half a tick's volatility); size shrinks as volatility grows. */
+static int detect(struct market *m, struct opportunity *op)
+{
+    const struct quote *book = m->book;
+    double vol = volatility(m);
+    double best = 0.5 * vol;
     for (int b = 0; b < NEXCH; b++) {
         for (int s = 0; s < NEXCH; s++) {
             if (b == s || !book[b].valid || !book[s].valid)
@@ -147,7 +185,9 @@ static int detect(const struct quote book[NEXCH], struct opportunity *op)
             }
         }
     }
-    return best > 0;
+    if (best > 0.5 * vol)
+        op->qty /= 1 + vol;
+    return best > 0.5 * vol;
 }
 
 /* Clamps the quantity to the per-order and per-exchange limits; 0 = refuse. */
@@ -214,17 +254,17 @@ static void update_position(struct portfolio *pf, const struct order *o, double 
 /* The loop                                                                */
 /* ---------------------------------------------------------------------- */
 
-static void on_update(const char *msg, struct quote book[NEXCH], struct portfolio *pf,
+static void on_update(const char *msg, struct market *mk, struct portfolio *pf,
                       struct stats *st, unsigned long *next_id, int colo)
 {
     struct quote q = { 0, 0, 0, 0, 0 };
     int exch;
     if (QPULSE_PROFILE(trading, PriceFeedParsing, parse_update(msg, &q, &exch)) < 0)
         return;
-    book[exch] = q;
+    mk->book[exch] = q;
 
     struct opportunity op = { 0, 0, 0, 0, 0 };
-    if (!QPULSE_PROFILE(trading, ArbitrageDetection, detect(book, &op)))
+    if (!QPULSE_PROFILE(trading, ArbitrageDetection, detect(mk, &op)))
         return;
     st->opportunities++;
     if (!QPULSE_PROFILE(trading, RiskCheck, risk_check(pf, &op))) {
@@ -241,7 +281,7 @@ static void on_update(const char *msg, struct quote book[NEXCH], struct portfoli
         QPULSE_PROFILE(trading, PositionUpdate, update_position(pf, &orders[i], filled));
     }
     /* Our own fills moved the market: the quotes we hit are gone. */
-    book[op.buy].valid = book[op.sell].valid = 0;
+    mk->book[op.buy].valid = mk->book[op.sell].valid = 0;
 }
 
 static void usage(FILE *f)
@@ -292,8 +332,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct quote book[NEXCH];
-    memset(book, 0, sizeof book);
+    static struct market mk;
     struct portfolio pf = { { 0, 0, 0 }, 0 };
     struct stats st = { 0, 0, 0, 0, 0 };
     unsigned long next_id = 1;
@@ -312,7 +351,7 @@ int main(int argc, char **argv)
             continue;
         }
         feed_next(msg, sizeof msg, &mid, st.updates);
-        on_update(msg, book, &pf, &st, &next_id, opt.colo);
+        on_update(msg, &mk, &pf, &st, &next_id, opt.colo);
         st.updates++;
     }
 
