@@ -15,7 +15,7 @@
  * disabling (one predicted branch).
  *
  * Targets: scope/floor <= 1.25; two threads / one thread <= 1.3.
- * Usage: bench_record [ROUNDS]
+ * Usage: bench_record [ROUNDS [THREADS]]   (THREADS for the multi-thread phase, default 2)
  */
 #include "config.h"
 
@@ -130,6 +130,9 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     rounds = argc > 1 ? atoi(argv[1]) : 301;
+    int nth = argc > 2 ? atoi(argv[2]) : 2;
+    if (nth < 2 || nth > 60)
+        nth = 2;
     if (rounds < 11)
         rounds = 11;
     char ns[64];
@@ -161,11 +164,11 @@ int main(int argc, char **argv)
     qpulse__enabled = 1;
     double d1 = median(dis, rounds);
 
-    /* Two threads at once. */
-    pthread_barrier_init(&bar, NULL, 3);
-    struct worker w[2];
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) {
+    /* nth threads at once. */
+    pthread_barrier_init(&bar, NULL, (unsigned)nth + 1);
+    struct worker w[60];
+    pthread_t th[60];
+    for (int i = 0; i < nth; i++) {
         w[i].fr = aligned_alloc(4096, sizeof *fr);
         memset(w[i].fr, 0, sizeof *fr);
         w[i].fl = calloc((size_t)rounds, sizeof(double));
@@ -178,10 +181,12 @@ int main(int argc, char **argv)
         pthread_barrier_wait(&bar);
         drain();
     }
-    for (int i = 0; i < 2; i++)
+    double s2 = 0, f2 = 0;
+    for (int i = 0; i < nth; i++) {
         pthread_join(th[i], NULL);
-    double s2 = (median(w[0].sc, rounds) + median(w[1].sc, rounds)) / 2;
-    double f2 = (median(w[0].fl, rounds) + median(w[1].fl, rounds)) / 2;
+        s2 += median(w[i].sc, rounds) / nth;
+        f2 += median(w[i].fl, rounds) / nth;
+    }
 
     printf("bench_record: %d rounds of %d records, clock %s, %lu dropped\n", rounds, BATCH,
            qpulse__use_tsc ? "tsc" : "monotonic", (unsigned long)qpulse_dropped());
@@ -190,10 +195,10 @@ int main(int argc, char **argv)
            s1, s1 / f1);
     printf("  QPULSE_SCOPE, recording off (QPULSE_DISABLE=1)       %6.2f ns   ratio %.3f to floor\n",
            d1, d1 / f1);
-    printf("  floor                                     2 threads  %6.2f ns   ratio %.3f to 1 thread\n",
-           f2, f2 / f1);
-    printf("  QPULSE_SCOPE                              2 threads  %6.2f ns   ratio %.3f to 1 thread (target <= 1.3)\n",
-           s2, s2 / s1);
+    printf("  floor                                     %2d threads %6.2f ns   ratio %.3f to 1 thread\n",
+           nth, f2, f2 / f1);
+    printf("  QPULSE_SCOPE                              %2d threads %6.2f ns   ratio %.3f to 1 thread (target <= 1.3)\n",
+           nth, s2, s2 / s1);
     qp_reader_close(reader);
     qpulse_shutdown();
     return 0;
