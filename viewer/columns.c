@@ -1,0 +1,311 @@
+/*
+ * columns.c — qptop's table columns: titles, widths, how a row's cell is
+ * formatted and compared, and which columns fit a given width.
+ *
+ * The screen and `qptop -b --format text` both print rows through
+ * view_format_row(), so the text report is the screen's table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "view.h"
+
+#define OPW_MIN 16
+#define OPW_WANT 26
+
+/* title, name, width, right-aligned, numeric (largest first by default) */
+const view_column_t view_columns[COL_COUNT_] = {
+    [COL_PID] = { "PID", "pid", 7, 1, 0 },
+    [COL_PROCESS] = { "PROCESS", "process", 12, 0, 0 },
+    [COL_OP] = { "OPERATION", "op", 0, 0, 0 },
+    [COL_COUNT] = { "COUNT", "count", 8, 1, 1 },
+    [COL_RATE] = { "RATE/s", "rate", 7, 1, 1 },
+    [COL_MEAN] = { "MEAN", "mean", 7, 1, 1 },
+    [COL_P50] = { "P50", "p50", 7, 1, 1 },
+    [COL_P99] = { "P99", "p99", 7, 1, 1 },
+    [COL_P999] = { "P99.9", "p999", 7, 1, 1 },
+    [COL_MAX] = { "MAX", "max", 7, 1, 1 },
+    [COL_SELF] = { "SELF", "self", 7, 1, 1 },
+    [COL_CPU] = { "CPU%", "cpu", 5, 1, 1 },
+    [COL_RSS] = { "RSS", "rss", 6, 1, 1 },
+};
+
+/* The order in which columns give way on a narrow terminal; the ones not
+ * listed (OPERATION, COUNT, P99, MAX) always stay. */
+static const view_col_t drop_order[] = { COL_RSS, COL_CPU, COL_SELF, COL_P50, COL_PROCESS,
+                                         COL_P999, COL_RATE, COL_MEAN, COL_PID };
+
+int view_col_parse(const char *s, view_col_t *out)
+{
+    for (int c = 0; c < COL_COUNT_; c++)
+        if (strcasecmp(s, view_columns[c].name) == 0 ||
+            strcasecmp(s, view_columns[c].title) == 0) {
+            *out = (view_col_t)c;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static double col_value(view_col_t c, const view_row_t *r)
+{
+    switch (c) {
+    case COL_PID: return (double)r->pid;
+    case COL_COUNT: return r->count;
+    case COL_RATE: return r->rate;
+    case COL_MEAN: return r->mean;
+    case COL_P50: return r->p50;
+    case COL_P99: return r->p99;
+    case COL_P999: return r->p999;
+    case COL_MAX: return r->max;
+    case COL_SELF: return r->self;
+    case COL_CPU: return r->cpu;
+    case COL_RSS: return r->rss;
+    default: return NAN;
+    }
+}
+
+static int str_cmp(const char *a, const char *b)
+{
+    return strcasecmp(a ? a : "", b ? b : "");
+}
+
+int view_col_compare(view_col_t c, const view_row_t *a, const view_row_t *b)
+{
+    if (c == COL_PROCESS)
+        return str_cmp(a->name, b->name);
+    if (c == COL_OP)
+        return str_cmp(a->label, b->label);
+    double x = col_value(c, a), y = col_value(c, b);
+    if (isnan(x) || isnan(y))           /* rows without the value go last */
+        return isnan(x) - isnan(y);
+    int d = (x > y) - (x < y);
+    return view_columns[c].numeric_desc ? -d : d;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Cells                                                                   */
+/* ---------------------------------------------------------------------- */
+
+const char *view_fmt_bytes(double b, char *buf, size_t len)
+{
+    static const char units[] = "BKMGTP";
+    int u = 0;
+    if (isnan(b) || b < 0) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    while (b >= 1024 && u < 5) {
+        b /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u == 0 || b >= 100 ? "%.0f%c" : "%.1f%c", b, units[u]);
+    return buf;
+}
+
+const char *view_fmt_count(double c, char *buf, size_t len)
+{
+    if (isnan(c))
+        snprintf(buf, len, "-");
+    else if (c < 1e6 && c == floor(c))
+        snprintf(buf, len, "%.0f", c);
+    else if (c < 1e4)
+        snprintf(buf, len, "%.1f", c);
+    else if (c < 1e6)
+        snprintf(buf, len, "%.1fk", c / 1e3);
+    else if (c < 1e9)
+        snprintf(buf, len, "%.1fM", c / 1e6);
+    else
+        snprintf(buf, len, "%.1fG", c / 1e9);
+    return buf;
+}
+
+const char *view_row_flag(const view_row_t *r)
+{
+    if (r->flags & ROW_F_OVER_BUDGET)
+        return "!";
+    if (r->flags & ROW_F_P99_JUMP)
+        return "^";
+    return " ";
+}
+
+/* The text of one cell; "" where the row has no such value. */
+static const char *cell(view_col_t c, const view_row_t *r, char *buf, size_t len)
+{
+    buf[0] = 0;
+    int heading = r->kind == ROW_PROC || r->kind == ROW_GROUP;
+    int child = r->kind == ROW_CHILD;
+    switch (c) {
+    case COL_PID:
+        if (r->kind != ROW_GROUP)
+            snprintf(buf, len, "%ld", r->pid);
+        return buf;
+    case COL_PROCESS:
+        if (r->kind == ROW_GROUP || !r->name)
+            return buf;
+        if (r->nprocs > 1)
+            snprintf(buf, len, "%s\u00d7%d", r->name, r->nprocs);
+        else
+            snprintf(buf, len, "%s", r->name);
+        return buf;
+    case COL_OP:
+        snprintf(buf, len, "%*s%s", 2 * r->depth, "", r->label);
+        return buf;
+    case COL_COUNT:
+        return view_fmt_count(r->count, buf, len);
+    case COL_RATE:
+        return child ? buf : view_fmt_count(r->rate, buf, len);
+    case COL_MEAN:
+        return isnan(r->mean) ? buf : qp_format_ns(r->mean, buf, len);
+    case COL_P50:
+    case COL_P99:
+    case COL_P999:
+    case COL_SELF:
+        if (heading || child)
+            return buf;
+        return qp_format_ns(col_value(c, r), buf, len);
+    case COL_MAX:
+        return child || isnan(r->max) ? buf : qp_format_ns(r->max, buf, len);
+    case COL_CPU:
+        if (r->kind == ROW_PROC && !isnan(r->cpu))
+            snprintf(buf, len, "%.1f", r->cpu);
+        return buf;
+    case COL_RSS:
+        return r->kind == ROW_PROC && !isnan(r->rss) ? view_fmt_bytes(r->rss, buf, len) : buf;
+    default:
+        return buf;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Text                                                                    */
+/* ---------------------------------------------------------------------- */
+
+int view_strwidth(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    return w;
+}
+
+void view_pad(char *out, size_t len, const char *s, int w, int right)
+{
+    size_t o = 0;
+    int sw = view_strwidth(s);
+    if (len == 0)
+        return;
+    if (sw > w) {       /* cut at a code point boundary, mark with '~' */
+        int cells = 0;
+        const char *p = s;
+        while (*p && cells < w - 1) {
+            do
+                if (o + 1 < len)
+                    out[o++] = *p++;
+                else
+                    p++;
+            while (((unsigned char)*p & 0xc0) == 0x80);
+            cells++;
+        }
+        if (w > 0 && o + 1 < len)
+            out[o++] = '~';
+        out[o] = 0;
+        return;
+    }
+    int pad = w - sw;
+    if (right)
+        for (; pad > 0 && o + 1 < len; pad--)
+            out[o++] = ' ';
+    for (const char *p = s; *p && o + 1 < len; p++)
+        out[o++] = *p;
+    for (; pad > 0 && o + 1 < len; pad--)
+        out[o++] = ' ';
+    out[o] = 0;
+}
+
+/* Drops columns until the OPERATION column gets at least want cells. */
+static int layout_for(int width, int want, unsigned *mask, int *opw)
+{
+    unsigned m = VIEW_ALL_COLS;
+    size_t d = 0;
+    for (;;) {
+        int used = 1;                   /* the flag column */
+        for (int c = 0; c < COL_COUNT_; c++)
+            if (m & (1u << c))
+                used += 1 + view_columns[c].width;
+        if (width - used >= want) {
+            *mask = m;
+            *opw = width - used;
+            return 0;
+        }
+        if (d == sizeof drop_order / sizeof drop_order[0])
+            return -1;
+        m &= ~(1u << drop_order[d++]);
+    }
+}
+
+int view_layout(int width, unsigned *mask, int *opw)
+{
+    /* operation names matter more than the last columns, up to a point */
+    if (layout_for(width, OPW_WANT, mask, opw) == 0)
+        return 0;
+    return layout_for(width, OPW_MIN, mask, opw);
+}
+
+static void append(char *buf, size_t len, size_t *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (*o + n >= len)
+        n = len - *o - 1;
+    memcpy(buf + *o, s, n);
+    *o += n;
+    buf[*o] = 0;
+}
+
+char *view_format_row(const view_row_t *r, unsigned mask, int opw, char *buf, size_t len)
+{
+    size_t o = 0;
+    char c[200], p[400];
+    buf[0] = 0;
+    append(buf, len, &o, view_row_flag(r));
+    for (int i = 0; i < COL_COUNT_; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        const view_column_t *col = &view_columns[i];
+        append(buf, len, &o, " ");
+        cell((view_col_t)i, r, c, sizeof c);
+        view_pad(p, sizeof p, c, col->width ? col->width : opw, col->right);
+        append(buf, len, &o, p);
+    }
+    return buf;
+}
+
+char *view_format_header(unsigned mask, int opw, int sort_col, int invert, char *buf,
+                         size_t len)
+{
+    size_t o = 0;
+    char t[64], p[400];
+    buf[0] = 0;
+    append(buf, len, &o, " ");
+    for (int i = 0; i < COL_COUNT_; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        const view_column_t *col = &view_columns[i];
+        append(buf, len, &o, " ");
+        if (i == sort_col) {
+            /* the arrow shows the order the rows are in: largest first or not */
+            int desc = view_columns[i].numeric_desc ^ invert;
+            snprintf(t, sizeof t, "%s%s", col->title, desc ? "\u25bc" : "\u25b2");
+        } else {
+            snprintf(t, sizeof t, "%s", col->title);
+        }
+        view_pad(p, sizeof p, t, col->width ? col->width : opw, col->right);
+        append(buf, len, &o, p);
+    }
+    return buf;
+}

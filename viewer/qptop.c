@@ -1,0 +1,165 @@
+/*
+ * qptop.c — qptop's entry point: options, then the batch report (-b) or the
+ * interactive screen.  See qptop(1) and CONTRACT.md §5.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "view.h"
+
+enum { OPT_FORMAT = 256, OPT_CUMULATIVE, OPT_NS, OPT_INPUT, OPT_SORT, OPT_GROUP,
+       OPT_MERGE, OPT_TREE, OPT_FILTER, OPT_NO_COLOR };
+
+static const struct option long_opts[] = {
+    { "batch", no_argument, NULL, 'b' },
+    { "iterations", required_argument, NULL, 'n' },
+    { "delay", required_argument, NULL, 'd' },
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "cumulative", no_argument, NULL, OPT_CUMULATIVE },
+    { "ns", required_argument, NULL, OPT_NS },
+    { "input", required_argument, NULL, OPT_INPUT },
+    { "sort", required_argument, NULL, OPT_SORT },
+    { "group", required_argument, NULL, OPT_GROUP },
+    { "merge", no_argument, NULL, OPT_MERGE },
+    { "tree", no_argument, NULL, OPT_TREE },
+    { "filter", required_argument, NULL, OPT_FILTER },
+    { "no-color", no_argument, NULL, OPT_NO_COLOR },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: qptop [-b] [-n COUNT] [-d SECONDS] [--format text|json|csv] [--cumulative]\n"
+            "             [--ns NAME] [--input FILE] [--sort COLUMN] [--group process|set|group|priority]\n"
+            "             [--merge] [--tree] [--filter TEXT] [--no-color]\n"
+            "  -b, --batch          print reports instead of the live screen\n"
+            "  -n, --iterations N   reports to print (batch, default 1) or refreshes before exiting\n"
+            "  -d, --delay SECONDS  between reports / screen refreshes (default 1)\n"
+            "      --format FMT     batch output: text (the screen's table), json, csv\n"
+            "      --cumulative     since each process started instead of the live window\n"
+            "      --ns NAME        namespace (default: $QPULSE_NS or \"default\")\n"
+            "      --input FILE     show a saved snapshot (qptop -b --format json) instead\n"
+            "      --sort COLUMN    pid process op count rate mean p50 p99 p999 max self cpu rss\n"
+            "  -h, --help, -V, --version\n"
+            "Keys of the live screen: h or ? inside qptop; see qptop(1).\n");
+}
+
+static int parse_count(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_delay(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0.05 && v <= 86400))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_format(const char *s, view_format_t *out)
+{
+    if (strcmp(s, "text") == 0)
+        *out = VIEW_FMT_TEXT;
+    else if (strcmp(s, "json") == 0)
+        *out = VIEW_FMT_JSON;
+    else if (strcmp(s, "csv") == 0)
+        *out = VIEW_FMT_CSV;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* Every bad option is reported, then qptop exits 2. */
+static int parse_args(int argc, char **argv, view_options_t *o)
+{
+    int bad = 0, c;
+    while ((c = getopt_long(argc, argv, "bn:d:hV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': o->batch = 1; break;
+        case 'n':
+            if (parse_count(optarg, &o->count) < 0)
+                bad = fprintf(stderr, "qptop: -n: not a positive count: '%s'\n", optarg);
+            break;
+        case 'd':
+            if (parse_delay(optarg, &o->delay_s) < 0)
+                bad = fprintf(stderr, "qptop: -d: not a delay in seconds (0.05..86400): '%s'\n",
+                              optarg);
+            break;
+        case OPT_FORMAT:
+            if (parse_format(optarg, &o->format) < 0)
+                bad = fprintf(stderr, "qptop: --format: expected text, json or csv, not '%s'\n",
+                              optarg);
+            break;
+        case OPT_CUMULATIVE: o->set.cumulative = 1; break;
+        case OPT_NS: o->ns = optarg; break;
+        case OPT_INPUT: o->input = optarg; break;
+        case OPT_SORT:
+            if (view_col_parse(optarg, &o->set.sort) < 0)
+                bad = fprintf(stderr, "qptop: --sort: unknown column '%s'\n", optarg);
+            break;
+        case OPT_GROUP:
+            if (view_group_parse(optarg, &o->set.group) < 0)
+                bad = fprintf(stderr,
+                              "qptop: --group: expected process, set, group or priority, not '%s'\n",
+                              optarg);
+            break;
+        case OPT_MERGE: o->set.merge = 1; break;
+        case OPT_TREE: o->set.tree = 1; break;
+        case OPT_FILTER: snprintf(o->set.filter, sizeof o->set.filter, "%s", optarg); break;
+        case OPT_NO_COLOR: o->no_color = 1; break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("qptop %s\n", PACKAGE_VERSION); exit(0);
+        default: bad = 1; break;
+        }
+    }
+    if (optind < argc)
+        bad = fprintf(stderr, "qptop: unexpected argument '%s'\n", argv[optind]);
+    if (!o->ns) {
+        o->ns = qp_ns_from_env();
+        if (!o->ns)
+            bad = fprintf(stderr, "qptop: QPULSE_NS is not a valid namespace\n");
+    } else if (!qp_ns_valid(o->ns)) {
+        bad = fprintf(stderr, "qptop: --ns: '%s' is not a namespace (1-48 of A-Z a-z 0-9 _ -)\n",
+                      o->ns);
+    }
+    return bad ? -EINVAL : 0;
+}
+
+int main(int argc, char **argv)
+{
+    view_options_t o;
+    memset(&o, 0, sizeof o);
+    o.delay_s = 1.0;
+    o.format = VIEW_FMT_TEXT;
+    o.set.sort = COL_P99;
+    if (parse_args(argc, argv, &o) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.batch)
+        return view_batch_run(&o);
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "qptop: not a terminal; use -b for reports (qptop -b --format text)\n");
+        return 1;
+    }
+    return view_ui_run(&o);
+}

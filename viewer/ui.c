@@ -1,0 +1,305 @@
+/*
+ * ui.c — qptop's interactive loop: curses set-up, fetching snapshots on
+ * the refresh deadline, dispatching keys, and redrawing.
+ *
+ * Cost model: the loop sleeps in getch() until a key or the next refresh
+ * deadline (timeout()), fetches at most one snapshot per delay, rebuilds the
+ * rows only when the data or the view settings changed, and redraws only
+ * then; curses sends the terminal only the cells that changed.
+ *
+ * Failure model: a fetch that fails (no daemon, daemon gone, bad reply)
+ * drops the data, shows why in the header and the body, and retries on the
+ * next deadline, so qptop reconnects by itself when qpulsed comes back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ui.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ui_message(ui_t *ui, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ui->msg, sizeof ui->msg, fmt, ap);
+    va_end(ap);
+}
+
+void ui_put(int y, int x, const char *s, int n, attr_t a)
+{
+    if (y < 0 || y >= LINES || x >= COLS || n <= 0)
+        return;
+    if (n > COLS - x)
+        n = COLS - x;
+    char buf[1024];
+    view_pad(buf, sizeof buf, s, view_strwidth(s) < n ? view_strwidth(s) : n, 0);
+    attrset(a);
+    mvaddstr(y, x, buf);
+    attrset(A_NORMAL);
+}
+
+unsigned ui_dispatch(const ui_key_t *table, ui_t *ui, int key, int *found)
+{
+    for (const ui_key_t *k = table; k->key; k++)
+        if (k->key == key || k->key == -1) {
+            *found = 1;
+            return k->fn(ui, key);
+        }
+    return UI_NONE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Data                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/* Fetches one snapshot; returns what must be redone (nothing when the
+ * daemon sent exactly what it sent last time). */
+static unsigned ui_fetch(ui_t *ui)
+{
+    qp_snapshot_t *snap;
+    char *raw;
+    char err[512];
+    int r = view_source_fetch(ui->opts, ui->set->cumulative, ui->screen == SCR_DETAIL, &snap,
+                              &raw, err, sizeof err);
+    ui->refreshes++;
+    if (r < 0) {
+        int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
+        qp_snapshot_free(ui->snap);
+        ui->snap = NULL;
+        free(ui->raw);
+        ui->raw = NULL;
+        ui->fetch_err = r;
+        snprintf(ui->error, sizeof ui->error, "%s", err);
+        return had ? UI_REBUILD : UI_NONE;
+    }
+    ui->fetch_err = 0;
+    ui->error[0] = 0;
+    if (ui->raw && strcmp(ui->raw, raw) == 0) {
+        qp_snapshot_free(snap);
+        free(raw);
+        return UI_NONE;
+    }
+    qp_snapshot_free(ui->snap);
+    free(ui->raw);
+    ui->snap = snap;
+    ui->raw = raw;
+    return UI_REBUILD;
+}
+
+/* Rebuilds the rows and keeps the cursor on the row it was on. */
+static void ui_rebuild(ui_t *ui)
+{
+    if (ui->snap) {
+        if (view_model_build(&ui->rows, ui->snap, ui->set) < 0) {
+            ui->rows.n = 0;
+            ui_message(ui, "out of memory");
+        }
+    } else {
+        ui->rows.n = 0;
+        ui->rows.alive = ui->rows.exited = 0;
+        ui->rows.nops = 0;
+    }
+    long at = ui->cursor_key[0] ? view_rows_find(&ui->rows, ui->cursor_key) : -1;
+    if (at >= 0)
+        ui->cursor = at;
+    table_clamp(ui, table_height());
+}
+
+/* ---------------------------------------------------------------------- */
+/* Drawing                                                                 */
+/* ---------------------------------------------------------------------- */
+
+int table_height(void)
+{
+    return LINES - HEADER_LINES - 2;    /* the column header and the key bar */
+}
+
+static void ui_draw(ui_t *ui)
+{
+    erase();
+    if (COLS < MIN_COLS || LINES < MIN_LINES) {
+        char m[128];
+        snprintf(m, sizeof m, "terminal too small (%dx%d): qptop needs %dx%d", COLS, LINES,
+                 MIN_COLS, MIN_LINES);
+        ui_put(0, 0, m, COLS, ui_attr(UC_ERROR));
+        if (LINES > 1)
+            ui_put(1, 0, "enlarge it, or press q to quit", COLS, A_NORMAL);
+        refresh();
+        return;
+    }
+    header_draw(ui);
+    int y0 = HEADER_LINES, h = LINES - HEADER_LINES - 1;
+    if (ui->screen == SCR_DETAIL)
+        detail_draw(ui, y0, h);
+    else if (ui->screen == SCR_HELP)
+        help_draw(ui, y0, h);
+    else
+        table_draw(ui, y0, h);
+    bar_draw(ui, LINES - 1);
+    refresh();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Keys every screen shares                                                */
+/* ---------------------------------------------------------------------- */
+
+static unsigned key_quit(ui_t *ui, int key)
+{
+    return UI_QUIT;
+}
+
+static unsigned key_help(ui_t *ui, int key)
+{
+    if (ui->screen == SCR_HELP)
+        return UI_NONE;
+    ui->back = ui->screen;
+    ui->screen = SCR_HELP;
+    ui->help_scroll = 0;
+    return UI_REDRAW;
+}
+
+static unsigned key_pause(ui_t *ui, int key)
+{
+    ui->paused = !ui->paused;
+    return ui->paused ? UI_REDRAW : UI_REFETCH;
+}
+
+static unsigned key_cumulative(ui_t *ui, int key)
+{
+    ui->set->cumulative = !ui->set->cumulative;
+    return UI_REFETCH;
+}
+
+static unsigned key_delay(ui_t *ui, int key)
+{
+    return prompt_start(ui, PROMPT_DELAY);
+}
+
+static unsigned key_redraw(ui_t *ui, int key)
+{
+    clearok(curscr, TRUE);
+    return UI_REDRAW;
+}
+
+static const ui_key_t global_keys[] = {
+    { 'q', "q F10", "quit", key_quit },
+    { KEY_F(10), NULL, NULL, key_quit },
+    { 'h', "h ? F1", "this help", key_help },
+    { '?', NULL, NULL, key_help },
+    { KEY_F(1), NULL, NULL, key_help },
+    { ' ', "space", "pause / resume the display", key_pause },
+    { 'c', "c", "toggle live window / cumulative since start", key_cumulative },
+    { 'd', "d s", "set the refresh delay", key_delay },
+    { 's', NULL, NULL, key_delay },
+    { 12, "^L", "redraw the screen", key_redraw },
+    { 0, NULL, NULL, NULL },
+};
+
+const ui_key_t *ui_global_keys(void)
+{
+    return global_keys;
+}
+
+static unsigned ui_key(ui_t *ui, int key)
+{
+    if (ui->prompt != PROMPT_NONE)
+        return prompt_key(ui, key);
+    if (key == KEY_RESIZE)
+        return UI_REDRAW;
+    if (COLS < MIN_COLS || LINES < MIN_LINES)
+        return key == 'q' || key == KEY_F(10) ? UI_QUIT : UI_NONE;
+    const ui_key_t *t = ui->screen == SCR_DETAIL ? detail_keys
+                        : ui->screen == SCR_HELP ? help_keys
+                                                 : table_keys;
+    int found = 0;
+    ui->msg[0] = 0;
+    unsigned r = ui_dispatch(t, ui, key, &found);
+    if (!found)
+        r = ui_dispatch(global_keys, ui, key, &found);
+    return found ? r | UI_REDRAW : UI_REDRAW;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Loop                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static int ui_start(ui_t *ui)
+{
+    setlocale(LC_ALL, "");
+    ui->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    if (!initscr())
+        return -1;
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    const char *nc = getenv("NO_COLOR");
+    ui_colors_init(!ui->opts->no_color && !(nc && *nc));
+    return 0;
+}
+
+static void ui_stop(ui_t *ui)
+{
+    endwin();
+    qp_snapshot_free(ui->snap);
+    free(ui->raw);
+    view_rows_free(&ui->rows);
+}
+
+int view_ui_run(view_options_t *opts)
+{
+    ui_t ui;
+    memset(&ui, 0, sizeof ui);
+    ui.opts = opts;
+    ui.set = &opts->set;
+    if (ui_start(&ui) < 0) {
+        fprintf(stderr, "qptop: cannot start the terminal (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "");
+        return 1;
+    }
+    double next = now_s();
+    unsigned todo = UI_REFETCH;
+    for (;;) {
+        double now = now_s();
+        if ((todo & UI_REFETCH) || (!ui.paused && now >= next)) {
+            todo |= ui_fetch(&ui) | UI_REDRAW;
+            /* absolute deadlines, but never a burst to catch up */
+            next = now >= next + ui.opts->delay_s ? now + ui.opts->delay_s
+                                                  : next + ui.opts->delay_s;
+            if (opts->count > 0 && ui.refreshes > opts->count)
+                break;
+        }
+        if (todo & UI_REBUILD)
+            ui_rebuild(&ui);
+        if (todo & (UI_REDRAW | UI_REBUILD))
+            ui_draw(&ui);
+        todo = UI_NONE;
+        int wait_ms = ui.paused ? -1 : (int)ceil((next - now_s()) * 1000);
+        timeout(ui.paused ? -1 : wait_ms < 0 ? 0 : wait_ms);
+        int key = getch();
+        if (key == ERR)
+            continue;
+        todo = ui_key(&ui, key);
+        if (todo & UI_QUIT)
+            break;
+    }
+    ui_stop(&ui);
+    return 0;
+}

@@ -1,0 +1,180 @@
+/*
+ * view.h — qptop's shared types: the options, the rows built from a
+ * snapshot (model.c), the columns that format them (columns.c), and the
+ * entry points of the batch and interactive front ends.
+ *
+ * The data flows one way: a source (source.c) yields a qp_snapshot_t, the
+ * model turns it into an array of view_row_t according to the view settings
+ * (grouping, merge, filter, sort, tree), and both the screen (panel_*.c)
+ * and `qptop -b --format text` print those rows through the same column
+ * table, so the text report is the screen's table.
+ */
+#ifndef QPTOP_VIEW_H
+#define QPTOP_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "snapshot.h"
+
+/* ---------------------------------------------------------------------- */
+/* Settings                                                                */
+/* ---------------------------------------------------------------------- */
+
+typedef enum view_group {
+    VIEW_GROUP_PROCESS, VIEW_GROUP_SET, VIEW_GROUP_GROUP, VIEW_GROUP_PRIORITY,
+    VIEW_GROUP_COUNT_
+} view_group_t;
+
+typedef enum view_format { VIEW_FMT_TEXT, VIEW_FMT_JSON, VIEW_FMT_CSV } view_format_t;
+
+/* The sortable columns, in screen order. */
+typedef enum view_col {
+    COL_PID, COL_PROCESS, COL_OP, COL_COUNT, COL_RATE, COL_MEAN, COL_P50, COL_P99,
+    COL_P999, COL_MAX, COL_SELF, COL_CPU, COL_RSS, COL_COUNT_
+} view_col_t;
+
+typedef struct view_settings {
+    view_group_t group;
+    int merge;                  /* merge processes of the same name */
+    int tree;                   /* nest ops as they ran (snapshot "children") */
+    int cumulative;             /* SNAPSHOT cumulative instead of window */
+    view_col_t sort;
+    int sort_invert;            /* 1 = the column's other direction */
+    char filter[128];           /* case-insensitive substring; "" = all */
+} view_settings_t;
+
+typedef struct view_options {
+    const char *ns;
+    int batch;
+    long count;                 /* -n: reports (batch) / refreshes; 0 = forever */
+    double delay_s;             /* -d */
+    view_format_t format;
+    const char *input;          /* --input FILE instead of the daemon */
+    int no_color;
+    view_settings_t set;
+} view_options_t;
+
+/* ---------------------------------------------------------------------- */
+/* Rows                                                                    */
+/* ---------------------------------------------------------------------- */
+
+typedef enum view_row_kind {
+    ROW_PROC,       /* a process (or merged processes) of the process grouping */
+    ROW_GROUP,      /* a set / group / priority heading */
+    ROW_OP,         /* one operation of one process (or of merged processes) */
+    ROW_CHILD,      /* tree view: an op as it ran nested inside its parent row */
+} view_row_kind_t;
+
+/* Row flags; the colours and the flag column come from these. */
+#define ROW_F_EXITED      0x1   /* every process behind the row has exited */
+#define ROW_F_OVER_BUDGET 0x2   /* a budget of the op is broken */
+#define ROW_F_P99_JUMP    0x4   /* p99 > VIEW_P99_JUMP x the previous window's */
+
+#define VIEW_P99_JUMP 1.5
+
+typedef struct view_row {
+    view_row_kind_t kind;
+    int depth;                  /* tree indentation */
+    unsigned flags;
+    long pid;                   /* 0 for headings; the first pid when merged */
+    int nprocs;                 /* processes merged into the row */
+    const char *name;           /* process name (points into the snapshot) */
+    const char *set, *op, *group, *description;
+    int priority;
+    char label[160];            /* what the OPERATION column shows */
+    double share;               /* ROW_CHILD: share of the parent's time, 0..1 */
+    /* statistics; NaN where a row has none (shown as blank) */
+    double count, rate, mean, p50, p90, p99, p999, min, max, self, total, stddev;
+    double cpu, rss;
+    uint64_t dropped;
+    char key[200];              /* identity across refreshes (cursor, detail) */
+} view_row_t;
+
+typedef struct view_rows {
+    view_row_t *v;
+    size_t n, cap;
+    /* totals for the header */
+    int alive, exited;
+    size_t nops;
+} view_rows_t;
+
+/* Builds rows from snap under settings s (replacing what rows held).  Rows
+ * point into snap: rebuild after freeing it.  0 or -ENOMEM. */
+int view_model_build(view_rows_t *rows, const qp_snapshot_t *snap, const view_settings_t *s);
+void view_rows_free(view_rows_t *rows);
+/* Index of the row with this key, or -1. */
+long view_rows_find(const view_rows_t *rows, const char *key);
+/* Collects the histogram of the op behind row r (all the processes merged
+ * into it) from a snapshot taken with "hist"; returns the buckets (malloc'd,
+ * sorted by lo) and their number in *n, or NULL when none. */
+qp_snap_bucket_t *view_model_hist(const qp_snapshot_t *snap, const view_settings_t *s,
+                                  const view_row_t *r, size_t *n);
+/* The op rows of snap matching row r (for the detail view); calls fn for
+ * each process/op pair merged into the row. */
+void view_model_each_op(const qp_snapshot_t *snap, const view_settings_t *s,
+                        const view_row_t *r,
+                        void (*fn)(const qp_snap_proc_t *, const qp_snap_op_t *, void *),
+                        void *arg);
+
+const char *view_group_name(view_group_t g);
+int view_group_parse(const char *s, view_group_t *out);
+
+/* ---------------------------------------------------------------------- */
+/* Columns                                                                 */
+/* ---------------------------------------------------------------------- */
+
+typedef struct view_column {
+    const char *title;
+    const char *name;           /* for --sort and the help */
+    int width;                  /* 0 = the flexible OPERATION column */
+    int right;                  /* right-aligned */
+    int numeric_desc;           /* default sort: largest first */
+} view_column_t;
+
+extern const view_column_t view_columns[COL_COUNT_];
+
+int view_col_parse(const char *s, view_col_t *out);
+/* Compares two rows on column c in its default direction (<0: a first). */
+int view_col_compare(view_col_t c, const view_row_t *a, const view_row_t *b);
+/* Which columns fit in width cells (a mask of 1 << view_col_t) and how wide
+ * the OPERATION column is then.  -1 when even the essential ones do not fit. */
+int view_layout(int width, unsigned *mask, int *opw);
+#define VIEW_ALL_COLS ((1u << COL_COUNT_) - 1)
+/* One table line (flag column + the columns in mask) for row r into buf,
+ * the OPERATION column opw wide.  Returns buf. */
+char *view_format_row(const view_row_t *r, unsigned mask, int opw, char *buf, size_t len);
+/* The column header line; the sort column is marked when sort_col >= 0. */
+char *view_format_header(unsigned mask, int opw, int sort_col, int invert, char *buf,
+                         size_t len);
+/* The flag column's characters for a row ("!" over budget, "^" p99 jump). */
+const char *view_row_flag(const view_row_t *r);
+/* Pads or cuts UTF-8 s to exactly w display cells (one cell a code point)
+ * into out. */
+void view_pad(char *out, size_t len, const char *s, int w, int right);
+/* Display cells of UTF-8 s (code points). */
+int view_strwidth(const char *s);
+/* Bytes / percent / count formatting, like qp_format_ns. */
+const char *view_fmt_bytes(double b, char *buf, size_t len);
+const char *view_fmt_count(double c, char *buf, size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Data source and front ends                                              */
+/* ---------------------------------------------------------------------- */
+
+/* Fetches one snapshot from the daemon of opts->ns (or opts->input).
+ * hist: ask for histograms.  On success 0, *snap, and the raw JSON in *raw
+ * (malloc'd, may be NULL'd by passing raw = NULL).  On failure -errno and a
+ * message in err. */
+int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
+                      qp_snapshot_t **snap, char **raw, char *err, size_t errlen);
+
+/* Text report of one snapshot (the header lines and the table). */
+void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_t *s,
+                      double delay_s);
+
+int view_batch_run(const view_options_t *opts);
+int view_ui_run(view_options_t *opts);
+
+#endif /* QPTOP_VIEW_H */
