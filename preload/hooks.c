@@ -536,9 +536,14 @@ static void warn(const char *msg)
     }
 }
 
-/* Priority 101: before other constructors of this library, so that hooks
+void qp_preload_set_mask(unsigned mask)
+{
+    __atomic_store_n(&g_mask, mask & QP_HOOK_ALL, __ATOMIC_RELEASE);
+}
+
+/* Priority 110: before other constructors of this library, so that hooks
  * called by them already record. */
-__attribute__((constructor(101))) static void preload_init(void)
+__attribute__((constructor(110))) static void preload_init(void)
 {
     int e = errno;
     qp_guard_enter();

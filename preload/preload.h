@@ -88,4 +88,12 @@ static inline void qp_guard_leave(void)
     qp_guard_depth--;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Hooks                                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* Turns groups on or off at run time (the unit tests, which link the hooks
+ * into the test program itself; the library sets it from QPULSE_HOOKS). */
+void qp_preload_set_mask(unsigned mask);
+
 #endif /* QPULSE_PRELOAD_H */
