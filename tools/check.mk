@@ -5,3 +5,7 @@
 lib_libqpulse_internal_la_SOURCES += lib/snapshot.c lib/budget.c lib/budget.h
 lib_libqpulse_internal_la_CFLAGS += $(JANSSON_CFLAGS)
 lib_libqpulse_internal_la_LIBADD += $(JANSSON_LIBS)
+
+## `qpulse check` is split: options and inputs in cmd_check.c, the two checks
+## in their own files.
+tools_qpulse_SOURCES += tools/check.h tools/check_budgets.c tools/check_baseline.c
