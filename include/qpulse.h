@@ -208,13 +208,20 @@ qpulse__push(uint32_t op, uint32_t parent, uint64_t start, uint64_t dur, uint64_
 {
     struct qpulse__tls *t = &qpulse__tls;
     uint64_t h = t->head;
-    struct qpulse__sample s = { start, dur, self, op, parent };
 
     if (QPULSE__UNLIKELY(h >= t->limit)) {
+        struct qpulse__sample s = { start, dur, self, op, parent };
         qpulse__push_slow(&s);
         return;
     }
-    t->ring[h & t->mask] = s;
+    /* Field by field, straight into the ring: building the record on the
+     * stack and copying it costs a store-forwarding stall. */
+    struct qpulse__sample *d = &t->ring[h & t->mask];
+    d->start = start;
+    d->dur = dur;
+    d->self = self;
+    d->op = op;
+    d->parent = parent;
     t->head = h + 1;
     /* Publishes the record written above.  Pairs with the acquire load of
      * the head in qp_reader_drain() (lib/reader.c). */
