@@ -1,0 +1,111 @@
+# preload-programs.sh — `qpulse run` on real, unmodified Debian programs,
+# with a real qpulsed, read back with `qptop -b --format json --cumulative`:
+#   - dd bs=1 count=N makes exactly N read and N write calls: both counted,
+#     complete although dd runs for milliseconds;
+#   - xz -T2 (multi-threaded): output byte-identical with and without the
+#     preload, and its read/write counts equal what strace sees on the
+#     input and output files;
+#   - exit status and death by signal pass through, a missing program is 127;
+#   - a shell's forked subshell (fork, no exec) shows up as its own process.
+. "$top_srcdir/tests/lib.sh"
+qp_setup preload
+
+[ -x "$QPULSED" ] || qp_skip "qpulsed is not built"
+[ -x "$QPTOP" ] || qp_skip "qptop is not built"
+[ -x "$QPULSE" ] || qp_skip "qpulse is not built"
+command -v jq >/dev/null || qp_skip "jq is not installed"
+command -v dd >/dev/null && command -v xz >/dev/null || qp_skip "dd or xz is not installed"
+
+qp_start_daemon
+export LC_ALL=C
+
+snap() {
+  "$QPTOP" -b --format json --cumulative --ns "$QPULSE_NS" 2>>"$T/qptop.log"
+}
+
+# count PID OP: the count of libc.OP in process PID (0 when absent).
+count() {
+  snap | jq -r --argjson p "$1" --arg op "$2" \
+    '[.processes[] | select(.pid == $p) | .ops[] | select(.set == "libc" and .op == $op) | .count] | add // 0'
+}
+
+count_is() { [ "$(count "$1" "$2")" = "$3" ]; }
+
+# expect_count PID OP N: waits (the daemon drains on its own schedule) for
+# the count to reach N, and fails showing what it is otherwise.
+expect_count() {
+  qp_wait_for 20 count_is "$1" "$2" "$3" ||
+    qp_fail "pid $1 libc.$2: expected $3 calls, the daemon says $(count "$1" "$2")"
+  qp_log "pid $1 libc.$2 = $3"
+}
+
+# --- dd: exact counts of a program that runs for milliseconds --------------
+N=3000
+"$QPULSE" run --hooks io -- dd if=/dev/zero of=/dev/null bs=1 count=$N status=none \
+  2>"$T/dd.err" &
+pid=$!
+wait $pid || qp_fail "dd failed: $(cat "$T/dd.err")"
+expect_count $pid read $N
+expect_count $pid write $N
+count_is $pid malloc 0 || qp_fail "mem was not asked for but malloc was recorded"
+
+# --- xz -T2: a multi-threaded program ------------------------------------
+head -c 3000000 /dev/urandom | base64 >"$T/in.txt"
+xz -T2 -0 -c "$T/in.txt" >"$T/plain.xz" || qp_fail "xz without the preload failed"
+"$QPULSE" run --hooks all -- xz -T2 -0 -c "$T/in.txt" >"$T/pre.xz" 2>"$T/xz.err" &
+pid=$!
+wait $pid || qp_fail "xz under qpulse run failed: $(cat "$T/xz.err")"
+cmp -s "$T/plain.xz" "$T/pre.xz" || qp_fail "xz's output differs under the preload"
+qp_log "xz output is byte-identical with and without the preload"
+
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+  # What xz really does on its input and its output, from the kernel's side.
+  : >"$T/st.xz"
+  strace -f -qq -o "$T/st-read.log" -P "$T/in.txt" -e trace=read \
+    xz -T2 -0 -c "$T/in.txt" >"$T/st.xz" || qp_fail "xz under strace failed"
+  strace -f -qq -o "$T/st-write.log" -P "$T/st2.xz" -e trace=write \
+    sh -c 'exec xz -T2 -0 -c "$1" >"$2"' sh "$T/in.txt" "$T/st2.xz" ||
+    qp_fail "xz under strace failed"
+  reads=$(grep -c 'read(' "$T/st-read.log")
+  writes=$(grep -c 'write(' "$T/st-write.log")
+  [ "$reads" -gt 1 ] && [ "$writes" -gt 1 ] || qp_fail "strace saw $reads reads, $writes writes"
+  expect_count $pid read "$reads"
+  expect_count $pid write "$writes"
+else
+  qp_log "strace cannot run here: checking only that reads and writes were counted"
+  has_reads() { [ "$(count $pid read)" -gt 0 ]; }
+  qp_wait_for 20 has_reads || qp_fail "no read recorded for xz"
+fi
+# The counts above are final, so everything of xz has been drained.
+[ "$(count $pid malloc)" -gt 0 ] || qp_fail "no malloc recorded for xz with --hooks all"
+
+# --- exit status ---------------------------------------------------------
+"$QPULSE" run -- sh -c 'exit 7' 2>/dev/null
+rc=$?
+[ $rc -eq 7 ] || qp_fail "exit status 7 came back as $rc"
+"$QPULSE" run -- sh -c 'kill -TERM $$' 2>/dev/null
+rc=$?
+[ $rc -eq 143 ] || qp_fail "death by SIGTERM came back as $rc, not 143"
+"$QPULSE" run -- "$T/no-such-program" 2>/dev/null
+rc=$?
+[ $rc -eq 127 ] || qp_fail "a missing program gave $rc, not 127"
+"$QPULSE" run --hooks bogus -- true 2>/dev/null
+rc=$?
+[ $rc -eq 2 ] || qp_fail "an unknown hook group gave $rc, not 2"
+
+# --- fork: the subshell is a process of its own ----------------------------
+sh -c '(echo a; echo b); echo c' >"$T/sh-plain.out"
+"$QPULSE" run --hooks io -- sh -c '(echo a; echo b); echo c' >"$T/sh-pre.out" 2>/dev/null &
+pid=$!
+wait $pid || qp_fail "sh under qpulse run failed"
+cmp -s "$T/sh-plain.out" "$T/sh-pre.out" || qp_fail "the shell's output differs under the preload"
+expect_count $pid write 1
+child_writes() {
+  snap | jq -r --argjson p "$pid" \
+    '[.processes[] | select(.pid != $p and .name == "sh") | .ops[] | select(.set == "libc" and .op == "write") | .count] | add // 0'
+}
+child_is_2() { [ "$(child_writes)" = 2 ]; }
+qp_wait_for 20 child_is_2 || qp_fail "the forked subshell's 2 writes: the daemon says $(child_writes)"
+qp_log "the forked subshell shows up as its own process with its 2 writes"
+
+exit 0
