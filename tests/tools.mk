@@ -15,3 +15,8 @@ tests_test_budget_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_budget_LDADD = $(QPTEST_LIBS_)
 TESTS += tests/test_budget
 endif
+
+## Shell tests: qpulse check against snapshot files the tests write, and
+## end to end with the real daemon.
+TESTS += tests/check-budgets.sh tests/check-baseline.sh
+EXTRA_DIST += tests/check-budgets.sh tests/check-baseline.sh
