@@ -13,3 +13,5 @@ preload_libqpulse_preload_la_LIBADD = lib/libqpulse.la $(PTHREAD_LIBS)
 
 ## The group parser is shared with `qpulse run --hooks`.
 lib_libqpulse_internal_la_SOURCES += preload/groups.c preload/preload.h
+
+dist_man_MANS += man/qpulse-run.1 man/libqpulse-preload.7
