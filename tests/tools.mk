@@ -17,6 +17,12 @@ TESTS += tests/test_budget
 endif
 
 ## Shell tests: qpulse check against snapshot files the tests write, and
-## end to end with the real daemon.
-TESTS += tests/check-budgets.sh tests/check-baseline.sh
-EXTRA_DIST += tests/check-budgets.sh tests/check-baseline.sh
+## end to end with the real daemon and a program made slow on purpose
+## (-no-install: no libtool wrapper, so its process name is check_slow).
+check_PROGRAMS += tests/check_slow
+tests_check_slow_SOURCES = tests/check_slow.c
+tests_check_slow_LDADD = lib/libqpulse.la
+tests_check_slow_LDFLAGS = -no-install $(AM_LDFLAGS)
+CHECK_TESTS = tests/check-budgets.sh tests/check-baseline.sh tests/check-e2e.sh
+TESTS += $(CHECK_TESTS)
+EXTRA_DIST += $(CHECK_TESTS)

@@ -144,7 +144,8 @@ int chk_budgets(const chk_opts_t *o, const qp_budgets_t *b, const qp_snapshot_t 
     } else if (!o->json) {
         chk_table_print(&st.table, stdout);
     }
-    size_t unmatched = bud_unmatched(&st, res);
+    /* With nothing judged every rule is unmatched: listing them is noise. */
+    size_t unmatched = st.checked ? bud_unmatched(&st, res) : 0;
     if (rc == CHK_OK && unmatched && o->strict)
         rc = CHK_BROKEN;
     if (!o->json && st.checked)

@@ -223,23 +223,28 @@ static qp_snapshot_t *load_current(const chk_opts_t *o, char **raw, char *err, s
     return s;
 }
 
-/* --save: the daemon's reply as it came, or a copy of the --input file's
- * snapshot (re-read: the file may hold several reports, we keep the first). */
+/* --save: the daemon's reply as it came, or the --input file's first
+ * snapshot (the file may hold several reports; the first is the one checked). */
 static int save_snapshot(const chk_opts_t *o, const char *raw, char *err, size_t errlen)
 {
-    json_t *j = NULL;
-    json_error_t je;
-    if (raw)
-        j = json_loads(raw, JSON_DISABLE_EOF_CHECK, &je);
-    else
-        j = json_load_file(o->input, JSON_DISABLE_EOF_CHECK, &je);
-    if (!j || json_dump_file(j, o->save, JSON_COMPACT) < 0) {
-        snprintf(err, errlen, "--save %s: cannot write the snapshot", o->save);
+    int r = 0;
+    if (raw) {
+        FILE *f = fopen(o->save, "w");
+        size_t n = strlen(raw);
+        if (!f || fwrite(raw, 1, n, f) != n || (n && raw[n - 1] != '\n' && fputc('\n', f) < 0))
+            r = -EIO;
+        if (f && fclose(f) != 0)
+            r = -EIO;
+    } else {
+        json_error_t je;
+        json_t *j = json_load_file(o->input, JSON_DISABLE_EOF_CHECK, &je);
+        if (!j || json_dump_file(j, o->save, JSON_COMPACT | JSON_REAL_PRECISION(17)) < 0)
+            r = -EIO;
         json_decref(j);
-        return -EIO;
     }
-    json_decref(j);
-    return 0;
+    if (r < 0)
+        snprintf(err, errlen, "--save %s: cannot write the snapshot", o->save);
+    return r;
 }
 
 static const char *source_name(const chk_opts_t *o, char *buf, size_t len)
