@@ -49,6 +49,7 @@ static uint32_t g_total_ops;
 static struct qp_seg_header *g_seg;    /* NULL until the first sample */
 static size_t g_seg_size;
 static int g_seg_fd = -1;
+static pthread_mutex_t g_fd_lock = PTHREAD_MUTEX_INITIALIZER; /* g_seg_fd after creation */
 static dev_t g_seg_dev;                /* what g_seg_fd must still refer to */
 static ino_t g_seg_ino;
 static int g_seg_failed;               /* creation failed: drop everything */
@@ -387,10 +388,12 @@ static int seg_fd_ours(void)
 }
 
 /* Reserves ring memory through the segment's fd, reopening the object by
- * name when the program closed the fd. */
+ * name when the program closed the fd.  Its own lock, not g_lock: a thread
+ * may claim its slot while it holds g_lock (a hooked call recorded from
+ * inside qpulse_shutdown(), under libqpulse-preload). */
 static int seg_fallocate(off_t off, off_t len)
 {
-    pthread_mutex_lock(&g_lock);
+    pthread_mutex_lock(&g_fd_lock);
     if (!seg_fd_ours()) {
         g_seg_fd = -1;
         int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
@@ -403,7 +406,7 @@ static int seg_fallocate(off_t off, off_t len)
         }
     }
     int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
-    pthread_mutex_unlock(&g_lock);
+    pthread_mutex_unlock(&g_fd_lock);
     return r;
 }
 
@@ -708,6 +711,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
     pthread_mutex_init(&g_lock, NULL);
+    pthread_mutex_init(&g_fd_lock, NULL);
     if (g_seg) {
         munmap(g_seg, g_seg_size);
         if (seg_fd_ours())
