@@ -23,6 +23,7 @@ check_PROGRAMS += tests/check_slow
 tests_check_slow_SOURCES = tests/check_slow.c
 tests_check_slow_LDADD = lib/libqpulse.la
 tests_check_slow_LDFLAGS = -no-install $(AM_LDFLAGS)
-CHECK_TESTS = tests/check-budgets.sh tests/check-baseline.sh tests/check-e2e.sh
+CHECK_TESTS = tests/check-budgets.sh tests/check-baseline.sh tests/check-e2e.sh \
+	tests/check-contrib.sh
 TESTS += $(CHECK_TESTS)
 EXTRA_DIST += $(CHECK_TESTS)

@@ -9,3 +9,6 @@ lib_libqpulse_internal_la_LIBADD += $(JANSSON_LIBS)
 ## `qpulse check` is split: options and inputs in cmd_check.c, the two checks
 ## in their own files.
 tools_qpulse_SOURCES += tools/check.h tools/check_budgets.c tools/check_baseline.c
+
+dist_man_MANS += man/qpulse-check.1 man/qpulse-reset.1
+EXTRA_DIST += docs/CI.md

@@ -141,7 +141,7 @@ int chk_budgets(const chk_opts_t *o, const qp_budgets_t *b, const qp_snapshot_t 
         if (res)
             json_object_set_new(res, "error", json_string("no operation has a budget"));
         rc = CHK_UNUSABLE;
-    } else if (!o->json) {
+    } else if (!o->json && st.table.nrows > 1) {
         chk_table_print(&st.table, stdout);
     }
     /* With nothing judged every rule is unmatched: listing them is noise. */
