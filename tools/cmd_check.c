@@ -162,13 +162,18 @@ static int check_parse_args(chk_opts_t *o, int argc, char **argv)
 {
     int c;
     optind = 1;
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, "qh", check_longopts, NULL)) != -1) {
+    opterr = 0;                 /* our own message: getopt's says "check: ..." */
+    while ((c = getopt_long(argc, argv, ":qh", check_longopts, NULL)) != -1) {
         if (c == 'h') {
             check_usage(stdout);
             return 1;
         }
-        if (c == '?' || check_option(o, c) < 0)
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "qpulse check: %s '%s' (see qpulse check --help)\n",
+                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+            return -EINVAL;
+        }
+        if (check_option(o, c) < 0)
             return -EINVAL;
     }
     if (optind < argc) {

@@ -62,12 +62,17 @@ int qp_cmd_reset(int argc, char **argv)
     const char *ns = NULL;
     int quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         switch (c) {
         case 'n': ns = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': reset_usage(stdout); return 0;
-        default: reset_usage(stderr); return 2;
+        default:
+            fprintf(stderr, "qpulse reset: %s '%s'\n",
+                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+            reset_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
