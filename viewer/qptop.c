@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Each refresh builds and frees a whole snapshot: ~100k small objects
+     * for 100 processes x 50 ops.  With fastbins glibc sets them aside and
+     * then consolidates them all again on the next large allocation (a
+     * quarter of qptop's CPU time); without them, and without giving the
+     * heap back to the kernel every second, a refresh costs a quarter less. */
+    mallopt(M_MXFAST, 0);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
     if (o.batch)
         return view_batch_run(&o);
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
