@@ -64,7 +64,8 @@ wait_has "vt.Fast"
 
 # tree: Inner nested under Outer with its share
 keys t
-wait_has "└─ vt.Inner"
+wait_has "% vt.Inner"
+screen | grep -qE "└─ [0-9]+% vt.Inner" || { screen >&2; qp_fail "Inner nested with its share"; }
 keys t
 
 # the detail view of Slow: all percentiles and the histogram
@@ -97,6 +98,24 @@ wait_has "too small"
 tm resize-window -t qpt -x 160 -y 50
 wait_has "vt.Fast"
 [ ! -e "$T/exit" ] || qp_fail "qptop ended while resizing (status $(cat "$T/exit"))"
+
+# colours mean something: an over-budget row is red, an exited process dim;
+# NO_COLOR turns colour off (a saved snapshot with a broken budget)
+sample="$top_srcdir/tests/viewer-sample.json"
+tm new-session -d -s qc -x 160 -y 20 "env TERM=xterm-256color '$QPTOP' --input '$sample'; sleep 60"
+tm new-session -d -s qm -x 160 -y 20 "env TERM=xterm-256color NO_COLOR=1 '$QPTOP' --input '$sample'; sleep 60"
+qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t qc | grep -q RiskAssessment" || qp_fail "no sample on screen"
+qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t qm | grep -q RiskAssessment" || qp_fail "no sample on screen"
+esc=$(printf '\033')
+tm capture-pane -e -p -t qc | grep "4242 trading  .*RiskAssessment" | grep -q "${esc}\[31m" ||
+  { tm capture-pane -e -p -t qc | cat -v >&2; qp_fail "the over-budget row is not red"; }
+tm capture-pane -e -p -t qc | grep "4343 trading  .*RiskAssessment" | grep -q "${esc}\[2m" ||
+  qp_fail "the exited process is not dimmed"
+if tm capture-pane -e -p -t qm | grep -qE "${esc}\[(3[0-7]|4[0-7])m"; then
+  tm capture-pane -e -p -t qm | cat -v >&2
+  qp_fail "colours with NO_COLOR set"
+fi
+tm capture-pane -p -t qm | grep -q "^!  *4242 trading .*RiskAssessment" || qp_fail "no ! flag without colour"
 
 keys q
 qp_wait_for 10 test -s "$T/exit" || qp_fail "q did not quit"

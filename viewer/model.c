@@ -462,8 +462,8 @@ static int emit_children(m_ctx_t *c, const m_unit_t *u, const view_row_t *parent
         r->total = ch[i].total;
         r->mean = ch[i].count > 0 ? ch[i].total / ch[i].count : NAN;
         r->share = ptotal > 0 ? ch[i].total / ptotal : 0;
-        fmt(r->label, sizeof r->label, "\u2514\u2500 %s.%s %.0f%%", r->set, r->op,
-                 100.0 * r->share);
+        fmt(r->label, sizeof r->label, "\u2514\u2500 %.0f%% %s.%s", 100.0 * r->share, r->set,
+            r->op);
         fmt(r->key, sizeof r->key, "%s>%s.%s", parent->key, r->set, r->op);
         int cycle = 0;
         for (int d = 0; d < depth; d++)
