@@ -83,5 +83,11 @@ if [ -t 1 ]; then
 fi
 
 say "running the examples for ${report_after}s in namespace $ns"
+# on a busy machine the examples may take a moment to show up: wait for both
+for _ in $(seq 150); do
+  listed=$("$QPTOP" -b --ns "$ns" --format csv 2>/dev/null | cut -d, -f4 | sort -u) || true
+  case "$listed" in *ecommerce*trading*) break ;; esac
+  sleep 0.1
+done
 sleep "$report_after"
 "$QPTOP" -b --ns "$ns" --format text
