@@ -1,1 +1,23 @@
-## tests/daemon.mk
+## tests/daemon.mk: qpulsed and its histogram (issue 3).  Shell tests start
+## the real daemon and real instrumented producers (tests/prod_gen.c) in
+## their own namespace; tests/qpd_tool.c reads the snapshots.
+
+check_PROGRAMS += tests/prod_gen tests/qpd_tool
+tests_prod_gen_SOURCES = tests/prod_gen.c
+tests_prod_gen_LDADD = lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
+tests_qpd_tool_SOURCES = tests/qpd_tool.c
+tests_qpd_tool_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+tests_qpd_tool_LDADD = lib/libqpulse-internal.la $(JANSSON_LIBS) $(LIBM)
+
+if ENABLE_TESTS
+check_PROGRAMS += tests/test_hist
+tests_test_hist_SOURCES = tests/test_hist.c
+tests_test_hist_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+tests_test_hist_CFLAGS = $(QPTEST_CFLAGS_)
+tests_test_hist_LDADD = $(QPTEST_LIBS_)
+TESTS += tests/test_hist
+endif
+
+DAEMON_TESTS = tests/daemon-basic.sh
+TESTS += $(DAEMON_TESTS)
+EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh

@@ -1,0 +1,198 @@
+/*
+ * agg.c — per-operation statistics (see agg.h).  agg_add() runs once per
+ * drained sample and is the daemon's hot path: two histogram records and a
+ * handful of adds, no division, no allocation after warm-up.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+
+unsigned agg_window_s = 10;
+unsigned agg_slots = 11;
+
+void agg_stats_init(struct agg_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    hist_init(&s->h);
+}
+
+void agg_stats_free(struct agg_stats *s)
+{
+    hist_free(&s->h);
+    free(s->kids);
+    agg_stats_init(s);
+}
+
+/* Empties s but keeps its memory for reuse. */
+static void stats_reset(struct agg_stats *s)
+{
+    hist_reset(&s->h);
+    s->self = 0;
+    s->shift = 0;
+    s->s2 = 0;
+    s->nkids = 0;
+}
+
+struct agg_op *agg_op_new(const qp_op_info_t *info)
+{
+    struct agg_op *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->set = strdup(info->set ? info->set : "?");
+    o->name = strdup(info->name ? info->name : "?");
+    o->group = strdup(info->group ? info->group : "");
+    o->desc = strdup(info->description ? info->description : "");
+    o->priority = info->priority;
+    agg_stats_init(&o->cum);
+    if (!o->set || !o->name || !o->group || !o->desc) {
+        agg_op_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+void agg_op_free(struct agg_op *o)
+{
+    if (!o)
+        return;
+    free(o->set);
+    free(o->name);
+    free(o->group);
+    free(o->desc);
+    agg_stats_free(&o->cum);
+    if (o->win) {
+        for (unsigned i = 0; i < agg_slots; i++)
+            agg_stats_free(&o->win[i].st);
+        free(o->win);
+    }
+    free(o);
+}
+
+void agg_op_clear(struct agg_op *o)
+{
+    agg_stats_free(&o->cum);
+    if (o->win)
+        for (unsigned i = 0; i < agg_slots; i++) {
+            agg_stats_free(&o->win[i].st);
+            o->win[i].sec = INT64_MIN;
+        }
+    o->p99_prev = 0;
+    memset(o->broken, 0, sizeof o->broken);
+}
+
+/* The slot of second sec, emptied if it held an older second.  NULL only
+ * when the ring cannot be allocated. */
+static struct agg_slot *slot_for(struct agg_op *o, int64_t sec)
+{
+    if (__builtin_expect(!o->win, 0)) {
+        o->win = calloc(agg_slots, sizeof *o->win);
+        if (!o->win)
+            return NULL;
+        for (unsigned i = 0; i < agg_slots; i++) {
+            agg_stats_init(&o->win[i].st);
+            o->win[i].sec = INT64_MIN;
+        }
+    }
+    struct agg_slot *sl = &o->win[(uint64_t)sec % agg_slots];
+    if (sl->sec != sec) {
+        stats_reset(&sl->st);
+        sl->sec = sec;
+    }
+    return sl;
+}
+
+static inline int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
+{
+    if (s->h.count == 0)
+        s->shift = dur;
+    if (hist_record(&s->h, dur, 1) < 0)
+        return -ENOMEM;
+    double d = (double)(int64_t)(dur - s->shift);
+    s->s2 += d * d;
+    s->self += self;
+    return 0;
+}
+
+int agg_add(struct agg_op *o, int64_t sec, uint64_t dur, uint64_t self)
+{
+    int ret = stats_add(&o->cum, dur, self);
+    if (ret < 0)
+        return ret;
+    struct agg_slot *sl = slot_for(o, sec);
+    if (sl)
+        (void)stats_add(&sl->st, dur, self);   /* the window is best effort */
+    return 0;
+}
+
+static void kid_add(struct agg_stats *s, uint32_t child, uint64_t count, uint64_t total)
+{
+    for (uint32_t i = 0; i < s->nkids; i++)
+        if (s->kids[i].op == child) {
+            s->kids[i].count += count;
+            s->kids[i].total += total;
+            return;
+        }
+    if (s->nkids == s->capkids) {
+        uint32_t cap = s->capkids ? s->capkids * 2 : 4;
+        struct agg_child *k = realloc(s->kids, cap * sizeof *k);
+        if (!k)
+            return;   /* nesting detail is best effort; counts are not */
+        s->kids = k;
+        s->capkids = cap;
+    }
+    s->kids[s->nkids++] = (struct agg_child){ child, 0, count, total };
+}
+
+void agg_add_child(struct agg_op *p, int64_t sec, uint32_t child, uint64_t dur)
+{
+    kid_add(&p->cum, child, 1, dur);
+    struct agg_slot *sl = slot_for(p, sec);
+    if (sl)
+        kid_add(&sl->st, child, 1, dur);
+}
+
+void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src)
+{
+    if (src->h.count == 0 && src->nkids == 0)
+        return;
+    if (dst->h.count == 0)
+        dst->shift = src->shift;
+    if (src->h.count) {
+        /* sum over src of (x - Kd)^2 from its sums around Ks */
+        double n = (double)src->h.count;
+        double s1 = (double)(int64_t)(src->h.total - src->h.count * src->shift);
+        double dk = (double)(int64_t)(src->shift - dst->shift);
+        dst->s2 += src->s2 + 2.0 * dk * s1 + n * dk * dk;
+    }
+    hist_merge(&dst->h, &src->h);
+    dst->self += src->self;
+    for (uint32_t i = 0; i < src->nkids; i++)
+        kid_add(dst, src->kids[i].op, src->kids[i].count, src->kids[i].total);
+}
+
+void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out)
+{
+    agg_stats_init(out);
+    if (!o->win)
+        return;
+    for (unsigned i = 0; i < agg_slots; i++) {
+        const struct agg_slot *sl = &o->win[i];
+        if (sl->sec > sec - (int64_t)agg_window_s && sl->sec <= sec)
+            agg_stats_merge(out, &sl->st);
+    }
+}
+
+double agg_stddev(const struct agg_stats *s)
+{
+    if (s->h.count < 2)
+        return 0.0;
+    double n = (double)s->h.count;
+    double s1 = (double)(int64_t)(s->h.total - s->h.count * s->shift);
+    double m2 = s->s2 - s1 * s1 / n;
+    return m2 > 0 ? sqrt(m2 / n) : 0.0;
+}

@@ -1,0 +1,81 @@
+/*
+ * agg.h — what qpulsed keeps per process x operation: count, total, self
+ * time, min, max, mean, standard deviation and a histogram, both since the
+ * process started (cumulative) and per second of the live window, plus the
+ * operations that ran nested inside it (from each sample's parent).
+ *
+ * The window is a ring of --window per-second slots; a slot tagged with an
+ * older second is emptied when it is reused, so the window slides without a
+ * sweep over every operation.
+ *
+ * Variance: each stats block sums (x - shift)^2 around its first value, so
+ * no division happens per sample and the sum does not cancel
+ * catastrophically; blocks with different shifts merge exactly.
+ */
+#ifndef QPULSED_AGG_H
+#define QPULSED_AGG_H
+
+#include <stdint.h>
+
+#include "budget.h"
+#include "hist.h"
+#include "reader.h"
+
+struct agg_child {
+    uint32_t op;          /* child operation (index in the process's table) */
+    uint32_t reserved;
+    uint64_t count, total;
+};
+
+struct agg_stats {
+    hist_t h;             /* count, total, min, max and the buckets */
+    uint64_t self;        /* sum of self times */
+    uint64_t shift;       /* first value: variance is summed around it */
+    double s2;            /* sum of (x - shift)^2 */
+    struct agg_child *kids;
+    uint32_t nkids, capkids;
+};
+
+struct agg_slot {
+    int64_t sec;          /* monotonic second this slot holds */
+    struct agg_stats st;
+};
+
+struct agg_op {
+    char *set, *name, *group, *desc;
+    int priority;
+    struct agg_stats cum;
+    struct agg_slot *win;             /* agg_slots slots, allocated lazily */
+    uint64_t p99_prev;                /* p99 of the previous window */
+    const qp_budget_rule_t *rules[QP_STAT_COUNT_];   /* budgets that apply */
+    uint8_t broken[QP_STAT_COUNT_];   /* breach state, for start/clear logs */
+    uint8_t rules_matched;
+};
+
+/* Window length in seconds (qpulsed --window), set once at start, and the
+ * per-second slots kept: one more than the window, so that the slot the
+ * new second reuses is never one the window that just ended still needs. */
+extern unsigned agg_window_s;
+extern unsigned agg_slots;
+
+struct agg_op *agg_op_new(const qp_op_info_t *info);
+void agg_op_free(struct agg_op *o);
+/* Clears every statistic of o (RESET). */
+void agg_op_clear(struct agg_op *o);
+
+/* Adds one sample; returns -ENOMEM when it could not be counted. */
+int agg_add(struct agg_op *o, int64_t sec, uint64_t dur, uint64_t self);
+/* Adds a child sample (op child, duration dur) to parent p. */
+void agg_add_child(struct agg_op *p, int64_t sec, uint32_t child, uint64_t dur);
+
+void agg_stats_init(struct agg_stats *s);
+void agg_stats_free(struct agg_stats *s);
+/* dst += src. */
+void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src);
+/* The window ending with second `sec` ((sec - agg_window_s, sec]) into out
+ * (initialised here; free with agg_stats_free). */
+void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out);
+/* Population standard deviation. */
+double agg_stddev(const struct agg_stats *s);
+
+#endif /* QPULSED_AGG_H */

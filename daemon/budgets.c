@@ -1,0 +1,62 @@
+/*
+ * budgets.c — qpulsed --budgets: which rules apply to each operation, their
+ * state in the live window, and one log line when a breach starts and one
+ * when it clears (per process x operation x stat), not one per tick.
+ */
+#include "config.h"
+
+#include "common.h"
+#include "log.h"
+#include "qpulsed.h"
+
+void budgets_match(struct agg_op *o)
+{
+    if (!qpd.budgets)
+        return;
+    o->rules_matched = qp_budgets_match(qpd.budgets, o->set, o->name, o->rules) > 0;
+}
+
+double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
+{
+    switch (stat) {
+    case QP_STAT_MEAN:
+        return hist_mean(&st->h);
+    case QP_STAT_P50:
+        return (double)hist_percentile(&st->h, 50.0);
+    case QP_STAT_P90:
+        return (double)hist_percentile(&st->h, 90.0);
+    case QP_STAT_P99:
+        return (double)hist_percentile(&st->h, 99.0);
+    case QP_STAT_P999:
+        return (double)hist_percentile(&st->h, 99.9);
+    case QP_STAT_MAX:
+        return (double)hist_max(&st->h);
+    default:
+        return 0.0;
+    }
+}
+
+void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st)
+{
+    for (int s = 0; s < QP_STAT_COUNT_; s++) {
+        const qp_budget_rule_t *r = o->rules[s];
+        if (!r)
+            continue;
+        double actual = budgets_actual(st, (qp_stat_t)s);
+        int broken = st->h.count > 0 && qp_budget_broken(r, actual);
+        if (broken == o->broken[s])
+            continue;
+        o->broken[s] = (uint8_t)broken;
+        char a[32], l[32];
+        qp_format_ns(actual, a, sizeof a);
+        qp_format_ns(r->limit_ns, l, sizeof l);
+        if (broken)
+            log_warn("budget broken: %s[%ld] %s.%s %s = %s, limit %s (%s:%d: %s)", p->name,
+                     (long)p->pid, o->set, o->name, qp_stat_name((qp_stat_t)s), a, l,
+                     qpd.budgets->path, r->line, r->text);
+        else
+            log_notice("budget holds again: %s[%ld] %s.%s %s = %s, limit %s (%s)", p->name,
+                       (long)p->pid, o->set, o->name, qp_stat_name((qp_stat_t)s), a, l,
+                       r->text);
+    }
+}

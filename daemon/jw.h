@@ -1,0 +1,48 @@
+/*
+ * jw.h — a small growable text buffer with a JSON writer on top, for the
+ * snapshot replies and the Prometheus page.  Escapes strings per RFC 8259
+ * (and bytes that are not valid UTF-8 become U+FFFD), prints doubles with
+ * enough digits and never prints NaN or infinity (null instead).
+ *
+ * Allocation failure is sticky: the buffer remembers it (jw.oom) and every
+ * later write is a no-op, so callers check once at the end.
+ */
+#ifndef QPULSED_JW_H
+#define QPULSED_JW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jw {
+    char *buf;
+    size_t len, cap;
+    int oom;
+    int need_comma;   /* inside an object/array after an element */
+} jw_t;
+
+void jw_init(jw_t *w);
+void jw_free(jw_t *w);
+/* Hands the buffer to the caller (NUL-terminated); the writer is reset. */
+char *jw_take(jw_t *w, size_t *len);
+
+void jw_raw(jw_t *w, const char *s, size_t n);
+void jw_puts(jw_t *w, const char *s);
+void jw_printf(jw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* JSON structure: the writer inserts the commas. */
+void jw_obj_begin(jw_t *w);
+void jw_obj_end(jw_t *w);
+void jw_arr_begin(jw_t *w);
+void jw_arr_end(jw_t *w);
+void jw_key(jw_t *w, const char *k);
+void jw_str(jw_t *w, const char *s);
+void jw_u64(jw_t *w, uint64_t v);
+void jw_i64(jw_t *w, int64_t v);
+void jw_double(jw_t *w, double v);
+void jw_bool(jw_t *w, int v);
+void jw_null(jw_t *w);
+
+/* Writes s escaped for a Prometheus label value (\\, \", \n). */
+void jw_prom_label(jw_t *w, const char *s);
+
+#endif /* QPULSED_JW_H */

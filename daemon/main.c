@@ -1,0 +1,486 @@
+/*
+ * main.c — qpulsed, the qpulse collector daemon: options, start-up, the one
+ * poll loop and shutdown.
+ *
+ * The loop ticks to absolute deadlines (next += interval, never
+ * sleep(interval)): drain every 10 ms, every 1 ms while some ring is filling
+ * fast; rescan /dev/shm every 500 ms (inotify finds new segments sooner);
+ * once a second read /proc, notice deaths, expire retained processes, check
+ * budgets.  Signals arrive through a signalfd as events of the same loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "layout.h"
+#include "log.h"
+#include "qpulsed.h"
+
+#define NS_PER_MS 1000000ll
+#define NS_PER_S 1000000000ll
+#define DRAIN_INTERVAL (10 * NS_PER_MS)
+#define DRAIN_INTERVAL_FAST (1 * NS_PER_MS)
+#define FAST_FILL 0.05          /* a ring this full after one interval ... */
+#define FAST_HOLD (200 * NS_PER_MS)   /* ... keeps the fast pace this long */
+#define RESCAN_INTERVAL (500 * NS_PER_MS)
+#define MAX_POLLFDS 80
+
+struct qpd qpd = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+double real_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Options                                                                 */
+/* ---------------------------------------------------------------------- */
+
+enum { OPT_NS = 256, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
+       OPT_PIDFILE, OPT_LOGFILE, OPT_VERSION };
+
+/* The one table of options: getopt_long's table and --help come from it. */
+static const struct opt_def {
+    const char *name;
+    int val;
+    const char *arg;
+    const char *def;
+    const char *help;
+} opt_defs[] = {
+    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace to collect" },
+    { "listen", OPT_LISTEN, "HOST:PORT", "off", "serve Prometheus /metrics (HOST defaults to 127.0.0.1)" },
+    { "window", OPT_WINDOW, "SECONDS", "10", "length of the live window (1-3600)" },
+    { "retain", OPT_RETAIN, "SECONDS", "300", "how long an exited process stays listed" },
+    { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
+    { "daemon", OPT_DAEMON, NULL, NULL, "detach and run in the background" },
+    { "pidfile", OPT_PIDFILE, "FILE", "none", "also write the pid to FILE" },
+    { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
+    { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
+    { "help", 'h', NULL, NULL, "show this help" },
+    { "version", OPT_VERSION, NULL, NULL, "show the version" },
+};
+#define NOPTS (sizeof opt_defs / sizeof opt_defs[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: qpulsed [OPTION]...\n"
+               "Collects the latency samples of qpulse-instrumented processes and serves\n"
+               "them to qptop, qpulse and Prometheus.\n\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt_def *o = &opt_defs[i];
+        char left[64];
+        if (o->val < 256)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->val, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        fprintf(f, "  %-24s %s", left, o->help);
+        if (o->def)
+            fprintf(f, " [%s]", o->def);
+        fputc('\n', f);
+    }
+    fprintf(f, "\nSignals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log file.\n"
+               "See qpulsed(8).\n");
+}
+
+/* Configuration errors are collected and reported together. */
+static char cfg_errors[4096];
+static size_t cfg_errlen;
+
+static void cfg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cfg_error(const char *fmt, ...)
+{
+    if (cfg_errlen >= sizeof cfg_errors - 2)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cfg_errors + cfg_errlen, sizeof cfg_errors - cfg_errlen - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    cfg_errlen += (size_t)n;
+    if (cfg_errlen > sizeof cfg_errors - 2)
+        cfg_errlen = sizeof cfg_errors - 2;
+    cfg_errors[cfg_errlen++] = '\n';
+    cfg_errors[cfg_errlen] = 0;
+}
+
+static unsigned parse_seconds(const char *opt, const char *s, unsigned lo, unsigned hi)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
+        cfg_error("--%s: '%s' is not a whole number of seconds in %u..%u", opt, s, lo, hi);
+        return lo;
+    }
+    return (unsigned)v;
+}
+
+static void parse_options(int argc, char **argv)
+{
+    struct option lopts[NOPTS + 1];
+    for (size_t i = 0; i < NOPTS; i++)
+        lopts[i] = (struct option){ opt_defs[i].name,
+                                    opt_defs[i].arg ? required_argument : no_argument, NULL,
+                                    opt_defs[i].val };
+    memset(&lopts[NOPTS], 0, sizeof lopts[NOPTS]);
+    struct qpd_config *c = &qpd.cfg;
+    c->ns = NULL;
+    c->window = 10;
+    c->retain = 300;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_NS: c->ns = optarg; break;
+        case OPT_LISTEN: c->listen = optarg; break;
+        case OPT_WINDOW: c->window = parse_seconds("window", optarg, 1, 3600); break;
+        case OPT_RETAIN: c->retain = parse_seconds("retain", optarg, 0, 7 * 86400); break;
+        case OPT_BUDGETS: c->budgets_path = optarg; break;
+        case OPT_DAEMON: c->daemonize = 1; break;
+        case OPT_PIDFILE: c->pidfile = optarg; break;
+        case OPT_LOGFILE: c->log_file = optarg; break;
+        case 'v': c->verbose++; break;
+        case 'h': usage(stdout); exit(0);
+        case OPT_VERSION: printf("qpulsed (qpulse) %s\n", PACKAGE_VERSION); exit(0);
+        case ':': cfg_error("%s needs an argument", argv[optind - 1]); break;
+        default:
+            cfg_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        cfg_error("unexpected argument '%s'", argv[optind]);
+    if (!c->ns) {
+        c->ns = qp_ns_from_env();
+        if (!c->ns)
+            cfg_error("QPULSE_NS: a namespace is 1-48 characters of A-Z a-z 0-9 _ -");
+    } else if (!qp_ns_valid(c->ns)) {
+        cfg_error("--ns: '%s' is not a namespace (1-48 characters of A-Z a-z 0-9 _ -)", c->ns);
+    }
+    if (c->budgets_path) {
+        char *errs = NULL;
+        if (qp_budgets_load(c->budgets_path, &qpd.budgets, &errs) < 0) {
+            /* each already "FILE:LINE:COL: ..." */
+            size_t n = errs ? strlen(errs) : 0;
+            while (n && errs[n - 1] == '\n')
+                errs[--n] = 0;
+            cfg_error("%s", errs && *errs ? errs : "--budgets: cannot load the file");
+        }
+        free(errs);
+    }
+    if (cfg_errlen) {
+        fprintf(stderr, "qpulsed: %s", cfg_errors);
+        fprintf(stderr, "Try 'qpulsed --help'.\n");
+        exit(2);
+    }
+    agg_window_s = c->window;
+    agg_slots = c->window + 1;
+    log_level = LOG_LVL_NOTICE + c->verbose;
+    if (log_level > LOG_LVL_DEBUG)
+        log_level = LOG_LVL_DEBUG;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Start-up pieces                                                         */
+/* ---------------------------------------------------------------------- */
+
+static int lock_fd = -1;
+static char lock_path[PATH_MAX + 64];
+static char daemon_shm[128];
+static int ready_fd = -1;   /* --daemon: tells the waiting parent we are up */
+
+/* One daemon per namespace: an flock on <runtime dir>/<ns>.pid. */
+static void take_lock(void)
+{
+    char dir[PATH_MAX];
+    int r = qp_runtime_dir(dir, sizeof dir, 1);
+    if (r < 0) {
+        errno = -r;
+        fatal("runtime directory %s", dir);
+    }
+    snprintf(lock_path, sizeof lock_path, "%s/%s.pid", dir, qpd.cfg.ns);
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock_fd < 0)
+        fatal("cannot open %s", lock_path);
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        char buf[32] = "";
+        ssize_t n = pread(lock_fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        fatalx("another qpulsed%s%s%s already serves namespace '%s' (lock %s)",
+               *buf ? " (pid " : "", buf, *buf ? ")" : "", qpd.cfg.ns, lock_path);
+    }
+}
+
+static void write_pid(int fd, const char *path)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        log_warn("cannot write pid file %s: %s", path, strerror(errno));
+}
+
+static void write_pidfiles(void)
+{
+    write_pid(lock_fd, lock_path);
+    if (qpd.cfg.pidfile) {
+        int fd = open(qpd.cfg.pidfile, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            fatal("cannot write --pidfile %s", qpd.cfg.pidfile);
+        write_pid(fd, qpd.cfg.pidfile);
+        close(fd);
+    }
+}
+
+/* --daemon: fork twice, new session; the first parent waits until the
+ * daemon is ready (or failed) and exits with its status. */
+static void daemonize(void)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        fatal("pipe");
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("fork");
+    if (pid > 0) {
+        close(p[1]);
+        char ok = 0;
+        ssize_t n = read(p[0], &ok, 1);
+        _exit(n == 1 && ok == 1 ? 0 : 1);
+    }
+    close(p[0]);
+    if (setsid() < 0)
+        fatal("setsid");
+    pid = fork();
+    if (pid < 0)
+        fatal("fork");
+    if (pid > 0)
+        _exit(0);
+    ready_fd = p[1];
+    if (chdir("/") < 0)
+        fatal("chdir /");
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);   /* logs go to the file or syslog from here on */
+        if (fd > 2)
+            close(fd);
+    }
+}
+
+/* The presence record that tells producers a daemon will drain them. */
+static void daemon_rec_create(void)
+{
+    if (qp_daemon_shm_name(daemon_shm, sizeof daemon_shm, qpd.cfg.ns) < 0)
+        fatalx("namespace name too long");
+    int fd = shm_open(daemon_shm, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        fatal("shm_open %s", daemon_shm);
+    struct qp_daemon_rec rec;
+    memset(&rec, 0, sizeof rec);
+    rec.pid = getpid();
+    rec.start_time = qp_proc_starttime(getpid());
+    uint64_t magic = QP_DAEMON_MAGIC;
+    /* Fields first, the magic last (a producer reads the whole record and
+     * trusts it only with the magic). */
+    if (fchmod(fd, 0600) < 0 || ftruncate(fd, sizeof rec) < 0 ||
+        pwrite(fd, &rec, sizeof rec, 0) != (ssize_t)sizeof rec ||
+        pwrite(fd, &magic, sizeof magic, 0) != (ssize_t)sizeof magic)
+        fatal("cannot write %s", daemon_shm);
+    close(fd);
+}
+
+static int signals_init(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        fatal("sigprocmask");
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        fatal("signalfd");
+    return fd;
+}
+
+/* Returns 1 when asked to quit. */
+static int signals_read(int fd)
+{
+    struct signalfd_siginfo si;
+    int quit = 0;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            int r = log_reopen();
+            if (r < 0)
+                log_err("cannot reopen the log file: %s", strerror(-r));
+            else
+                log_notice("SIGHUP: log reopened");
+        } else {
+            log_notice("%s from pid %u: draining and exiting",
+                       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", si.ssi_pid);
+            quit = 1;
+        }
+    }
+    return quit;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The loop                                                                */
+/* ---------------------------------------------------------------------- */
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Advances an absolute deadline by interval; after a stall it restarts from
+ * now rather than firing a burst of catch-up ticks. */
+static void advance(int64_t *deadline, int64_t interval, int64_t now)
+{
+    *deadline += interval;
+    if (*deadline <= now)
+        *deadline = now + interval;
+}
+
+static void run_loop(int sig_fd)
+{
+    int64_t now = mono_ns();
+    int64_t next_drain = now + DRAIN_INTERVAL;
+    int64_t next_rescan = now + RESCAN_INTERVAL;
+    int64_t next_sec = (now / NS_PER_S + 1) * NS_PER_S;
+    int64_t fast_until = 0;
+    struct pollfd pfd[MAX_POLLFDS];
+    for (;;) {
+        int n = 0;
+        pfd[n++] = (struct pollfd){ sig_fd, POLLIN, 0 };
+        int ino = procs_inotify_fd();
+        if (ino >= 0)
+            pfd[n++] = (struct pollfd){ ino, POLLIN, 0 };
+        int srv0 = n;
+        n += server_pollfds(pfd + n, MAX_POLLFDS - n);
+        int64_t wake = min64(min64(next_drain, next_rescan), min64(next_sec, server_next_deadline()));
+        now = mono_ns();
+        int64_t wait = wake > now ? wake - now : 0;
+        struct timespec ts = { (time_t)(wait / NS_PER_S), (long)(wait % NS_PER_S) };
+        int r = ppoll(pfd, (nfds_t)n, &ts, NULL);
+        if (r < 0 && errno != EINTR) {
+            log_err("poll: %s", strerror(errno));
+            continue;
+        }
+        pthread_mutex_lock(&qpd.lock);
+        int quit = r > 0 && pfd[0].revents && signals_read(sig_fd);
+        if (r > 0 && ino >= 0 && pfd[1].revents)
+            procs_inotify_read();
+        if (r > 0)
+            server_handle(pfd + srv0, n - srv0);
+        now = mono_ns();
+        if (now >= next_drain) {
+            double fill = procs_drain_all();
+            procs_retry_pending();
+            now = mono_ns();
+            if (fill > FAST_FILL)
+                fast_until = now + FAST_HOLD;
+            advance(&next_drain, now < fast_until ? DRAIN_INTERVAL_FAST : DRAIN_INTERVAL, now);
+            if (now < fast_until && next_drain > now + DRAIN_INTERVAL_FAST)
+                next_drain = now + DRAIN_INTERVAL_FAST;
+        }
+        if (now >= next_rescan) {
+            procs_rescan();
+            advance(&next_rescan, RESCAN_INTERVAL, now);
+        }
+        if (now >= next_sec) {
+            procs_tick_second();
+            advance(&next_sec, NS_PER_S, now);
+        }
+        server_expire();
+        pthread_mutex_unlock(&qpd.lock);
+        if (quit)
+            return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    parse_options(argc, argv);
+    if (log_open(qpd.cfg.log_file, qpd.cfg.daemonize) < 0)
+        fatal("cannot open log file %s", qpd.cfg.log_file);
+    take_lock();
+    if (qpd.cfg.daemonize)
+        daemonize();
+    qpd.start_mono = mono_ns();
+    write_pidfiles();
+    int sig_fd = signals_init();
+    if (procs_init() < 0)
+        fatalx("namespace name too long");
+    if (server_init() < 0)
+        fatalx("cannot serve clients; exiting");
+    if (qpd.cfg.listen) {
+        char err[256];
+        if (prom_start(qpd.cfg.listen, err, sizeof err) < 0)
+            fatalx("--listen %s: %s", qpd.cfg.listen, err);
+    }
+    /* The record first: a producer exiting from now on leaves its segment
+     * for us; then adopt what is there already. */
+    daemon_rec_create();
+    pthread_mutex_lock(&qpd.lock);
+    procs_rescan();
+    pthread_mutex_unlock(&qpd.lock);
+    log_notice("qpulsed %s ready: namespace '%s', window %us, retain %us%s%s%s%s",
+               PACKAGE_VERSION, qpd.cfg.ns, qpd.cfg.window, qpd.cfg.retain,
+               qpd.cfg.listen ? ", metrics on " : "", qpd.cfg.listen ? qpd.cfg.listen : "",
+               qpd.budgets ? ", budgets " : "", qpd.budgets ? qpd.cfg.budgets_path : "");
+    if (ready_fd >= 0) {
+        char ok = 1;
+        if (write(ready_fd, &ok, 1) != 1)
+            log_warn("cannot tell the parent we are ready");
+        close(ready_fd);
+    }
+
+    run_loop(sig_fd);
+
+    pthread_mutex_lock(&qpd.lock);
+    shm_unlink(daemon_shm);
+    procs_shutdown();
+    pthread_mutex_unlock(&qpd.lock);
+    prom_stop();
+    server_fini();
+    procs_fini();
+    qp_budgets_free(qpd.budgets);
+    if (qpd.cfg.pidfile)
+        unlink(qpd.cfg.pidfile);
+    unlink(lock_path);
+    close(lock_fd);
+    log_notice("exited cleanly after %llu samples", (unsigned long long)qpd.aggregated);
+    return 0;
+}

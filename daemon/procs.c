@@ -1,0 +1,587 @@
+/*
+ * procs.c — the process table: finding the segments of our namespace
+ * (inotify on /dev/shm plus a periodic rescan), draining them, and what
+ * happens when a producer exits or dies (final drain, mark not alive, keep
+ * the statistics --retain seconds, remove the segment).
+ *
+ * Segment errors never stop the daemon: -EAGAIN (a producer between
+ * shm_open and publishing its header) is retried; anything else is logged
+ * once per name and the segment is skipped from then on.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "log.h"
+#include "qpulsed.h"
+
+#define SHM_DIR "/dev/shm"
+#define DRAIN_MAX (1u << 20)      /* samples per reader per call */
+#define DRAIN_ROUNDS 4            /* calls per tick: bounded even if a
+                                     producer writes as fast as we read */
+#define NAMES_MAX 4096            /* pending and skipped names we remember */
+#define PENDING_GIVEUP_NS (5ll * 1000000000)
+
+/* A remembered segment name: pending (-EAGAIN) or skipped (bad). */
+struct name_ent {
+    char name[128];
+    int64_t since;
+    int seen;                     /* still present at the last rescan */
+};
+
+struct name_set {
+    struct name_ent *v;
+    unsigned n, cap;
+};
+
+static struct name_set pending, skipped;
+static int ino_fd = -1;
+static int64_t cur_sec;           /* the second the drain callback files into */
+
+static struct name_ent *names_find(struct name_set *s, const char *name)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i].name, name))
+            return &s->v[i];
+    return NULL;
+}
+
+static void names_add(struct name_set *s, const char *name)
+{
+    if (names_find(s, name) || s->n >= NAMES_MAX)
+        return;
+    if (s->n == s->cap) {
+        unsigned cap = s->cap ? s->cap * 2 : 16;
+        struct name_ent *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    struct name_ent *e = &s->v[s->n++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->since = mono_ns();
+    e->seen = 1;
+}
+
+static void names_del(struct name_set *s, struct name_ent *e)
+{
+    *e = s->v[--s->n];
+}
+
+/* ---------------------------------------------------------------------- */
+/* Aggregation (the drain callback)                                        */
+/* ---------------------------------------------------------------------- */
+
+/* The statistics of op idx of p, created on first use. */
+static struct agg_op *proc_op(struct proc *p, uint32_t idx)
+{
+    if (__builtin_expect(idx < p->nops && p->ops[idx] != NULL, 1))
+        return p->ops[idx];
+    if (!p->r)
+        return NULL;
+    if (idx >= p->nops) {
+        uint32_t n = qp_reader_nops(p->r);
+        if (idx >= n)
+            return NULL;
+        struct agg_op **v = realloc(p->ops, n * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + p->nops, 0, (n - p->nops) * sizeof *v);
+        p->ops = v;
+        p->nops = n;
+    }
+    const qp_op_info_t *info = qp_reader_op(p->r, idx);
+    if (!info)
+        return NULL;
+    struct agg_op *o = agg_op_new(info);
+    if (o && qpd.budgets)
+        budgets_match(o);
+    p->ops[idx] = o;
+    return o;
+}
+
+static void on_events(void *ctx, const qp_event_t *ev, size_t n)
+{
+    struct proc *p = ctx;
+    const int64_t sec = cur_sec;
+    uint64_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        const qp_event_t *e = &ev[i];
+        struct agg_op *o = proc_op(p, e->op);
+        if (__builtin_expect(!o || agg_add(o, sec, e->dur_ns, e->self_ns) < 0, 0)) {
+            p->lost++;
+            continue;
+        }
+        ok++;
+        if (e->parent) {
+            struct agg_op *po = proc_op(p, e->parent - 1);
+            if (po)
+                agg_add_child(po, sec, e->op, e->dur_ns);
+        }
+    }
+    qpd.aggregated += ok;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Process life cycle                                                      */
+/* ---------------------------------------------------------------------- */
+
+static void proc_update_dropped(struct proc *p)
+{
+    if (p->r)
+        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost;
+    else
+        p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
+}
+
+/* Closes p's segment: it is skipped (bad) or, with unlink, removed. */
+static void proc_close(struct proc *p, int unlink_it)
+{
+    if (!p->r)
+        return;
+    proc_update_dropped(p);
+    qp_reader_close(p->r);
+    p->r = NULL;
+    if (unlink_it && shm_unlink(p->shm_name) < 0 && errno != ENOENT)
+        log_warn("cannot remove %s: %s", p->shm_name, strerror(errno));
+    p->alive = 0;
+    p->exited_at = real_s();
+    p->exit_mono = mono_ns();
+    p->cpu_pct = -1;
+    p->threads = 0;
+}
+
+/* Drains p.  Returns the ring fill seen before draining, or -1 when the
+ * segment turned out unreadable (then it is closed and skipped). */
+static double proc_drain(struct proc *p)
+{
+    if (!p->r)
+        return 0;
+    double fill = qp_reader_max_fill(p->r);
+    for (int round = 0; round < DRAIN_ROUNDS; round++) {
+        long n = qp_reader_drain(p->r, on_events, p, DRAIN_MAX);
+        if (n < 0) {
+            log_warn("segment %s (pid %ld) became unreadable (%s); skipping it", p->shm_name,
+                     (long)p->pid, strerror((int)-n));
+            names_add(&skipped, p->shm_name + 1);
+            proc_close(p, 0);
+            return -1;
+        }
+        if ((size_t)n < DRAIN_MAX)
+            break;
+    }
+    proc_update_dropped(p);
+    return fill;
+}
+
+/* The producer exited or died: drain what is left and remove the segment. */
+static void proc_finish(struct proc *p, const char *why)
+{
+    if (proc_drain(p) < 0)
+        return;
+    uint64_t count = 0;
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i])
+            count += p->ops[i]->cum.h.count;
+    log_info("process %s[%ld] %s; %llu samples, %llu dropped", p->name, (long)p->pid, why,
+             (unsigned long long)count, (unsigned long long)(p->dropped_last - p->dropped_base));
+    proc_close(p, 1);
+}
+
+static struct proc *proc_find_open(const char *shm_name)
+{
+    for (struct proc *p = qpd.procs; p; p = p->next)
+        if (p->r && !strcmp(p->shm_name, shm_name))
+            return p;
+    return NULL;
+}
+
+static struct proc *proc_new(qp_reader_t *r)
+{
+    struct proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    const qp_proc_info_t *in = qp_reader_info(r);
+    p->r = r;
+    snprintf(p->shm_name, sizeof p->shm_name, "%s", in->shm_name);
+    snprintf(p->name, sizeof p->name, "%s", in->name);
+    p->pid = in->pid;
+    p->start_time = in->start_time;
+    p->alive = 1;
+    p->started_at = (double)in->created_realtime_ns / 1e9;
+    p->seen_mono = mono_ns();
+    p->cpu_pct = -1;
+    p->next = qpd.procs;
+    qpd.procs = p;
+    qpd.nprocs++;
+    return p;
+}
+
+static void proc_free(struct proc *p)
+{
+    if (p->r)
+        qp_reader_close(p->r);
+    for (uint32_t i = 0; i < p->nops; i++)
+        agg_op_free(p->ops[i]);
+    free(p->ops);
+    free(p);
+}
+
+/* Tries to attach to segment `name` (without the leading '/'). */
+static void try_open(const char *name)
+{
+    char path[130];
+    if (snprintf(path, sizeof path, "/%s", name) >= (int)sizeof path)
+        return;
+    if (proc_find_open(path) || names_find(&skipped, name))
+        return;
+    qp_reader_t *r;
+    char err[256] = "";
+    int ret = qp_reader_open(&r, path, QP_READER_CONSUME, err, sizeof err);
+    if (ret == -EAGAIN) {
+        names_add(&pending, name);
+        return;
+    }
+    struct name_ent *pe = names_find(&pending, name);
+    if (pe)
+        names_del(&pending, pe);
+    if (ret == -ENOENT)
+        return;
+    if (ret < 0) {
+        log_warn("skipping segment %s: %s", path, err);
+        names_add(&skipped, name);
+        return;
+    }
+    struct proc *p = proc_new(r);
+    if (!p) {
+        qp_reader_close(r);
+        return;
+    }
+    qp_reader_set_daemon(r, getpid());
+    log_info("attached to %s[%ld] (%s)", p->name, (long)p->pid, path);
+    /* Adopted at start-up or found late: it may be gone already. */
+    if (qp_reader_exited(r))
+        proc_finish(p, "had exited");
+    else if (!qp_proc_alive(p->pid, p->start_time))
+        proc_finish(p, "had died");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Discovery                                                               */
+/* ---------------------------------------------------------------------- */
+
+static int ours(const char *name)
+{
+    size_t n = strlen(qpd.shm_prefix);
+    if (strncmp(name, qpd.shm_prefix, n) != 0)
+        return 0;
+    return strcmp(name + n, "daemon") != 0;
+}
+
+int procs_init(void)
+{
+    if (qp_seg_prefix(qpd.shm_prefix, sizeof qpd.shm_prefix, qpd.cfg.ns) < 0)
+        return -ENAMETOOLONG;
+    ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (ino_fd < 0 || inotify_add_watch(ino_fd, SHM_DIR, IN_CREATE | IN_MOVED_TO) < 0) {
+        log_warn("inotify on %s: %s; finding processes by rescanning only", SHM_DIR,
+                 strerror(errno));
+        if (ino_fd >= 0)
+            close(ino_fd);
+        ino_fd = -1;
+    }
+    return 0;
+}
+
+int procs_inotify_fd(void)
+{
+    return ino_fd;
+}
+
+void procs_inotify_read(void)
+{
+    union {
+        char buf[8192];
+        struct inotify_event align;
+    } u;
+    for (;;) {
+        ssize_t n = read(ino_fd, u.buf, sizeof u.buf);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                log_warn("inotify read: %s", strerror(errno));
+            return;
+        }
+        for (char *q = u.buf; q < u.buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)q;
+            if (ev->mask & IN_Q_OVERFLOW)
+                procs_rescan();
+            else if (ev->len && ours(ev->name))
+                try_open(ev->name);
+            q += sizeof *ev + ev->len;
+        }
+    }
+}
+
+void procs_rescan(void)
+{
+    DIR *d = opendir(SHM_DIR);
+    if (!d) {
+        log_warn("cannot read %s: %s", SHM_DIR, strerror(errno));
+        return;
+    }
+    for (unsigned i = 0; i < skipped.n; i++)
+        skipped.v[i].seen = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!ours(de->d_name))
+            continue;
+        struct name_ent *s = names_find(&skipped, de->d_name);
+        if (s)
+            s->seen = 1;
+        else
+            try_open(de->d_name);
+    }
+    closedir(d);
+    /* Forget skipped names that are gone, so the set stays small and a new
+     * segment that reuses a name is looked at afresh. */
+    for (unsigned i = 0; i < skipped.n;)
+        if (!skipped.v[i].seen)
+            names_del(&skipped, &skipped.v[i]);
+        else
+            i++;
+}
+
+void procs_retry_pending(void)
+{
+    int64_t now = mono_ns();
+    for (unsigned i = 0; i < pending.n;) {
+        struct name_ent *e = &pending.v[i];
+        char name[128];
+        snprintf(name, sizeof name, "%s", e->name);
+        if (now - e->since > PENDING_GIVEUP_NS) {
+            /* Never initialised: a producer that died between shm_open and
+             * publishing its header.  Remove it when its pid is gone. */
+            pid_t pid;
+            uint64_t st;
+            char ns[64];
+            if (qp_seg_name_parse(name, ns, sizeof ns, &pid, &st, NULL) == 0 &&
+                !qp_proc_alive(pid, st)) {
+                char path[130];
+                snprintf(path, sizeof path, "/%s", name);
+                log_info("removing %s: never initialised and its process is gone", path);
+                shm_unlink(path);
+            } else {
+                log_warn("skipping segment /%s: not initialised after 5 s", name);
+                names_add(&skipped, name);
+            }
+            names_del(&pending, e);
+            continue;
+        }
+        unsigned before = pending.n;
+        try_open(name);
+        if (pending.n == before && names_find(&pending, name))
+            i++;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Draining and housekeeping                                               */
+/* ---------------------------------------------------------------------- */
+
+double procs_drain_all(void)
+{
+    double worst = 0;
+    cur_sec = mono_ns() / 1000000000;
+    for (struct proc *p = qpd.procs; p; p = p->next) {
+        if (!p->r)
+            continue;
+        /* EXITED before the drain: that drain then gets everything. */
+        if (qp_reader_exited(p->r)) {
+            proc_finish(p, "exited");
+            continue;
+        }
+        double f = proc_drain(p);
+        if (f > worst)
+            worst = f;
+    }
+    return worst;
+}
+
+/* utime + stime (clock ticks) and resident bytes of pid; 0 or -1. */
+static int read_proc_usage(pid_t pid, uint64_t *ticks, uint64_t *rss)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *s = strrchr(buf, ')');   /* comm may hold spaces and parentheses */
+    unsigned long long ut, stt;
+    if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                     &stt) != 2)
+        return -1;
+    *ticks = ut + stt;
+    snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    unsigned long long size, res;
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    if (sscanf(buf, "%llu %llu", &size, &res) != 2)
+        return -1;
+    *rss = res * (uint64_t)sysconf(_SC_PAGESIZE);
+    return 0;
+}
+
+static void proc_usage(struct proc *p, int64_t now)
+{
+    uint64_t ticks, rss;
+    if (read_proc_usage(p->pid, &ticks, &rss) < 0) {
+        p->cpu_pct = -1;
+        return;
+    }
+    p->rss_bytes = rss;
+    if (p->cpu_mono && now > p->cpu_mono && ticks >= p->cpu_ticks) {
+        double secs = (double)(now - p->cpu_mono) / 1e9;
+        p->cpu_pct = (double)(ticks - p->cpu_ticks) / (double)sysconf(_SC_CLK_TCK) / secs * 100.0;
+    }
+    p->cpu_ticks = ticks;
+    p->cpu_mono = now;
+}
+
+/* Once a window: remember each op's p99 as the "previous window" one, and
+ * (every second) check the budgets against the window. */
+static void window_tick(struct proc *p, int64_t sec, int roll)
+{
+    for (uint32_t i = 0; i < p->nops; i++) {
+        struct agg_op *o = p->ops[i];
+        if (!o || (!roll && !o->rules_matched) || !o->win)
+            continue;
+        struct agg_stats w;
+        agg_window(o, sec, &w);
+        if (roll)
+            o->p99_prev = hist_percentile(&w.h, 99.0);
+        if (o->rules_matched)
+            budgets_check(p, o, &w);
+        agg_stats_free(&w);
+    }
+}
+
+void procs_tick_second(void)
+{
+    int64_t now = mono_ns();
+    int64_t sec = now / 1000000000;
+    /* The window [sec - W, sec - 1] is complete when second sec begins. */
+    int roll = sec % qpd.cfg.window == 0;
+    struct proc **pp = &qpd.procs;
+    while (*pp) {
+        struct proc *p = *pp;
+        if (p->r) {
+            if (!qp_proc_alive(p->pid, p->start_time))
+                proc_finish(p, "died");
+            else {
+                p->threads = qp_reader_threads(p->r);
+                proc_usage(p, now);
+            }
+        }
+        if (!p->r && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
+            log_debug("forgetting %s[%ld]", p->name, (long)p->pid);
+            qpd.dropped_gone += p->dropped_last - p->dropped_base;
+            *pp = p->next;
+            qpd.nprocs--;
+            proc_free(p);
+            continue;
+        }
+        window_tick(p, roll ? sec - 1 : sec, roll);
+        pp = &p->next;
+    }
+    if (now > qpd.rate_mono) {
+        if (qpd.rate_mono)
+            qpd.samples_per_s = (double)(qpd.aggregated - qpd.rate_base) /
+                                ((double)(now - qpd.rate_mono) / 1e9);
+        qpd.rate_base = qpd.aggregated;
+        qpd.rate_mono = now;
+    }
+}
+
+void procs_shutdown(void)
+{
+    /* Tell the producers first that nobody will drain them any more, then
+     * drain: a producer exiting from now on removes its own segment, and
+     * one that exited before is seen EXITED below and removed by us.  The
+     * fence orders our stores before the loads of the exit state (the
+     * producer stores EXITED before it reads daemon_pid). */
+    for (struct proc *p = qpd.procs; p; p = p->next)
+        if (p->r)
+            qp_reader_set_daemon(p->r, 0);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    procs_retry_pending();
+    cur_sec = mono_ns() / 1000000000;
+    for (struct proc *p = qpd.procs; p; p = p->next) {
+        if (!p->r)
+            continue;
+        int gone = qp_reader_exited(p->r) || !qp_proc_alive(p->pid, p->start_time);
+        proc_drain(p);
+        if (gone)
+            proc_close(p, 1);
+    }
+}
+
+void procs_fini(void)
+{
+    while (qpd.procs) {
+        struct proc *p = qpd.procs;
+        qpd.procs = p->next;
+        proc_free(p);
+    }
+    qpd.nprocs = 0;
+    if (ino_fd >= 0)
+        close(ino_fd);
+    ino_fd = -1;
+    free(pending.v);
+    free(skipped.v);
+    pending = skipped = (struct name_set){ 0 };
+}
+
+void procs_reset(void)
+{
+    int64_t now = mono_ns();
+    struct proc **pp = &qpd.procs;
+    while (*pp) {
+        struct proc *p = *pp;
+        if (!p->r) {   /* nothing left to show of an exited process */
+            *pp = p->next;
+            qpd.nprocs--;
+            proc_free(p);
+            continue;
+        }
+        proc_update_dropped(p);
+        p->dropped_base = p->dropped_last;
+        p->seen_mono = now;
+        for (uint32_t i = 0; i < p->nops; i++)
+            if (p->ops[i])
+                agg_op_clear(p->ops[i]);
+        pp = &p->next;
+    }
+    qpd.dropped_gone = 0;
+}

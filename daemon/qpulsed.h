@@ -1,0 +1,129 @@
+/*
+ * qpulsed.h — the collector daemon's shared state and its modules:
+ *
+ *   main.c    options, start-up, the one poll loop, signals, shutdown
+ *   procs.c   finding segments, draining them, exited/dead processes, /proc
+ *   agg.c     per-operation statistics and the sliding window
+ *   render.c  the snapshot JSON of docs/PROTOCOL.md
+ *   server.c  the local socket (PING, SNAPSHOT, RESET)
+ *   prom.c    the Prometheus endpoint (--listen), on libmicrohttpd's thread
+ *   budgets.c budget rules: evaluation and breach logging
+ *
+ * Everything runs on the main thread except prom.c's handler, which takes
+ * qpd.lock; the main loop holds qpd.lock while it changes the process table
+ * or the statistics.
+ */
+#ifndef QPULSED_H
+#define QPULSED_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agg.h"
+#include "budget.h"
+#include "jw.h"
+#include "reader.h"
+
+struct proc {
+    struct proc *next;
+    qp_reader_t *r;             /* NULL once the segment is closed */
+    char shm_name[128];
+    pid_t pid;
+    uint64_t start_time;        /* /proc starttime of the producer */
+    char name[64];
+    int alive;
+    double started_at;          /* realtime seconds */
+    double exited_at;           /* realtime seconds; 0 while alive */
+    int64_t seen_mono;          /* when first seen or reset (ns) */
+    int64_t exit_mono;          /* when found exited (ns) */
+    uint64_t dropped_base;      /* not-aggregated count at the last RESET */
+    uint64_t dropped_last;      /* last known producer drops + reader invalid */
+    uint64_t lost;              /* samples this daemon could not count */
+    uint32_t threads;
+    double cpu_pct;             /* -1 when unknown */
+    uint64_t rss_bytes;
+    uint64_t cpu_ticks;         /* utime + stime at the last /proc read */
+    int64_t cpu_mono;           /* when they were read (ns) */
+    struct agg_op **ops;        /* by op index; NULL where no sample yet */
+    uint32_t nops;
+};
+
+struct qpd_config {
+    const char *ns;
+    const char *listen;         /* HOST:PORT or NULL */
+    unsigned window;            /* seconds */
+    unsigned retain;            /* seconds */
+    const char *budgets_path;
+    const char *log_file;
+    const char *pidfile;
+    int verbose;
+    int daemonize;
+};
+
+struct qpd {
+    struct qpd_config cfg;
+    pthread_mutex_t lock;       /* see the top of this file */
+    struct proc *procs;
+    unsigned nprocs;
+    qp_budgets_t *budgets;
+    char shm_prefix[96];        /* "qpulse.<ns>." */
+    int64_t start_mono;
+    uint64_t aggregated;        /* samples aggregated since start */
+    uint64_t rate_base;         /* aggregated at the last rate update */
+    int64_t rate_mono;
+    double samples_per_s;
+    uint64_t dropped_gone;      /* drops of processes no longer listed */
+    int fast_until_set;
+    int64_t fast_until;         /* drain every 1 ms until then (ns) */
+};
+
+extern struct qpd qpd;
+
+int64_t mono_ns(void);
+double real_s(void);
+
+/* procs.c */
+int procs_init(void);
+void procs_fini(void);
+/* inotify fd to poll, or -1. */
+int procs_inotify_fd(void);
+void procs_inotify_read(void);
+/* Drains every open segment; returns the highest ring fill seen (0..1). */
+double procs_drain_all(void);
+void procs_rescan(void);
+void procs_retry_pending(void);
+/* Once a second: /proc stats, exits and deaths, retention, window p99. */
+void procs_tick_second(void);
+/* Final drain at shutdown; removes the segments of exited processes. */
+void procs_shutdown(void);
+void procs_reset(void);
+
+/* render.c */
+/* Appends the snapshot JSON (one line, no newline) to w. */
+void render_snapshot(jw_t *w, int cumulative, int with_hist);
+
+/* server.c */
+int server_init(void);
+void server_fini(void);
+/* Adds the server's fds to the poll set; returns how many were added. */
+struct pollfd;
+int server_pollfds(struct pollfd *pfd, int max);
+void server_handle(struct pollfd *pfd, int n);
+/* The earliest client deadline (ns) or INT64_MAX. */
+int64_t server_next_deadline(void);
+void server_expire(void);
+
+/* prom.c */
+int prom_start(const char *listen, char *err, size_t errlen);
+void prom_stop(void);
+
+/* budgets.c */
+/* The rules that apply to op o (cached). */
+void budgets_match(struct agg_op *o);
+/* Evaluates the window stats st of op o of process p; logs changes. */
+void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st);
+/* The value of a stat in st (ns). */
+double budgets_actual(const struct agg_stats *st, qp_stat_t stat);
+
+#endif /* QPULSED_H */

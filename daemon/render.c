@@ -1,0 +1,226 @@
+/*
+ * render.c — the snapshot JSON of docs/PROTOCOL.md, written from the
+ * daemon's tables.  Runs with qpd.lock held (main thread).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "qpulsed.h"
+
+static const double pcts[] = { 50.0, 90.0, 99.0, 99.9 };
+
+static int hist_bucket_json(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
+{
+    jw_t *w = ctx;
+    jw_arr_begin(w);
+    jw_u64(w, lo);
+    jw_u64(w, hi);
+    jw_u64(w, count);
+    jw_arr_end(w);
+    return 0;
+}
+
+static void render_children(jw_t *w, const struct proc *p, const struct agg_stats *st)
+{
+    jw_key(w, "children");
+    jw_arr_begin(w);
+    for (uint32_t i = 0; i < st->nkids; i++) {
+        const struct agg_child *k = &st->kids[i];
+        const struct agg_op *c = k->op < p->nops ? p->ops[k->op] : NULL;
+        if (!c)
+            continue;
+        jw_obj_begin(w);
+        jw_key(w, "set");
+        jw_str(w, c->set);
+        jw_key(w, "op");
+        jw_str(w, c->name);
+        jw_key(w, "count");
+        jw_u64(w, k->count);
+        jw_key(w, "total_ns");
+        jw_u64(w, k->total);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_stats *st)
+{
+    jw_key(w, "budgets");
+    jw_arr_begin(w);
+    for (int s = 0; s < QP_STAT_COUNT_; s++) {
+        const qp_budget_rule_t *r = o->rules[s];
+        if (!r)
+            continue;
+        double actual = budgets_actual(st, (qp_stat_t)s);
+        jw_obj_begin(w);
+        jw_key(w, "rule");
+        jw_str(w, r->text);
+        jw_key(w, "stat");
+        jw_str(w, qp_stat_name((qp_stat_t)s));
+        jw_key(w, "limit_ns");
+        jw_double(w, r->limit_ns);
+        jw_key(w, "actual_ns");
+        jw_double(w, actual);
+        jw_key(w, "broken");
+        jw_bool(w, st->h.count > 0 && !(actual < r->limit_ns));
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
+                      const struct agg_stats *st, double span_s, int with_hist)
+{
+    uint64_t pv[4];
+    hist_percentiles(&st->h, pcts, pv, 4);
+    jw_obj_begin(w);
+    jw_key(w, "set");
+    jw_str(w, o->set);
+    jw_key(w, "op");
+    jw_str(w, o->name);
+    jw_key(w, "group");
+    jw_str(w, o->group);
+    jw_key(w, "description");
+    jw_str(w, o->desc);
+    jw_key(w, "priority");
+    jw_i64(w, o->priority);
+    jw_key(w, "count");
+    jw_u64(w, st->h.count);
+    jw_key(w, "rate_per_s");
+    jw_double(w, span_s > 0 ? (double)st->h.count / span_s : 0.0);
+    jw_key(w, "mean_ns");
+    jw_double(w, hist_mean(&st->h));
+    jw_key(w, "min_ns");
+    jw_u64(w, hist_min(&st->h));
+    jw_key(w, "max_ns");
+    jw_u64(w, hist_max(&st->h));
+    jw_key(w, "p50_ns");
+    jw_u64(w, pv[0]);
+    jw_key(w, "p90_ns");
+    jw_u64(w, pv[1]);
+    jw_key(w, "p99_ns");
+    jw_u64(w, pv[2]);
+    jw_key(w, "p999_ns");
+    jw_u64(w, pv[3]);
+    jw_key(w, "stddev_ns");
+    jw_double(w, agg_stddev(st));
+    jw_key(w, "total_ns");
+    jw_u64(w, st->h.total);
+    jw_key(w, "self_ns");
+    jw_u64(w, st->self);
+    jw_key(w, "p99_prev_ns");
+    jw_u64(w, o->p99_prev);
+    render_children(w, p, st);
+    if (qpd.budgets)
+        render_budgets(w, o, st);
+    if (with_hist) {
+        jw_key(w, "hist");
+        jw_arr_begin(w);
+        hist_iterate(&st->h, hist_bucket_json, w);
+        jw_arr_end(w);
+    }
+    jw_obj_end(w);
+}
+
+/* Seconds the statistics of p cover: since it was first seen (or reset)
+ * until now or its exit; for the window, at most the window. */
+static double proc_span(const struct proc *p, int64_t now, int cumulative)
+{
+    int64_t end = p->r ? now : p->exit_mono;
+    double age = (double)(end - p->seen_mono) / 1e9;
+    if (cumulative)
+        return age;
+    /* The window holds the current partial second and W-1 whole ones. */
+    double frac = (double)(now % 1000000000) / 1e9;
+    double win = (double)qpd.cfg.window - 1.0 + frac;
+    if (!p->r) {   /* exited: only what lies between exit and window start */
+        double since_exit = (double)(now - p->exit_mono) / 1e9;
+        win -= since_exit;
+    }
+    double span = age < win ? age : win;
+    return span > 1e-3 ? span : 1e-3;
+}
+
+static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_hist,
+                        int64_t now)
+{
+    jw_obj_begin(w);
+    jw_key(w, "pid");
+    jw_i64(w, p->pid);
+    jw_key(w, "name");
+    jw_str(w, p->name);
+    jw_key(w, "alive");
+    jw_bool(w, p->alive);
+    jw_key(w, "dropped");
+    jw_u64(w, p->dropped_last - p->dropped_base);
+    jw_key(w, "started_at");
+    jw_double(w, p->started_at);
+    jw_key(w, "exited_at");
+    if (p->alive)
+        jw_null(w);
+    else
+        jw_double(w, p->exited_at);
+    jw_key(w, "cpu_pct");
+    jw_double(w, p->cpu_pct);
+    jw_key(w, "rss_bytes");
+    jw_u64(w, p->rss_bytes);
+    jw_key(w, "threads");
+    jw_u64(w, p->threads);
+    jw_key(w, "ops");
+    jw_arr_begin(w);
+    double span = proc_span(p, now, cumulative);
+    int64_t sec = now / 1000000000;
+    for (uint32_t i = 0; i < p->nops; i++) {
+        const struct agg_op *o = p->ops[i];
+        if (!o)
+            continue;
+        if (cumulative) {
+            if (o->cum.h.count)
+                render_op(w, p, o, &o->cum, span, with_hist);
+            continue;
+        }
+        struct agg_stats win;
+        agg_window(o, sec, &win);
+        if (win.h.count)
+            render_op(w, p, o, &win, span, with_hist);
+        agg_stats_free(&win);
+    }
+    jw_arr_end(w);
+    jw_obj_end(w);
+}
+
+void render_snapshot(jw_t *w, int cumulative, int with_hist)
+{
+    int64_t now = mono_ns();
+    uint64_t dropped = qpd.dropped_gone;
+    for (const struct proc *p = qpd.procs; p; p = p->next)
+        dropped += p->dropped_last - p->dropped_base;
+    jw_obj_begin(w);
+    jw_key(w, "qpulse");
+    jw_i64(w, 1);
+    jw_key(w, "time");
+    jw_double(w, real_s());
+    jw_key(w, "window_s");
+    if (cumulative)
+        jw_null(w);
+    else
+        jw_double(w, (double)qpd.cfg.window);
+    jw_key(w, "ns");
+    jw_str(w, qpd.cfg.ns);
+    jw_key(w, "daemon_pid");
+    jw_i64(w, getpid());
+    jw_key(w, "uptime_s");
+    jw_double(w, (double)(now - qpd.start_mono) / 1e9);
+    jw_key(w, "samples_per_s");
+    jw_double(w, qpd.samples_per_s);
+    jw_key(w, "dropped_total");
+    jw_u64(w, dropped);
+    jw_key(w, "processes");
+    jw_arr_begin(w);
+    for (const struct proc *p = qpd.procs; p; p = p->next)
+        render_proc(w, p, cumulative, with_hist, now);
+    jw_arr_end(w);
+    jw_obj_end(w);
+}

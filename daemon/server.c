@@ -1,0 +1,319 @@
+/*
+ * server.c — qpulsed's local socket (docs/PROTOCOL.md): one request line of
+ * at most 256 bytes, one reply, then the daemon closes the connection.
+ *
+ * Every client is non-blocking and served from the main poll loop, with a
+ * deadline for the request (2 s) and for the reply (5 s); at most
+ * MAX_CLIENTS are served at once (the rest wait in the listen backlog), so
+ * no viewer can stall the drain or make the daemon grow without bound.
+ * Peers are checked with SO_PEERCRED: our uid or root only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "log.h"
+#include "qpulsed.h"
+
+#define MAX_CLIENTS 64
+#define REQ_MAX 256
+#define READ_TIMEOUT_NS (2ll * 1000000000)
+#define WRITE_TIMEOUT_NS (5ll * 1000000000)
+
+enum { CL_FREE = 0, CL_READ, CL_WRITE };
+
+struct client {
+    int state;
+    int fd;
+    int64_t deadline;
+    size_t rlen;
+    char req[REQ_MAX + 1];
+    char *out;
+    size_t olen, opos;
+};
+
+static int lfd = -1;
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static struct client clients[MAX_CLIENTS];
+static int pfd_client[MAX_CLIENTS + 1];   /* pollfd index -> client, -1 = listener */
+static unsigned nclients;
+
+int server_init(void)
+{
+    if (qp_socket_path(sock_path, sizeof sock_path, qpd.cfg.ns) < 0) {
+        log_err("socket path for namespace %s is too long", qpd.cfg.ns);
+        return -ENAMETOOLONG;
+    }
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (lfd < 0)
+        return -errno;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    /* We hold the namespace's pid-file lock: a socket left here is stale. */
+    unlink(sock_path);
+    mode_t old = umask(077);
+    int r = bind(lfd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (r < 0 || chmod(sock_path, 0600) < 0 || listen(lfd, 128) < 0) {
+        int e = errno;
+        log_err("cannot listen on %s: %s", sock_path, strerror(e));
+        close(lfd);
+        lfd = -1;
+        return -e;
+    }
+    return 0;
+}
+
+static void client_close(struct client *c)
+{
+    close(c->fd);
+    free(c->out);
+    memset(c, 0, sizeof *c);
+    nclients--;
+}
+
+void server_fini(void)
+{
+    for (unsigned i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].state != CL_FREE)
+            client_close(&clients[i]);
+    if (lfd >= 0) {
+        close(lfd);
+        unlink(sock_path);
+    }
+    lfd = -1;
+}
+
+int server_pollfds(struct pollfd *pfd, int max)
+{
+    int n = 0;
+    if (lfd >= 0 && nclients < MAX_CLIENTS && n < max) {
+        pfd[n] = (struct pollfd){ lfd, POLLIN, 0 };
+        pfd_client[n++] = -1;
+    }
+    for (int i = 0; i < MAX_CLIENTS && n < max; i++) {
+        if (clients[i].state == CL_FREE)
+            continue;
+        pfd[n] = (struct pollfd){ clients[i].fd,
+                                  (short)(clients[i].state == CL_READ ? POLLIN : POLLOUT), 0 };
+        pfd_client[n++] = i;
+    }
+    return n;
+}
+
+/* Sets c's reply (a malloc'd line) and switches it to writing. */
+static void client_reply(struct client *c, char *text, size_t len)
+{
+    c->out = text;
+    c->olen = len;
+    c->opos = 0;
+    c->state = CL_WRITE;
+    c->deadline = mono_ns() + WRITE_TIMEOUT_NS;
+}
+
+static void client_error(struct client *c, const char *msg)
+{
+    jw_t w;
+    jw_init(&w);
+    jw_obj_begin(&w);
+    jw_key(&w, "error");
+    jw_str(&w, msg);
+    jw_obj_end(&w);
+    jw_raw(&w, "\n", 1);
+    size_t len;
+    char *s = jw_take(&w, &len);
+    if (s)
+        client_reply(c, s, len);
+    else
+        client_close(c);
+}
+
+/* Splits the request into at most 4 words. */
+static int split(char *s, char **words, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(s, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
+        if (n == max)
+            return max + 1;
+        words[n++] = t;
+    }
+    return n;
+}
+
+static void handle_request(struct client *c)
+{
+    char *w[4];
+    char line[REQ_MAX + 1];
+    memcpy(line, c->req, c->rlen);
+    line[c->rlen] = 0;
+    int n = split(line, w, 3);
+    jw_t out;
+    jw_init(&out);
+    if (n == 1 && !strcmp(w[0], "PING")) {
+        jw_obj_begin(&out);
+        jw_key(&out, "qpulse");
+        jw_i64(&out, 1);
+        jw_key(&out, "pid");
+        jw_i64(&out, getpid());
+        jw_key(&out, "ns");
+        jw_str(&out, qpd.cfg.ns);
+        jw_obj_end(&out);
+    } else if (n >= 2 && n <= 3 && !strcmp(w[0], "SNAPSHOT")) {
+        int cum = !strcmp(w[1], "cumulative");
+        if ((!cum && strcmp(w[1], "window")) || (n == 3 && strcmp(w[2], "hist"))) {
+            client_error(c, "usage: SNAPSHOT window|cumulative [hist]");
+            return;
+        }
+        render_snapshot(&out, cum, n == 3);
+    } else if (n == 1 && !strcmp(w[0], "RESET")) {
+        procs_reset();
+        log_notice("statistics reset by a client");
+        jw_puts(&out, "{\"ok\":true}");
+    } else {
+        char msg[REQ_MAX + 96];
+        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT or RESET",
+                 n > 0 ? w[0] : "");
+        client_error(c, msg);
+        return;
+    }
+    jw_raw(&out, "\n", 1);
+    size_t len;
+    char *s = jw_take(&out, &len);
+    if (!s) {
+        client_error(c, "out of memory");
+        return;
+    }
+    client_reply(c, s, len);
+}
+
+static int peer_allowed(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+        return 0;
+    return cr.uid == getuid() || cr.uid == 0;
+}
+
+static void accept_clients(void)
+{
+    while (nclients < MAX_CLIENTS) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                log_warn("accept: %s", strerror(errno));
+            return;
+        }
+        if (!peer_allowed(fd)) {
+            log_warn("refused a client of another user");
+            close(fd);
+            continue;
+        }
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (clients[i].state == CL_FREE) {
+                clients[i] = (struct client){ CL_READ, fd, mono_ns() + READ_TIMEOUT_NS, 0,
+                                              { 0 }, NULL, 0, 0 };
+                nclients++;
+                break;
+            }
+    }
+}
+
+static void client_read(struct client *c)
+{
+    ssize_t n = recv(c->fd, c->req + c->rlen, REQ_MAX + 1 - c->rlen, 0);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            client_close(c);
+        return;
+    }
+    if (n == 0) {   /* the peer shut down its side: what it sent is the line */
+        if (c->rlen)
+            handle_request(c);
+        else
+            client_close(c);
+        return;
+    }
+    c->rlen += (size_t)n;
+    char *nl = memchr(c->req, '\n', c->rlen);
+    if (nl) {
+        c->rlen = (size_t)(nl - c->req);
+        handle_request(c);
+    } else if (c->rlen > REQ_MAX) {
+        client_error(c, "request longer than 256 bytes");
+    }
+}
+
+static void client_write(struct client *c)
+{
+    ssize_t n = send(c->fd, c->out + c->opos, c->olen - c->opos, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            client_close(c);
+        return;
+    }
+    c->opos += (size_t)n;
+    if (c->opos == c->olen)
+        client_close(c);
+}
+
+void server_handle(struct pollfd *pfd, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!pfd[i].revents)
+            continue;
+        if (pfd_client[i] < 0) {
+            accept_clients();
+            continue;
+        }
+        struct client *c = &clients[pfd_client[i]];
+        if (c->state == CL_FREE || c->fd != pfd[i].fd)
+            continue;
+        if (c->state == CL_READ)
+            client_read(c);
+        else if (pfd[i].revents & (POLLERR | POLLHUP))
+            client_close(c);
+        else
+            client_write(c);
+    }
+}
+
+int64_t server_next_deadline(void)
+{
+    int64_t d = INT64_MAX;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].state != CL_FREE && clients[i].deadline < d)
+            d = clients[i].deadline;
+    return d;
+}
+
+void server_expire(void)
+{
+    int64_t now = mono_ns();
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &clients[i];
+        if (c->state == CL_FREE || c->deadline > now)
+            continue;
+        if (c->state == CL_READ && c->rlen == 0) {
+            client_close(c);   /* said nothing: no reply owed */
+        } else if (c->state == CL_READ) {
+            client_error(c, "request not finished within 2 s");
+            c->deadline = now + WRITE_TIMEOUT_NS;
+        } else {
+            log_info("dropped a client that did not read its reply within 5 s");
+            client_close(c);
+        }
+    }
+}

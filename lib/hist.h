@@ -1,0 +1,109 @@
+/*
+ * hist.h — the latency histogram of qpulsed: log-linear buckets in the
+ * spirit of HdrHistogram, from 0 ns to 1 hour.
+ *
+ * Buckets: values below 128 ns each have their own bucket (exact).  Above,
+ * every power of two [2^m, 2^(m+1)) is cut into 128 equal sub-buckets, so a
+ * bucket [lo, hi) is never wider than lo/128.
+ *
+ * Guarantee: hist_percentile() returns the midpoint of the bucket holding
+ * the exact sample percentile (clipped to the recorded min and max), so its
+ * relative error is at most 1/256 (0.39 %), whatever the distribution.
+ * Values above HIST_MAX_NS (1 hour) are counted in the top bucket, as
+ * HIST_MAX_NS, and in `clamped`; min, max and total keep the true values.
+ *
+ * Memory: the 128 counters of one power of two (1 KiB) are allocated the
+ * first time a value falls in it, so a histogram costs ~330 bytes plus 1 KiB
+ * per octave actually used (a typical operation spans 3 to 6).
+ *
+ * Not thread-safe: one writer, or the caller's lock.
+ */
+#ifndef QPULSE_HIST_H
+#define QPULSE_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HIST_SUB_BITS 7
+#define HIST_SUB (1u << HIST_SUB_BITS)          /* sub-buckets per octave */
+#define HIST_MAX_NS 3600000000000ull            /* 1 hour */
+#define HIST_GROUPS 36   /* group 0: 0..127 exact; group g: octave 2^(g+6) */
+
+typedef struct hist {
+    uint64_t count;               /* values recorded */
+    uint64_t total;               /* sum of the true values (ns) */
+    uint64_t min, max;            /* true values; min = UINT64_MAX when empty */
+    uint64_t clamped;             /* values above HIST_MAX_NS */
+    uint64_t nomem;               /* values lost to a failed allocation */
+    uint64_t *grp[HIST_GROUPS];   /* HIST_SUB counters each, or NULL */
+} hist_t;
+
+void hist_init(hist_t *h);
+/* Frees the counters; the histogram is then empty (hist_init state). */
+void hist_free(hist_t *h);
+/* Empties the histogram but keeps its counters allocated for reuse. */
+void hist_reset(hist_t *h);
+
+/* Slow path of hist_record(): allocates group g.  0 or -ENOMEM. */
+int hist__grow(hist_t *h, unsigned g);
+
+static inline unsigned hist__group(uint64_t v, unsigned *sub)
+{
+    if (v < HIST_SUB) {
+        *sub = (unsigned)v;
+        return 0;
+    }
+    unsigned m = 63u - (unsigned)__builtin_clzll(v);   /* >= HIST_SUB_BITS */
+    *sub = (unsigned)(v >> (m - HIST_SUB_BITS)) - HIST_SUB;
+    return m - (HIST_SUB_BITS - 1);
+}
+
+/* Records value v (ns) n times.  0, or -ENOMEM (then counted in nomem and
+ * nowhere else). */
+static inline int hist_record(hist_t *h, uint64_t v, uint64_t n)
+{
+    uint64_t b = v;
+    if (__builtin_expect(v > HIST_MAX_NS, 0)) {
+        b = HIST_MAX_NS;
+        h->clamped += n;
+    }
+    unsigned sub, g = hist__group(b, &sub);
+    if (__builtin_expect(!h->grp[g], 0) && hist__grow(h, g) < 0) {
+        h->nomem += n;
+        return -12;   /* -ENOMEM; errno.h is not needed by every includer */
+    }
+    h->grp[g][sub] += n;
+    h->count += n;
+    h->total += v * n;
+    if (v < h->min)
+        h->min = v;
+    if (v > h->max)
+        h->max = v;
+    return 0;
+}
+
+/* dst += src.  0 or -ENOMEM. */
+int hist_merge(hist_t *dst, const hist_t *src);
+
+/* The value at percentile p (0..100) of the recorded values; 0 when empty.
+ * Within 1/256 of the exact sample percentile (see above). */
+uint64_t hist_percentile(const hist_t *h, double p);
+/* Several percentiles in one pass; ps ascending. */
+void hist_percentiles(const hist_t *h, const double *ps, uint64_t *out, size_t n);
+
+/* Calls fn for every non-empty bucket [lo, hi) in ascending order; stops
+ * early when fn returns non-zero (and returns that). */
+typedef int (*hist_bucket_fn)(void *ctx, uint64_t lo, uint64_t hi, uint64_t count);
+int hist_iterate(const hist_t *h, hist_bucket_fn fn, void *ctx);
+
+/* Values recorded in buckets whose low bound is <= v (Prometheus "le"). */
+uint64_t hist_count_le(const hist_t *h, uint64_t v);
+
+uint64_t hist_min(const hist_t *h);    /* 0 when empty */
+uint64_t hist_max(const hist_t *h);
+double hist_mean(const hist_t *h);     /* 0 when empty */
+
+/* The bucket [*lo, *hi) that holds v. */
+void hist_bucket_of(uint64_t v, uint64_t *lo, uint64_t *hi);
+
+#endif /* QPULSE_HIST_H */

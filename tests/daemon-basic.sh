@@ -1,0 +1,73 @@
+#!/bin/sh
+# qpulsed end to end: exact cumulative counts and percentiles after the
+# producers exit, segments removed, short-lived programs counted exactly,
+# nesting (children) reported, a second daemon refused, SIGTERM exits 0
+# and leaves nothing behind.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/daemon-common.sh"
+qp_setup daemon-basic
+
+qp_start_daemon
+"$QPD_TOOL" req PING | grep -q "\"ns\":\"$QPULSE_NS\"" || qp_fail "PING reply"
+
+# 1. Exact counts and percentiles.  50000 samples a thread fit a ring, so
+# none can be dropped however slowly the daemon drains on a loaded machine.
+"$PROD" -t 4 -n 50000 -D lognormal:20000:1 -S 7 -o "$T/vals" > "$T/prod.out" &
+P=$!
+wait $P || qp_fail "producer failed"
+wait_exited $P
+expect "dropped" "$(field $P - - dropped)" 0
+expect "Work count" "$(field $P gen Work count)" 200000
+expect "Other count" "$(field $P gen Other count)" 4
+"$QPD_TOOL" pct "$T/snap.json" $P gen Work "$T/vals" >&2 ||
+  qp_fail "percentiles of a log-normal distribution are off by more than 1%"
+expect "segments left" "$(qp_shm_count)" 1   # only the daemon's record
+
+# 2. Nesting: Work recorded inside Outer is Outer's child.
+"$PROD" -t 1 -n 1000 -D const:5000 -N > /dev/null &
+P=$!
+wait $P
+wait_exited $P
+expect "Outer count" "$(field $P gen Outer count)" 1000
+expect "Outer's child Work" "$("$QPD_TOOL" kid "$T/snap.json" $P gen Outer Work)" "1000 5000000"
+
+# 3. Short-lived programs: each lives ~1 ms and exits before the daemon
+# looks; it must leave its segment for the daemon, and the counts are exact.
+pids=""
+for i in 1 2 3 4 5 6 7 8; do
+  "$PROD" -t 1 -n 100 -D const:1000 > /dev/null &
+  pids="$pids $!"
+done
+wait $pids
+for p in $pids; do
+  wait_exited $p
+  expect "short-lived $p count" "$(field $p gen Work count)" 100
+done
+qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "segments left behind: $(qp_shm_count)"
+
+# 4. One daemon per namespace.
+if "$QPULSED" --ns "$QPULSE_NS" 2> "$T/second.err"; then
+  qp_fail "a second qpulsed started in the same namespace"
+else
+  rc=$?
+fi
+expect "second daemon's exit status" $rc 1
+grep -q "already serves namespace" "$T/second.err" || qp_fail "no clear message: $(cat "$T/second.err")"
+
+# 5. Bad requests get an error and the daemon stays up.
+"$QPD_TOOL" req "FOO" | grep -q '"error":"unknown request' || qp_fail "unknown request"
+"$QPD_TOOL" req "SNAPSHOT sideways" | grep -q '"error"' || qp_fail "bad snapshot mode"
+"$QPD_TOOL" req PING > /dev/null || qp_fail "daemon gone after bad requests"
+
+# 6. RESET clears the statistics.
+"$QPD_TOOL" req RESET | grep -q '"ok":true' || qp_fail "RESET"
+snap cumulative
+grep -q '"processes":\[\]' "$T/snap.json" || qp_fail "exited processes still listed after RESET"
+
+# 7. SIGTERM: drain, exit 0, remove socket and presence record.
+kill -TERM $QP_DAEMON_PID
+wait $QP_DAEMON_PID
+expect "exit status after SIGTERM" $? 0
+[ ! -e "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ] || qp_fail "socket left behind"
+expect "shm objects left" "$(qp_shm_count)" 0
+exit 0

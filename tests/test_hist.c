@@ -1,0 +1,206 @@
+/*
+ * test_hist.c — the latency histogram (lib/hist.c): bucket bounds, the
+ * stated error guarantee of percentiles against exact values on several
+ * distributions, the 1 ns .. 1 hour range, clamping, merge, iteration.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "hist.h"
+
+static uint64_t rng = 0x12345678abcdefull;
+
+static double u01(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (double)((rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+static double gauss(void)
+{
+    double u = u01(), v = u01();
+    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(2 * M_PI * v);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t exact(const uint64_t *v, size_t n, double p)
+{
+    size_t rank = (size_t)ceil(p / 100.0 * (double)n - 1e-9);
+    if (rank < 1)
+        rank = 1;
+    return v[rank - 1];
+}
+
+/* Records v[0..n) and checks every percentile of a fine grid. */
+static void check_dist(const char *name, uint64_t *v, size_t n)
+{
+    hist_t h;
+    hist_init(&h);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(hist_record(&h, v[i], 1), 0);
+    qsort(v, n, sizeof *v, cmp);
+    cr_assert_eq(h.count, n, "%s: count", name);
+    cr_assert_eq(hist_min(&h), v[0], "%s: min", name);
+    cr_assert_eq(hist_max(&h), v[n - 1], "%s: max", name);
+    static const double ps[] = { 0, 1, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100 };
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        double want = (double)exact(v, n, ps[i]);
+        double got = (double)hist_percentile(&h, ps[i]);
+        double err = fabs(got - want) / want;
+        cr_assert(err <= 1.0 / 256 + 1e-12,
+                  "%s: p%g = %.0f, exact %.0f: error %.4f%% exceeds the stated 0.39%%", name,
+                  ps[i], got, want, err * 100);
+    }
+    hist_free(&h);
+}
+
+#define N 200000
+
+Test(hist, buckets_are_narrow_and_hold_their_value)
+{
+    for (int i = 0; i < 100000; i++) {
+        uint64_t v = (uint64_t)exp(u01() * log((double)HIST_MAX_NS));
+        uint64_t lo, hi;
+        hist_bucket_of(v, &lo, &hi);
+        cr_assert(lo <= v && v < hi, "%llu outside its bucket [%llu, %llu)",
+                  (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+        cr_assert(hi - lo <= (lo / HIST_SUB > 1 ? lo / HIST_SUB : 1),
+                  "bucket [%llu, %llu) wider than 1/128 of its start", (unsigned long long)lo,
+                  (unsigned long long)hi);
+    }
+}
+
+Test(hist, small_values_are_exact)
+{
+    hist_t h;
+    hist_init(&h);
+    for (uint64_t v = 1; v < 128; v++)
+        hist_record(&h, v, 1);
+    for (int p = 1; p <= 100; p++) {
+        uint64_t want = (uint64_t)ceil(p / 100.0 * 127);
+        cr_assert_eq(hist_percentile(&h, p), want, "p%d", p);
+    }
+    hist_free(&h);
+}
+
+Test(hist, uniform_within_guarantee)
+{
+    uint64_t *v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++)
+        v[i] = 1000 + (uint64_t)(u01() * 99000);
+    check_dist("uniform 1us..100us", v, N);
+    free(v);
+}
+
+Test(hist, lognormal_within_guarantee)
+{
+    uint64_t *v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++)
+        v[i] = (uint64_t)(20000 * exp(1.0 * gauss())) + 1;
+    check_dist("lognormal median 20us sigma 1", v, N);
+    free(v);
+}
+
+Test(hist, bimodal_slow_tail_within_guarantee)
+{
+    uint64_t *v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++)
+        v[i] = (uint64_t)((u01() < 0.01 ? 5000000.0 : 2000.0) * (0.9 + 0.2 * u01()));
+    check_dist("bimodal 2us / 1% 5ms", v, N);
+    free(v);
+}
+
+Test(hist, one_nanosecond_and_one_hour)
+{
+    hist_t h;
+    hist_init(&h);
+    hist_record(&h, 1, 1000);
+    hist_record(&h, HIST_MAX_NS, 1000);
+    cr_assert_eq(hist_percentile(&h, 50), 1, "p50 of 1 ns values");
+    cr_assert_eq(hist_percentile(&h, 0), 1);
+    cr_assert_eq(hist_percentile(&h, 100), HIST_MAX_NS, "1 hour is the max and exact");
+    double p75 = (double)hist_percentile(&h, 75);
+    cr_assert(fabs(p75 - (double)HIST_MAX_NS) / (double)HIST_MAX_NS <= 1.0 / 256);
+    cr_assert_eq(h.clamped, 0);
+    hist_free(&h);
+}
+
+Test(hist, values_above_an_hour_are_clamped_and_counted)
+{
+    hist_t h;
+    hist_init(&h);
+    hist_record(&h, 10 * HIST_MAX_NS, 3);
+    hist_record(&h, 5, 1);
+    cr_assert_eq(h.count, 4);
+    cr_assert_eq(h.clamped, 3);
+    cr_assert_eq(hist_max(&h), 10 * HIST_MAX_NS, "max keeps the true value");
+    uint64_t lo, hi;
+    hist_bucket_of(HIST_MAX_NS, &lo, &hi);
+    cr_assert(hist_percentile(&h, 99) >= lo, "clamped values sit in the top bucket");
+    hist_free(&h);
+}
+
+static int sum_buckets(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
+{
+    uint64_t *s = ctx;
+    cr_assert(lo < hi && lo >= s[1], "buckets ascend");
+    s[0] += count;
+    s[1] = hi;
+    return 0;
+}
+
+Test(hist, merge_equals_recording_both_and_iteration_covers_all)
+{
+    hist_t a, b, c;
+    hist_init(&a);
+    hist_init(&b);
+    hist_init(&c);
+    for (int i = 0; i < 50000; i++) {
+        uint64_t v = (uint64_t)(1000 * exp(2 * gauss())) + 1;
+        hist_record(i % 3 ? &a : &b, v, 1);
+        hist_record(&c, v, 1);
+    }
+    cr_assert_eq(hist_merge(&a, &b), 0);
+    cr_assert_eq(a.count, c.count);
+    cr_assert_eq(a.total, c.total);
+    cr_assert_eq(a.min, c.min);
+    cr_assert_eq(a.max, c.max);
+    for (double p = 0; p <= 100; p += 0.5)
+        cr_assert_eq(hist_percentile(&a, p), hist_percentile(&c, p), "p%g after merge", p);
+    uint64_t s[2] = { 0, 0 };
+    hist_iterate(&a, sum_buckets, s);
+    cr_assert_eq(s[0], a.count, "the buckets hold every value");
+    cr_assert_eq(hist_count_le(&a, UINT64_MAX), a.count);
+    hist_free(&a);
+    hist_free(&b);
+    hist_free(&c);
+}
+
+Test(hist, count_le_and_reset)
+{
+    hist_t h;
+    hist_init(&h);
+    for (uint64_t v = 100; v <= 100000; v += 100)
+        hist_record(&h, v, 1);
+    uint64_t le = hist_count_le(&h, 10000);
+    cr_assert(le >= 99 && le <= 101, "about 100 values <= 10us, got %llu",
+              (unsigned long long)le);
+    hist_reset(&h);
+    cr_assert_eq(h.count, 0);
+    cr_assert_eq(hist_percentile(&h, 50), 0, "empty histogram");
+    cr_assert_eq(hist_mean(&h), 0.0);
+    hist_record(&h, 7, 2);
+    cr_assert_eq(hist_percentile(&h, 50), 7);
+    cr_assert_eq(hist_mean(&h), 7.0);
+    hist_free(&h);
+}
