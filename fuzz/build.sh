@@ -16,7 +16,7 @@ mkdir -p "$out/include"
 if [ -n "$builddir" ] && [ -f "$builddir/config.h" ]; then
   cp "$builddir/config.h" "$out/include/config.h"
 else
-  printf '#define _GNU_SOURCE 1\n' > "$out/include/config.h"
+  printf '#define _GNU_SOURCE 1\n#define PACKAGE_VERSION "fuzz"\n' > "$out/include/config.h"
 fi
 
 flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
@@ -43,8 +43,9 @@ build() {
 build fuzz_reader "" fuzz/fuzz_reader.c lib/reader.c lib/common.c
 build fuzz_budget "" fuzz/fuzz_budget.c lib/budget.c lib/common.c
 build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
-if [ -f "$src/fuzz/fuzz_request.c" ]; then
-  # shellcheck source=/dev/null
-  . "$src/fuzz/request-sources.sh"
-  build fuzz_request "${REQUEST_LIBS:-}" fuzz/fuzz_request.c "${REQUEST_SOURCES[@]}"
-fi
+# The request parser is static in daemon/server.c: fuzz_request.c includes
+# that file, and links the rest of the daemon with its main() renamed.
+flags+=(-I"$src/daemon" -Dmain=qpulsed_main)
+build fuzz_request "-lmicrohttpd -ljansson" fuzz/fuzz_request.c daemon/main.c daemon/log.c \
+  daemon/jw.c daemon/agg.c daemon/procs.c daemon/render.c daemon/prom.c daemon/budgets.c \
+  lib/reader.c lib/common.c lib/hist.c lib/budget.c

@@ -26,11 +26,17 @@ for bin in "$out"/fuzz_*; do
   [ -f "$src/fuzz/$target.dict" ] && dict=(-dict="$src/fuzz/$target.dict")
   start=$(date +%s)
   # detect_leaks stays on: a parser that leaks on bad input is a bug too.
-  if ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
-     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-     "$bin" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-       -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/artifacts/$target-" \
-       "$work" >"$out/$target.log" 2>&1; then
+  ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "$bin" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+      -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/artifacts/$target-" \
+      "$work" >"$out/$target.log" 2>&1 &
+  pid=$!
+  wait $pid
+  status=$?
+  # A crashed fuzz_reader leaves its segment (named after its pid).
+  rm -f /dev/shm/qpulse.fuzz-"$pid".* 2>/dev/null
+  if [ $status -eq 0 ]; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/$target.log" | grep -o '[0-9]*$')
     echo "fuzz $target: ok, ${runs:-?} inputs in $(( $(date +%s) - start )) s"
   else
