@@ -18,6 +18,7 @@ tests_test_hist_LDADD = $(QPTEST_LIBS_)
 TESTS += tests/test_hist
 endif
 
-DAEMON_TESTS = tests/daemon-basic.sh
+DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
+	tests/daemon-restart.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh

@@ -6,7 +6,7 @@
  * SIGUSR1, and it reports what it recorded.
  *
  *   prod_gen [-t THREADS] [-n SAMPLES] [-D DIST] [-S SEED] [-o FILE]
- *            [-p PHASES] [-r RATE] [-N] [-k] [-q]
+ *            [-p PHASES] [-m MULT] [-r RATE] [-N] [-k] [-q]
  *
  *   DIST  const:NS | uniform:LO:HI | lognormal:MEDIAN:SIGMA |
  *         bimodal:FAST:SLOW (1 % slow, each +-10 %) | extremes (1 ns and 1 h)
@@ -14,6 +14,7 @@
  *   -p    record SAMPLES per thread PHASES times; between phases print
  *         "phase K" and wait for SIGUSR1
  *   -r    at most RATE samples per second per thread (paced)
+ *   -m    multiply the values of phase K by MULT^K
  *   -N    record each sample inside QPULSE_SCOPE(gen, Outer): Outer gets
  *         child Work
  *   -k    after the last phase, print "done" and sleep until killed
@@ -53,7 +54,8 @@ static struct {
     unsigned phases;
     double rate;
     int nested, hang, quiet;
-} opt = { 1, 1000, D_CONST, 1000, 0, 1, NULL, 1, 0, 0, 0, 0 };
+    double mult;
+} opt = { 1, 1000, D_CONST, 1000, 0, 1, NULL, 1, 0, 0, 0, 0, 1 };
 
 static FILE *out_f;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,8 +123,9 @@ static void *worker(void *arg)
         QPULSE_RECORD(gen, Other, 1000 + t->id);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    double scale = pow(opt.mult, t->phase);
     for (unsigned long i = 0; i < opt.samples; i++) {
-        uint64_t v = draw(&s, i);
+        uint64_t v = (uint64_t)((double)draw(&s, i) * scale);
         if (opt.nested) {
             QPULSE_SCOPE(gen, Outer);
             QPULSE_RECORD(gen, Work, v);
@@ -206,7 +209,7 @@ static void run_phase(unsigned phase)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "t:n:D:S:o:p:r:Nkq")) != -1) {
+    while ((c = getopt(argc, argv, "t:n:D:S:o:p:m:r:Nkq")) != -1) {
         switch (c) {
         case 't': opt.threads = (unsigned)atoi(optarg); break;
         case 'n': opt.samples = strtoul(optarg, NULL, 10); break;
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
         case 'S': opt.seed = (unsigned)atoi(optarg); break;
         case 'o': opt.out = optarg; break;
         case 'p': opt.phases = (unsigned)atoi(optarg); break;
+        case 'm': opt.mult = atof(optarg); break;
         case 'r': opt.rate = atof(optarg); break;
         case 'N': opt.nested = 1; break;
         case 'k': opt.hang = 1; break;
