@@ -166,6 +166,11 @@ QPULSE_API extern __thread struct qpulse__tls qpulse__tls
 QPULSE_API extern int qpulse__enabled;
 /* 1 when the clock is the invariant TSC, 0 when it is CLOCK_MONOTONIC. */
 QPULSE_API extern int qpulse__use_tsc;
+/* Non-zero while this thread runs the library's own slow paths (segment
+ * creation, slot claim, set registration, shutdown, fork handlers).
+ * libqpulse-preload passes every libc call made then straight through,
+ * unrecorded: recording it would re-enter the library. */
+QPULSE_API extern __thread unsigned qpulse__busy __attribute__((tls_model("initial-exec")));
 
 QPULSE_API void qpulse_register_set(qpulse_set_t *set);
 QPULSE_API uint64_t qpulse__now_slow(void);

@@ -40,6 +40,7 @@
 __thread struct qpulse__tls qpulse__tls __attribute__((tls_model("initial-exec")));
 int qpulse__enabled = 1;
 int qpulse__use_tsc;
+__thread unsigned qpulse__busy __attribute__((tls_model("initial-exec")));
 
 /* Process-wide state, guarded by g_lock (never taken on the fast path). */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -510,12 +511,23 @@ static int slot_claim(void)
     return -1;
 }
 
+/* slot_claim() marked as the library's own work (qpulse__busy): it may
+ * create the segment, and libqpulse-preload must not record the calls that
+ * makes — recording them would re-enter slot_claim() and deadlock on g_lock. */
+static int slot_claim_busy(void)
+{
+    qpulse__busy++;
+    int r = slot_claim();
+    qpulse__busy--;
+    return r;
+}
+
 void qpulse__push_slow(const struct qpulse__sample *smp)
 {
     struct qpulse__tls *t = &qpulse__tls;
     if (!qpulse__enabled)
         return;
-    if (!t->slot && slot_claim() < 0) {
+    if (!t->slot && slot_claim_busy() < 0) {
         if (g_seg)
             qp_fetch_add(t->state ? &g_seg->dropped_error : &g_seg->dropped_noslot, 1);
         return;
@@ -548,6 +560,7 @@ void qpulse_register_set(qpulse_set_t *set)
 {
     if (!set || set->abi != QPULSE_SET_ABI)
         return;
+    qpulse__busy++;
     pthread_mutex_lock(&g_lock);
     if (!set->registered) {
         if (g_total_ops + set->nops > QP_OPS_CAP) {
@@ -567,6 +580,7 @@ void qpulse_register_set(qpulse_set_t *set)
             seg_add_set(set);
     }
     pthread_mutex_unlock(&g_lock);
+    qpulse__busy--;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -676,6 +690,7 @@ static int daemon_running(const char *ns)
 
 void qpulse_shutdown(void)
 {
+    qpulse__busy++;
     pthread_mutex_lock(&g_lock);
     if (g_seg && !g_shutdown_done && g_seg->pid == getpid()) {
         g_shutdown_done = 1;
@@ -693,16 +708,21 @@ void qpulse_shutdown(void)
         /* The mapping stays: other threads may still be inside a scope. */
     }
     pthread_mutex_unlock(&g_lock);
+    qpulse__busy--;
 }
 
+/* The fork handlers are the library's own work too (qpulse__busy from
+ * prepare until the parent or child handler is done). */
 static void atfork_prepare(void)
 {
+    qpulse__busy++;
     pthread_mutex_lock(&g_lock);
 }
 
 static void atfork_parent(void)
 {
     pthread_mutex_unlock(&g_lock);
+    qpulse__busy--;
 }
 
 /* The child has one thread (this one) and must not write the parent's
@@ -731,6 +751,7 @@ static void atfork_child(void)
     t->limit = 0;
     t->slot = 0;
     t->state = 0;
+    qpulse__busy--;
 }
 
 __attribute__((constructor)) static void qpulse_init(void)

@@ -158,9 +158,14 @@ static void resolve_all(void)
 /* Timing                                                                  */
 /* ---------------------------------------------------------------------- */
 
+/* A call is timed when its group is on and neither we (the guard) nor
+ * libqpulse (qpulse__busy: creating the segment, claiming a slot, running
+ * its fork or exit handlers — possibly on behalf of the program's own
+ * QPULSE_* macros, outside any hook) are at work on this thread. */
 static inline __attribute__((always_inline)) int hook_on(unsigned group)
 {
-    return (__atomic_load_n(&g_mask, __ATOMIC_RELAXED) & group) && !qp_guard_held();
+    return (__atomic_load_n(&g_mask, __ATOMIC_RELAXED) & group) && !qp_guard_held() &&
+           !qpulse__busy;
 }
 
 /* Ends the scope begun before the real call.  Recording may make system

@@ -30,6 +30,11 @@
 #include "qpulse.h"
 #include "reader.h"
 
+/* A set of the program's own, as a program that also uses the macros. */
+#define APP_OPS(X) X(Work, "app", "the program's own scope", 1)
+QPULSE_DECLARE_SET(app, APP_OPS)
+QPULSE_DEFINE_SET(app, APP_OPS)
+
 __attribute__((constructor(101))) static void hooks_off_at_start(void)
 {
     setenv("QPULSE_HOOKS", "none", 1);
@@ -74,6 +79,40 @@ Test(guard, segment_creation_inside_a_hook_records_only_the_call)
     cr_assert_eq(n, 100, "exactly the 100 writes are recorded, got %llu",
                  (unsigned long long)n);
     close(fd);
+}
+
+static void *noop(void *arg)
+{
+    return arg;
+}
+
+Test(guard, segment_creation_by_the_programs_macros_is_not_recorded)
+{
+    qp_preload_set_mask(QP_HOOK_ALL);
+    /* The program's own first sample creates the segment outside any hook:
+     * libqpulse's calls then (open/read of /proc, its mutex) must pass
+     * through — recording them would re-enter the creation and deadlock. */
+    {
+        QPULSE_SCOPE(app, Work);
+    }
+    uint64_t n = qpulse_recorded();
+    /* fork and thread exit run library code too (mem off now: pthread_create
+     * allocates for the program, and that is rightly recorded). */
+    qp_preload_set_mask(QP_HOOK_ALL & ~QP_HOOK_MEM);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(qpulse_recorded() == 0 ? 0 : 1);
+    int st;
+    waitpid(pid, &st, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, noop, NULL);
+    pthread_join(t, NULL);
+    uint64_t after = qpulse_recorded();
+    qp_preload_set_mask(0);
+    cr_assert_eq(n, 1, "only the program's scope is recorded, got %llu", (unsigned long long)n);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child starts with no samples");
+    cr_assert_eq(after, n + 0, "thread start/exit and fork recorded nothing hooked here "
+                 "(got %llu more)", (unsigned long long)(after - n));
 }
 
 Test(guard, held_guard_passes_calls_through_unrecorded)
