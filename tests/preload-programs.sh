@@ -6,6 +6,7 @@
 #     preload, and its read/write counts equal what strace sees on the
 #     input and output files;
 #   - exit status and death by signal pass through, a missing program is 127;
+#   - a program that also uses the QPULSE_* macros shows both sets;
 #   - a shell's forked subshell (fork, no exec) shows up as its own process.
 . "$top_srcdir/tests/lib.sh"
 qp_setup preload
@@ -78,6 +79,25 @@ else
 fi
 # The counts above are final, so everything of xz has been drained.
 [ "$(count $pid malloc)" -gt 0 ] || qp_fail "no malloc recorded for xz with --hooks all"
+
+# --- a program that also uses the macros: both sets, one process ----------
+app="$EXAMPLES/.libs/ecommerce"
+[ -x "$app" ] || app="$EXAMPLES/ecommerce"
+if [ -x "$app" ] && ! grep -q 'libtool' "$app" 2>/dev/null; then
+  "$QPULSE" run --hooks all -- "$app" 1 --threads 2 >/dev/null 2>"$T/app.err" &
+  pid=$!
+  wait $pid || qp_fail "ecommerce under qpulse run failed: $(cat "$T/app.err")"
+  set_total() {
+    snap | jq -r --argjson p "$pid" --arg s "$1" \
+      '[.processes[] | select(.pid == $p) | .ops[] | select(.set == $s) | .count] | add // 0'
+  }
+  both_sets() { [ "$(set_total libc)" -gt 0 ] && [ "$(set_total ecommerce)" -gt 0 ]; }
+  qp_wait_for 20 both_sets ||
+    qp_fail "ecommerce: libc $(set_total libc) and ecommerce $(set_total ecommerce) samples"
+  qp_log "ecommerce shows its own set and libc side by side"
+else
+  qp_log "examples/ecommerce is not built as a plain binary: side-by-side check skipped"
+fi
 
 # --- exit status ---------------------------------------------------------
 "$QPULSE" run -- sh -c 'exit 7' 2>/dev/null
