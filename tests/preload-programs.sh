@@ -7,7 +7,8 @@
 #     input and output files;
 #   - exit status and death by signal pass through, a missing program is 127;
 #   - a program that also uses the QPULSE_* macros shows both sets;
-#   - a shell's forked subshell (fork, no exec) shows up as its own process.
+#   - a shell's forked subshell (fork, no exec) shows up as its own process,
+#     and a program the shell starts (fork + exec) is profiled too.
 . "$top_srcdir/tests/lib.sh"
 qp_setup preload
 
@@ -127,5 +128,15 @@ child_writes() {
 child_is_2() { [ "$(child_writes)" = 2 ]; }
 qp_wait_for 20 child_is_2 || qp_fail "the forked subshell's 2 writes: the daemon says $(child_writes)"
 qp_log "the forked subshell shows up as its own process with its 2 writes"
+
+# --- exec: a program started by the profiled one is profiled too ---------
+"$QPULSE" run --hooks io -- sh -c 'dd if=/dev/zero of=/dev/null bs=1 count=17 status=none; true' \
+  2>/dev/null || qp_fail "sh running dd under qpulse run failed"
+dd_reads() {
+  snap | jq -r '[.processes[] | select(.name == "dd") | .ops[] | select(.set == "libc" and .op == "read") | .count] | map(tostring) | join(" ")'
+}
+dd_child() { dd_reads | tr ' ' '\n' | grep -qx 17; }
+qp_wait_for 20 dd_child || qp_fail "the dd started by sh: read counts of dd processes: $(dd_reads)"
+qp_log "a program exec'd by the profiled one is profiled (dd: 17 reads)"
 
 exit 0
