@@ -2,7 +2,9 @@
 ## the real daemon and real instrumented producers (tests/prod_gen.c) in
 ## their own namespace; tests/qpd_tool.c reads the snapshots.
 
-check_PROGRAMS += tests/prod_gen tests/qpd_tool
+check_PROGRAMS += tests/prod_gen tests/qpd_tool tests/qpd_badseg
+tests_qpd_badseg_SOURCES = tests/qpd_badseg.c
+tests_qpd_badseg_LDADD = lib/libqpulse-internal.la
 tests_prod_gen_SOURCES = tests/prod_gen.c
 tests_prod_gen_LDADD = lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
 tests_qpd_tool_SOURCES = tests/qpd_tool.c
@@ -19,6 +21,6 @@ TESTS += tests/test_hist
 endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
-	tests/daemon-restart.sh
+	tests/daemon-restart.sh tests/daemon-malformed.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
