@@ -21,6 +21,6 @@ TESTS += tests/test_hist
 endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
-	tests/daemon-restart.sh tests/daemon-malformed.sh
+	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
