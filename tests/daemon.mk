@@ -21,6 +21,7 @@ TESTS += tests/test_hist
 endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
-	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh
+	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
+	tests/daemon-budgets.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
