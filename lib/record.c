@@ -346,7 +346,9 @@ static int seg_create(void)
     h->tick_ref = g_tick_ref;
     h->mono_ref_ns = g_mono_ref;
     h->state = QP_STATE_ALIVE;
-    qp_store_release(&g_seg, h);
+    /* The fd and its identity before g_seg: a thread that sees g_seg may go
+     * straight to seg_fallocate() (found by TSan, tests/reliability-churn.sh
+     * in the -fsanitize=thread build). */
     g_seg_size = tmpl.total_size;
     g_seg_fd = fd;
     struct stat fsb;
@@ -354,6 +356,7 @@ static int seg_create(void)
         g_seg_dev = fsb.st_dev;
         g_seg_ino = fsb.st_ino;
     }
+    qp_store_release(&g_seg, h);
     for (qpulse_set_t *s = g_sets; s; s = s->next)
         seg_add_set(s);
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
@@ -450,8 +453,10 @@ static int seg_ensure(void)
     if (qp_load_relaxed(&g_seg_failed))
         return -1;
     pthread_mutex_lock(&g_lock);
+    /* An atomic store: the flag is read without the lock above; relaxed is
+     * enough, a thread that misses it takes the lock and sees it here. */
     if (!g_seg && !g_seg_failed && seg_create() < 0)
-        g_seg_failed = 1;
+        qp_store_relaxed(&g_seg_failed, 1);
     pthread_mutex_unlock(&g_lock);
     return qp_load_acquire(&g_seg) ? 0 : -1;
 }

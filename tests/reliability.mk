@@ -15,6 +15,13 @@ tests_reliability_drain_SOURCES = tests/reliability-drain.c
 tests_reliability_drain_CPPFLAGS = $(AM_CPPFLAGS)
 tests_reliability_drain_LDADD = lib/libqpulse-internal.la $(LIBM)
 
+## The ring protocol with a same-address consumer thread: meaningful under
+## -fsanitize=thread (see the file's comment), a stress test otherwise.
+check_PROGRAMS += tests/test_reliability_ring
+tests_test_reliability_ring_SOURCES = tests/test_reliability_ring.c
+tests_test_reliability_ring_LDADD = lib/libqpulse.la $(PTHREAD_LIBS)
+TESTS += tests/test_reliability_ring
+
 RELIABILITY_TESTS = \
 	tests/reliability-kill.sh \
 	tests/reliability-slots.sh \
