@@ -196,7 +196,8 @@ static void parse_options(int argc, char **argv)
         free(errs);
     }
     if (cfg_errlen) {
-        fprintf(stderr, "qpulsed: %s", cfg_errors);
+        for (char *line = strtok(cfg_errors, "\n"); line; line = strtok(NULL, "\n"))
+            fprintf(stderr, "qpulsed: %s\n", line);
         fprintf(stderr, "Try 'qpulsed --help'.\n");
         exit(2);
     }

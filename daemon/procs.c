@@ -162,14 +162,15 @@ static void proc_close(struct proc *p, int unlink_it)
     p->threads = 0;
 }
 
-/* Drains p.  Returns the ring fill seen before draining, or -1 when the
- * segment turned out unreadable (then it is closed and skipped). */
-static double proc_drain(struct proc *p)
+/* Drains p, at most `rounds` x DRAIN_MAX samples.  Returns the ring fill
+ * seen before draining, or -1 when the segment turned out unreadable (then
+ * it is closed and skipped). */
+static double proc_drain_n(struct proc *p, unsigned long rounds)
 {
     if (!p->r)
         return 0;
     double fill = qp_reader_max_fill(p->r);
-    for (int round = 0; round < DRAIN_ROUNDS; round++) {
+    for (unsigned long round = 0; round < rounds; round++) {
         long n = qp_reader_drain(p->r, on_events, p, DRAIN_MAX);
         if (n < 0) {
             log_warn("segment %s (pid %ld) became unreadable (%s); skipping it", p->shm_name,
@@ -185,10 +186,24 @@ static double proc_drain(struct proc *p)
     return fill;
 }
 
+static double proc_drain(struct proc *p)
+{
+    return proc_drain_n(p, DRAIN_ROUNDS);
+}
+
+/* Enough rounds to empty every ring of p once: a producer that is gone
+ * adds nothing, so this drains all it left (and stays bounded even if a
+ * hostile one keeps writing). */
+static unsigned long rounds_to_empty(const struct proc *p)
+{
+    const qp_proc_info_t *in = qp_reader_info(p->r);
+    return (unsigned long)((uint64_t)in->slot_count * in->ring_records / DRAIN_MAX) + 2;
+}
+
 /* The producer exited or died: drain what is left and remove the segment. */
 static void proc_finish(struct proc *p, const char *why)
 {
-    if (proc_drain(p) < 0)
+    if (!p->r || proc_drain_n(p, rounds_to_empty(p)) < 0)
         return;
     uint64_t count = 0;
     for (uint32_t i = 0; i < p->nops; i++)
@@ -541,9 +556,10 @@ void procs_shutdown(void)
         if (!p->r)
             continue;
         int gone = qp_reader_exited(p->r) || !qp_proc_alive(p->pid, p->start_time);
-        proc_drain(p);
         if (gone)
-            proc_close(p, 1);
+            proc_finish(p, "exited");
+        else
+            proc_drain(p);
     }
 }
 

@@ -22,6 +22,6 @@ endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
 	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
-	tests/daemon-budgets.sh
+	tests/daemon-budgets.sh tests/daemon-detach.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh

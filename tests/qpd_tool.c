@@ -4,6 +4,9 @@
  * snapshot reader), and checks percentiles against exact values.
  *
  *   qpd_tool req LINE                    send LINE, print the reply
+ *   qpd_tool hold TEXT                   connect, send TEXT without a newline,
+ *                                        print what comes back and how long
+ *                                        the daemon kept the connection open
  *   qpd_tool get FILE PID SET OP FIELD   print one op field (count, p50_ns, ...)
  *   qpd_tool get FILE PID - - FIELD      print a process field (alive, dropped,
  *                                        threads, nops, cpu_pct, rss_bytes)
@@ -22,6 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "common.h"
@@ -215,6 +223,38 @@ static int cmd_req(int argc, char **argv)
     return 0;
 }
 
+static int cmd_hold(int argc, char **argv)
+{
+    if (argc != 3)
+        return 2;
+    const char *ns = qp_ns_from_env();
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (qp_socket_path(sa.sun_path, sizeof sa.sun_path, ns ? ns : "default") < 0)
+        return 1;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        perror("connect");
+        return 1;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (write(fd, argv[2], strlen(argv[2])) < 0)
+        return 1;
+    char buf[4096];
+    ssize_t n, total = 0;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        fwrite(buf, 1, (size_t)n, stdout);
+        total += n;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("closed after %.2f s, %zd bytes\n",
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, total);
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int r = 2;
@@ -226,6 +266,8 @@ int main(int argc, char **argv)
         r = cmd_pct(argc, argv);
     else if (argc >= 2 && !strcmp(argv[1], "req"))
         r = cmd_req(argc, argv);
+    else if (argc >= 2 && !strcmp(argv[1], "hold"))
+        r = cmd_hold(argc, argv);
     if (r == 2)
         fprintf(stderr, "qpd_tool: bad usage or field (see tests/qpd_tool.c)\n");
     return r;
