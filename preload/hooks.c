@@ -27,7 +27,7 @@
  *  - fork: the library's own atfork handlers (lib/record.c) give the child
  *    a fresh segment; ours hold the guard around them.  exec: LD_PRELOAD
  *    stays in the environment, so the new image is profiled with a segment
- *    of its own.
+ *    of its own, and hands over the old image's at load (reap.c).
  *  - exit: our destructor runs before libqpulse's, turns every hook off and
  *    publishes the segment under the guard.
  *
@@ -562,6 +562,10 @@ __attribute__((constructor(110))) static void preload_init(void)
         mask = QP_HOOK_DEFAULT;
     }
     pthread_atfork(fork_prepare, fork_after, fork_after);
+    /* No segment of this image yet (nothing recorded or dropped): any
+     * segment of this pid and start time is an earlier image's. */
+    if (qpulse_recorded() == 0 && qpulse_dropped() == 0)
+        qp_preload_reap();
     qp_guard_leave();
     /* Orders the set's registration before the first hook that sees the
      * mask; pairs with the relaxed load in hook_on() only through the

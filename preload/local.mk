@@ -3,13 +3,14 @@
 ## also uses the macros records both into one segment.
 
 lib_LTLIBRARIES += preload/libqpulse-preload.la
+## lib/common.c is compiled in again: libqpulse exports only its API.
 preload_libqpulse_preload_la_SOURCES = preload/hooks.c preload/bootstrap.c preload/guard.c \
-	preload/groups.c preload/preload.h
+	preload/groups.c preload/reap.c preload/preload.h lib/common.c
 preload_libqpulse_preload_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS)
 ## -module -avoid-version: installed as plain libqpulse-preload.so, the name
 ## LD_PRELOAD and qpulse run use.
 preload_libqpulse_preload_la_LDFLAGS = -module -avoid-version -shared -no-undefined $(AM_LDFLAGS)
-preload_libqpulse_preload_la_LIBADD = lib/libqpulse.la $(PTHREAD_LIBS)
+preload_libqpulse_preload_la_LIBADD = lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
 
 ## The group parser is shared with `qpulse run --hooks`.
 lib_libqpulse_internal_la_SOURCES += preload/groups.c preload/preload.h

@@ -7,6 +7,7 @@
  *                malloc is known
  *   guard.c      the per-thread recursion guard
  *   hooks.c      the interposed libc functions and the `libc` operation set
+ *   reap.c       the segments that earlier images (before exec) left behind
  */
 #ifndef QPULSE_PRELOAD_H
 #define QPULSE_PRELOAD_H
@@ -95,5 +96,10 @@ static inline void qp_guard_leave(void)
 /* Turns groups on or off at run time (the unit tests, which link the hooks
  * into the test program itself; the library sets it from QPULSE_HOOKS). */
 void qp_preload_set_mask(unsigned mask);
+
+/* Hands over the segments of earlier images of this process (exec does not
+ * run their exit path): marked exited, or removed when no daemon runs.
+ * preload/reap.c; called at load, before this image records. */
+void qp_preload_reap(void);
 
 #endif /* QPULSE_PRELOAD_H */

@@ -6,6 +6,7 @@
 #     preload, and its read/write counts equal what strace sees on the
 #     input and output files;
 #   - exit status and death by signal pass through, a missing program is 127;
+#   - without a daemon nothing is left in /dev/shm, even across exec;
 #   - a program that also uses the QPULSE_* macros shows both sets;
 #   - a shell's forked subshell (fork, no exec) shows up as its own process,
 #     and a program the shell starts (fork + exec) is profiled too.
@@ -18,8 +19,17 @@ qp_setup preload
 command -v jq >/dev/null || qp_skip "jq is not installed"
 command -v dd >/dev/null && command -v xz >/dev/null || qp_skip "dd or xz is not installed"
 
-qp_start_daemon
 export LC_ALL=C
+
+# --- no daemon: nothing is left in /dev/shm, even across exec -------------
+# The shell's image records (its read) and is replaced by dd's: exec does
+# not run the shell's exit path, so the preload hands its segment over.
+"$QPULSE" run -- sh -c 'read x </etc/hostname; exec dd if=/dev/zero of=/dev/null bs=1 count=3 status=none' \
+  2>"$T/nodaemon.err" || qp_fail "sh/dd without a daemon failed: $(cat "$T/nodaemon.err")"
+grep -q "no qpulsed runs" "$T/nodaemon.err" || qp_fail "qpulse run did not warn that no daemon runs"
+[ "$(qp_shm_count)" = 0 ] || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+
+qp_start_daemon
 
 snap() {
   "$QPTOP" -b --format json --cumulative --ns "$QPULSE_NS" 2>>"$T/qptop.log"

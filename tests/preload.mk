@@ -14,7 +14,7 @@ tests_test_preload_boot_LDADD = $(CRITERION_LIBS) $(PTHREAD_LIBS)
 ## The hooks themselves are linked into this test program, where they
 ## interpose libc just as the preloaded library does.
 tests_test_preload_guard_SOURCES = tests/test_preload_guard.c preload/hooks.c preload/guard.c \
-	preload/bootstrap.c preload/groups.c preload/preload.h
+	preload/bootstrap.c preload/groups.c preload/reap.c preload/preload.h
 tests_test_preload_guard_CPPFLAGS = $(QPTEST_CPPFLAGS_) -I$(top_srcdir)/preload
 tests_test_preload_guard_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_preload_guard_LDADD = $(QPTEST_LIBS_)

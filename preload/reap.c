@@ -1,0 +1,103 @@
+/*
+ * reap.c — the segments that earlier program images of this process left
+ * behind.
+ *
+ * exec() replaces a profiled image without running its exit path, so its
+ * segment stays marked alive (the pid, and the start time, are the same)
+ * and, with no daemon running, nobody would ever remove it.  Under
+ * LD_PRELOAD every image of the chain loads this library, so at load time
+ * it hands the previous images' segments over exactly as their exit path
+ * would have: marked exited (a daemon drains and removes them), or removed
+ * when no daemon of the namespace runs.
+ *
+ * Runs in the constructor, under the recursion guard, before this image
+ * has a segment of its own (the caller checks).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "common.h"
+#include "layout.h"
+#include "preload.h"
+
+/* Is a qpulsed of namespace ns running?  (Its presence record.) */
+static int daemon_present(const char *ns)
+{
+    char name[128];
+    if (qp_daemon_shm_name(name, sizeof name, ns) < 0)
+        return 0;
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct qp_daemon_rec rec;
+    ssize_t n = pread(fd, &rec, sizeof rec, 0);
+    close(fd);
+    return n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC &&
+           qp_proc_alive(rec.pid, rec.start_time);
+}
+
+/* Marks one earlier image's segment exited; 1 when it was one. */
+static int reap_one(const char *name, pid_t pid)
+{
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct stat sb;
+    int ours = 0;
+    if (fstat(fd, &sb) == 0 && sb.st_uid == getuid() && (size_t)sb.st_size >= QP_HEADER_SIZE) {
+        struct qp_seg_header *h =
+            mmap(NULL, QP_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (h != MAP_FAILED) {
+            if (qp_load_acquire(&h->magic) == QP_MAGIC && h->pid == pid) {
+                /* Pairs with the acquire load in qp_reader_exited(), as the
+                 * store in qpulse_shutdown() does. */
+                qp_store_release(&h->state, QP_STATE_EXITED);
+                ours = 1;
+            }
+            munmap(h, QP_HEADER_SIZE);
+        }
+    }
+    close(fd);
+    return ours;
+}
+
+void qp_preload_reap(void)
+{
+    const char *ns = qp_ns_from_env();
+    pid_t pid = getpid();
+    uint64_t st = qp_proc_starttime(pid);
+    char prefix[160];
+    if (!ns || !st)
+        return;
+    /* qpulse.<ns>.<pid>.<starttime>.<seq>: the seq tells the images apart. */
+    int n = snprintf(prefix, sizeof prefix, "qpulse.%s.%ld.%llu.", ns, (long)pid,
+                     (unsigned long long)st);
+    if (n < 0 || (size_t)n >= sizeof prefix)
+        return;
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return;
+    int daemon = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, (size_t)n) != 0)
+            continue;
+        char name[300];
+        snprintf(name, sizeof name, "/%.280s", de->d_name);
+        if (!reap_one(name, pid))
+            continue;
+        if (daemon < 0)
+            daemon = daemon_present(ns);
+        if (!daemon)
+            shm_unlink(name);
+    }
+    closedir(d);
+}
