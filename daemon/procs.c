@@ -253,6 +253,21 @@ static void proc_free(struct proc *p)
     free(p);
 }
 
+/* A segment we cannot read whose process is gone (or whose pid now runs
+ * another program) is removed: nobody else will.  Returns 1 if removed. */
+static int remove_if_stale(const char *name, const char *path, const char *why)
+{
+    char ns[64];
+    pid_t pid;
+    uint64_t st;
+    if (qp_seg_name_parse(name, ns, sizeof ns, &pid, &st, NULL) < 0 || qp_proc_alive(pid, st))
+        return 0;
+    if (shm_unlink(path) < 0)
+        return 0;
+    log_notice("removed stale segment %s of gone pid %ld (unreadable: %s)", path, (long)pid, why);
+    return 1;
+}
+
 /* Tries to attach to segment `name` (without the leading '/'). */
 static void try_open(const char *name)
 {
@@ -274,6 +289,8 @@ static void try_open(const char *name)
     if (ret == -ENOENT)
         return;
     if (ret < 0) {
+        if (remove_if_stale(name, path, err))
+            return;
         log_warn("skipping segment %s: %s", path, err);
         names_add(&skipped, name);
         return;

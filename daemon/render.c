@@ -124,23 +124,32 @@ static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
     jw_obj_end(w);
 }
 
-/* Seconds the statistics of p cover: since it was first seen (or reset)
- * until now or its exit; for the window, at most the window. */
+/* Seconds the statistics of p cover, for rate_per_s: its lifetime so far
+ * (since first seen or reset), and for the window only the part of it that
+ * lies in the window.  An exited process's last samples sit in whole-second
+ * slots, so its share of the window is taken as at least a second (or its
+ * whole life when shorter), lest the rate of a process that left long ago
+ * grow without bound as the window moves past it. */
 static double proc_span(const struct proc *p, int64_t now, int cumulative)
 {
     int64_t end = p->r ? now : p->exit_mono;
-    double age = (double)(end - p->seen_mono) / 1e9;
+    double life = (double)(end - p->seen_mono) / 1e9;
+    if (life < 1e-3)
+        life = 1e-3;
     if (cumulative)
-        return age;
+        return life;
     /* The window holds the current partial second and W-1 whole ones. */
     double frac = (double)(now % 1000000000) / 1e9;
     double win = (double)qpd.cfg.window - 1.0 + frac;
-    if (!p->r) {   /* exited: only what lies between exit and window start */
-        double since_exit = (double)(now - p->exit_mono) / 1e9;
-        win -= since_exit;
-    }
-    double span = age < win ? age : win;
-    return span > 1e-3 ? span : 1e-3;
+    double win_start = (double)now / 1e9 - win;
+    double start = (double)p->seen_mono / 1e9;
+    if (start < win_start)
+        start = win_start;
+    double span = (double)end / 1e9 - start;
+    if (p->r)
+        return span > 1e-3 ? span : 1e-3;
+    double floor_s = life < 1.0 ? life : 1.0;
+    return span > floor_s ? span : floor_s;
 }
 
 static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_hist,

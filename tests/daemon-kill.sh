@@ -1,11 +1,26 @@
 #!/bin/sh
 # A producer killed with SIGKILL: the daemon notices the death, keeps its
-# statistics (not alive, exact count) and removes its segment.
+# statistics (not alive, exact count) and removes its segment; a segment
+# left by a process that died before the daemon started is adopted,
+# counted and removed at start-up.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon-common.sh"
 qp_setup daemon-kill
 
+# Before any daemon runs: a producer dies and leaves its segment.  The
+# daemon adopts it at start-up, counts its samples and removes it.
+qp_bg "$PROD" -t 1 -n 3000 -k > "$T/early.out"
+E=$!
+qp_wait_for 20 grep -q done "$T/early.out" || qp_fail "early producer"
+kill -KILL $E
+wait $E 2>/dev/null
+expect "segments of the dead producer" "$(qp_shm_count)" 1
+
 qp_start_daemon --retain 600 -v
+wait_exited $E
+expect "adopted stale segment's count" "$(field $E gen Work count)" 3000
+qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "stale segment not removed"
+
 qp_bg "$PROD" -t 2 -n 5000 -D uniform:1000:3000 -k > "$T/prod.out"
 P=$!
 qp_wait_for 20 grep -q done "$T/prod.out" || qp_fail "producer did not finish recording"

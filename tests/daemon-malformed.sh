@@ -22,6 +22,14 @@ for kind in ok truncated magic major sizes offsets names ops strings empty; do
   eval "name_$kind=\$name"
 done
 
+# An unreadable segment of a process that is gone is removed, not skipped.
+true &
+gone=$!
+wait $gone
+stale=$("$BAD" make magic "$QPULSE_NS" $gone 1) || qp_fail "cannot make stale segment"
+qp_wait_for 10 sh -c "! test -e /dev/shm$stale" || qp_fail "stale bad segment $stale not removed"
+grep -q "removed stale segment $stale" "$T/qpulsed.log" || qp_fail "stale removal not logged"
+
 # The valid base is accepted ...
 qp_wait_for 10 listed $S || qp_fail "the daemon refused the valid base segment"
 # ... and every broken variant is logged and skipped.
