@@ -440,3 +440,55 @@ Test(guard, closed_and_reused_segment_fd_is_left_alone)
     close(sfd);
     close(fd);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Threads that started before the hooks were on, and after                */
+/* ---------------------------------------------------------------------- */
+
+static int go_pipe[2];
+static volatile pid_t early_tid;
+
+static void *wait_then_write(void *arg)
+{
+    int fd = *(int *)arg, n = 0;
+    char c;
+    early_tid = (pid_t)syscall(SYS_gettid);
+    if (read(go_pipe[0], &c, 1) != 1)   /* begun while the hooks are off */
+        return NULL;
+    for (int i = 0; i < 5; i++)
+        n += write(fd, "x", 1) == 1;
+    return (void *)(intptr_t)n;
+}
+
+static void *write_three(void *arg)
+{
+    int fd = *(int *)arg, n = 0;
+    for (int i = 0; i < 3; i++)
+        n += write(fd, "x", 1) == 1;
+    return (void *)(intptr_t)n;
+}
+
+Test(guard, threads_from_before_and_after_the_hooks_are_recorded)
+{
+    int fd = devnull();
+    cr_assert_eq(pipe(go_pipe), 0, "pipe");
+    pthread_t early, late;
+    void *r1, *r2;
+    cr_assert_eq(pthread_create(&early, NULL, wait_then_write, &fd), 0, "early thread");
+    /* Hooks on only once the early thread sleeps in its read. */
+    for (int i = 0; i < 6000 && (!early_tid || task_state(early_tid) != 'S'); i++)
+        usleep(5000);
+    cr_assert_eq(task_state(early_tid), 'S', "the early thread blocks in read()");
+    qp_preload_set_mask(QP_HOOK_IO);
+    cr_assert_eq(write(go_pipe[1], "g", 1), 1, "wake the early thread");
+    pthread_join(early, &r1);
+    cr_assert_eq(pthread_create(&late, NULL, write_three, &fd), 0, "late thread");
+    pthread_join(late, &r2);
+    uint64_t n = qpulse_recorded();
+    qp_preload_set_mask(0);
+    cr_assert_eq((intptr_t)r1, 5, "the early thread wrote");
+    cr_assert_eq((intptr_t)r2, 3, "the late thread wrote");
+    /* 1 (main's write) + 5 (early thread; its read began before) + 3 */
+    cr_assert_eq(n, 9, "every call made while the hooks are on is recorded, got %llu",
+                 (unsigned long long)n);
+}
