@@ -23,11 +23,13 @@ qp_skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
 
 qp_cleanup() {
   local p
+  qp_valgrind_finish
   for p in $QP_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
   sleep 0.2
   for p in $QP_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
   rm -f /dev/shm/qpulse."$QPULSE_NS".* 2>/dev/null || true
   [ -n "${T:-}" ] && [ -z "${QP_KEEP:-}" ] && rm -rf "$T"
+  [ -z "${QP_VG_BAD:-}" ] || exit 1
 }
 
 qp_setup() {
@@ -63,9 +65,42 @@ qp_shm_count() {
 
 # qp_start_daemon [ARGS...]: start qpulsed in this namespace and wait until
 # it answers on its socket.
+# With QPULSE_VALGRIND=1 (scripts/ci-extra.sh), qpulsed runs under valgrind
+# (same pid); see qp_valgrind_finish.
 qp_start_daemon() {
-  qp_bg "$QPULSED" --ns "$QPULSE_NS" "$@" 2>>"$T/qpulsed.log"
+  local wait=10
+  if [ -n "${QPULSE_VALGRIND:-}" ]; then
+    wait=60
+    qp_bg valgrind -q --error-exitcode=99 --leak-check=full \
+      --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+      --log-file="$T/valgrind.%p.log" "$QPULSED" --ns "$QPULSE_NS" "$@" 2>>"$T/qpulsed.log"
+    QP_VG_PIDS="${QP_VG_PIDS:-} $!"
+  else
+    qp_bg "$QPULSED" --ns "$QPULSE_NS" "$@" 2>>"$T/qpulsed.log"
+  fi
   QP_DAEMON_PID=$!
-  qp_wait_for 10 test -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ||
+  qp_wait_for $wait test -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ||
     { cat "$T/qpulsed.log" >&2; qp_fail "qpulsed did not start"; }
+}
+
+# At exit under QPULSE_VALGRIND: stop each daemon still running with
+# SIGTERM and give valgrind time for its leak check (qp_cleanup's SIGKILL
+# would cut it short); any error valgrind logged fails the test.
+qp_valgrind_finish() {
+  [ -n "${QPULSE_VALGRIND:-}" ] && [ -n "${QP_VG_PIDS:-}" ] || return 0
+  local p n f
+  for p in $QP_VG_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $QP_VG_PIDS; do
+    n=0
+    # Until it is gone or a zombie (our child, not reaped yet).
+    while [ "$(awk '{print $3}' /proc/"$p"/stat 2>/dev/null || echo Z)" != Z ] &&
+      [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+  done
+  for f in "$T"/valgrind.*.log; do
+    [ -s "$f" ] || continue
+    printf 'FAIL: valgrind found errors in qpulsed (%s):\n' "$f" >&2
+    cat "$f" >&2
+    QP_VG_BAD=1
+  done
+  QP_VG_PIDS=""
 }
