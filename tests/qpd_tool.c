@@ -64,11 +64,8 @@ static qp_snap_op_t *find_op(qp_snap_proc_t *p, const char *set, const char *op)
     return NULL;
 }
 
-static int cmd_get(int argc, char **argv)
+static int get_field(qp_snapshot_t *s, char **argv)
 {
-    if (argc != 7)
-        return 2;
-    qp_snapshot_t *s = load(argv[2]);
     qp_snap_proc_t *p = find_proc(s, argv[3]);
     const char *f = argv[6];
     if (!p) {
@@ -110,8 +107,17 @@ static int cmd_get(int argc, char **argv)
         printf("%llu\n", n);
     } else return 2;
 #undef U
-    qp_snapshot_free(s);
     return 0;
+}
+
+static int cmd_get(int argc, char **argv)
+{
+    if (argc != 7)
+        return 2;
+    qp_snapshot_t *s = load(argv[2]);
+    int r = get_field(s, argv);
+    qp_snapshot_free(s);
+    return r;
 }
 
 static int cmd_kid(int argc, char **argv)
@@ -124,9 +130,11 @@ static int cmd_kid(int argc, char **argv)
         if (!strcmp(o->children[i].op, argv[6])) {
             printf("%llu %llu\n", (unsigned long long)o->children[i].count,
                    (unsigned long long)o->children[i].total_ns);
+            qp_snapshot_free(s);
             return 0;
         }
     printf("0 0\n");
+    qp_snapshot_free(s);
     return 1;
 }
 
@@ -165,11 +173,13 @@ static int cmd_pct(int argc, char **argv)
     qp_snap_op_t *o = find_op(find_proc(s, argv[3]), argv[4], argv[5]);
     if (!o) {
         fprintf(stderr, "qpd_tool: no op %s.%s for %s\n", argv[4], argv[5], argv[3]);
+        qp_snapshot_free(s);
         return 1;
     }
     FILE *f = fopen(argv[6], "r");
     if (!f) {
         perror(argv[6]);
+        qp_snapshot_free(s);
         return 2;
     }
     size_t n = 0, cap = 1 << 16;
@@ -187,6 +197,8 @@ static int cmd_pct(int argc, char **argv)
     fclose(f);
     if (!v || !n) {
         fprintf(stderr, "qpd_tool: no values\n");
+        free(v);
+        qp_snapshot_free(s);
         return 2;
     }
     qsort(v, n, sizeof *v, cmp_u64);
