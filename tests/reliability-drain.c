@@ -9,6 +9,11 @@
  * -A FILE: create FILE once attached (a test waits for it before letting
  * the producer exit).
  *
+ *   reliability-drain -P PID -T
+ *
+ * only prints "tails=N": the records consumed so far by whatever daemon
+ * drained the segment (the sum of its ring tails), without consuming.
+ *
  * QPULSE_NS names the namespace.  Checks, each a line on stderr and exit 1
  * when it fails:
  *   - no torn record: every rel.Sample has dur == self and decodes to a
@@ -37,6 +42,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "layout.h"
 #include "reader.h"
 
 #define MAX_THREADS 4096
@@ -73,6 +79,36 @@ static int find_segment(const char *ns, long pid, char *out, size_t len)
     }
     closedir(d);
     return r;
+}
+
+/* -T: the sum of the consumer tails of pid's segment, read-only. */
+static int print_tails(const char *ns, long pid)
+{
+    char name[300];
+    if (find_segment(ns, pid, name, sizeof name) < 0)
+        return 1;
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 1;
+    struct qp_seg_header h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || h.magic != QP_MAGIC ||
+        h.slot_count == 0 || h.slot_count > QP_MAX_SLOTS) {
+        close(fd);
+        return 1;
+    }
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < h.slot_count; i++) {
+        struct qp_tail t;
+        off_t off = (off_t)(h.consumer_off + sizeof(struct qp_consumer) + i * sizeof t);
+        if (pread(fd, &t, sizeof t, off) != (ssize_t)sizeof t) {
+            close(fd);
+            return 1;
+        }
+        sum += t.tail;
+    }
+    close(fd);
+    printf("tails=%llu\n", (unsigned long long)sum);
+    return 0;
 }
 
 static void find_sample_op(void)
@@ -164,14 +200,15 @@ int main(int argc, char **argv)
     long pid = 0;
     const char *progress = NULL, *attached = NULL;
     unsigned threads = 1;
-    int wait_s = 30, opt;
-    while ((opt = getopt(argc, argv, "P:p:t:w:A:")) != -1) {
+    int wait_s = 30, opt, tails = 0;
+    while ((opt = getopt(argc, argv, "P:p:t:w:A:T")) != -1) {
         switch (opt) {
         case 'P': pid = strtol(optarg, NULL, 10); break;
         case 'p': progress = optarg; break;
         case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'w': wait_s = atoi(optarg); break;
         case 'A': attached = optarg; break;
+        case 'T': tails = 1; break;
         default:
             fprintf(stderr, "usage: %s -P PID [-p FILE -t N] [-w S]\n", argv[0]);
             return 2;
@@ -180,6 +217,8 @@ int main(int argc, char **argv)
     const char *ns = qp_ns_from_env();
     if (pid <= 0 || !ns || threads == 0 || threads > MAX_THREADS)
         return 2;
+    if (tails)
+        return print_tails(ns, pid);
     int r = attach(ns, pid, wait_s);
     if (r < 0 && r != -ENOENT)
         return 1;

@@ -26,6 +26,8 @@ RELIABILITY_TESTS = \
 	tests/reliability-kill.sh \
 	tests/reliability-slots.sh \
 	tests/reliability-shm.sh \
-	tests/reliability-churn.sh
+	tests/reliability-churn.sh \
+	tests/reliability-daemon.sh \
+	tests/reliability-restart.sh
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS)
