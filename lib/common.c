@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +88,21 @@ static int parse_uint(const char *s, const char *end, unsigned long long max,
     }
     *out = v;
     return 0;
+}
+
+int qp_daemon_running(const char *ns)
+{
+    char name[128];
+    if (qp_daemon_shm_name(name, sizeof name, ns) < 0)
+        return 0;
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct qp_daemon_rec rec;
+    ssize_t n = pread(fd, &rec, sizeof rec, 0);
+    close(fd);
+    return n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC &&
+           qp_proc_alive(rec.pid, rec.start_time);
 }
 
 int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid,

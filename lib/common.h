@@ -31,6 +31,10 @@ int qp_seg_prefix(char *buf, size_t len, const char *ns);
 /* "/qpulse.<ns>.daemon": the daemon's presence record. */
 int qp_daemon_shm_name(char *buf, size_t len, const char *ns);
 
+/* 1 when /qpulse.<ns>.daemon names a qpulsed that is alive, else 0.  A
+ * producer leaves its segment at exit for such a daemon to drain. */
+int qp_daemon_running(const char *ns);
+
 /* Directory for daemon sockets and pid files: $QPULSE_RUNTIME_DIR, else
  * $XDG_RUNTIME_DIR/qpulse, else /tmp/qpulse-<uid>.  Created 0700 when
  * create is set; -EPERM if it exists and is not ours or not 0700. */

@@ -676,23 +676,6 @@ uint64_t qpulse_dropped(void)
     return n;
 }
 
-/* Is a qpulsed of this namespace running?  Reads /qpulse.<ns>.daemon. */
-static int daemon_running(const char *ns)
-{
-    char name[128];
-    if (qp_daemon_shm_name(name, sizeof name, ns) < 0)
-        return 0;
-    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct qp_daemon_rec rec;
-    ssize_t n = pread(fd, &rec, sizeof rec, 0);
-    close(fd);
-    if (n != (ssize_t)sizeof rec || rec.magic != QP_DAEMON_MAGIC)
-        return 0;
-    return qp_proc_alive(rec.pid, rec.start_time);
-}
-
 void qpulse_shutdown(void)
 {
     qpulse__busy++;
@@ -707,7 +690,7 @@ void qpulse_shutdown(void)
         qp_store_release(&h->state, QP_STATE_EXITED);
         struct qp_consumer *c = (struct qp_consumer *)((char *)h + h->consumer_off);
         pid_t dp = qp_load_acquire(&c->daemon_pid);
-        int keep = (dp > 0 && qp_proc_alive(dp, 0)) || daemon_running(h->ns);
+        int keep = (dp > 0 && qp_proc_alive(dp, 0)) || qp_daemon_running(h->ns);
         if (!keep)
             shm_unlink(g_seg_name);
         /* The mapping stays: other threads may still be inside a scope. */

@@ -28,22 +28,6 @@
 #include "layout.h"
 #include "preload.h"
 
-/* Is a qpulsed of namespace ns running?  (Its presence record.) */
-static int daemon_present(const char *ns)
-{
-    char name[128];
-    if (qp_daemon_shm_name(name, sizeof name, ns) < 0)
-        return 0;
-    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct qp_daemon_rec rec;
-    ssize_t n = pread(fd, &rec, sizeof rec, 0);
-    close(fd);
-    return n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC &&
-           qp_proc_alive(rec.pid, rec.start_time);
-}
-
 /* Marks one earlier image's segment exited; 1 when it was one. */
 static int reap_one(const char *name, pid_t pid)
 {
@@ -95,7 +79,7 @@ void qp_preload_reap(void)
         if (!reap_one(name, pid))
             continue;
         if (daemon < 0)
-            daemon = daemon_present(ns);
+            daemon = qp_daemon_running(ns);
         if (!daemon)
             shm_unlink(name);
     }

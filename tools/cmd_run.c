@@ -136,23 +136,6 @@ static int set_preload(const char *ours)
     return r;
 }
 
-/* Is a qpulsed of namespace ns running?  Samples of a short program are
- * kept only when one is (the segment is otherwise removed at exit). */
-static int daemon_present(const char *ns)
-{
-    char name[128];
-    if (qp_daemon_shm_name(name, sizeof name, ns) < 0)
-        return 0;
-    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct qp_daemon_rec rec;
-    ssize_t n = pread(fd, &rec, sizeof rec, 0);
-    close(fd);
-    return n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC &&
-           qp_proc_alive(rec.pid, rec.start_time);
-}
-
 /* Option value from "--opt VALUE" or "--opt=VALUE"; NULL when argv[*i] is
  * not opt.  Advances *i past a separate value. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
@@ -232,7 +215,7 @@ int qp_cmd_run(int argc, char **argv)
         fprintf(stderr, "qpulse run: cannot set the environment: %s\n", strerror(errno));
         return 2;
     }
-    if (!daemon_present(ns))
+    if (!qp_daemon_running(ns))
         fprintf(stderr, "qpulse run: warning: no qpulsed runs in namespace '%s'; the samples "
                         "are lost when %s exits (start one with: qpulsed --ns %s)\n",
                 ns, argv[i], ns);
