@@ -48,6 +48,7 @@ struct agg_op *agg_op_new(const qp_op_info_t *info)
     o->group = strdup(info->group ? info->group : "");
     o->desc = strdup(info->description ? info->description : "");
     o->priority = info->priority;
+    o->cur = -1;
     agg_stats_init(&o->cum);
     if (!o->set || !o->name || !o->group || !o->desc) {
         agg_op_free(o);
@@ -81,6 +82,7 @@ void agg_op_clear(struct agg_op *o)
             agg_stats_free(&o->win[i].st);
             o->win[i].sec = INT64_MIN;
         }
+    o->cur = -1;
     o->p99_prev = 0;
     memset(o->broken, 0, sizeof o->broken);
 }
@@ -98,10 +100,16 @@ static struct agg_slot *slot_for(struct agg_op *o, int64_t sec)
             o->win[i].sec = INT64_MIN;
         }
     }
-    struct agg_slot *sl = &o->win[(uint64_t)sec % agg_slots];
+    int idx = (int)((uint64_t)sec % agg_slots);
+    struct agg_slot *sl = &o->win[idx];
     if (sl->sec != sec) {
         stats_reset(&sl->st);
         sl->sec = sec;
+        /* The second that was being written is over: pack it, and let this
+         * one reuse its counters (no allocation in the steady state). */
+        if (o->cur >= 0 && o->cur != idx)
+            (void)hist_pack(&o->win[o->cur].st.h, &sl->st.h);   /* else stays dense */
+        o->cur = idx;
     }
     return sl;
 }

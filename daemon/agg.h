@@ -8,6 +8,10 @@
  * older second is emptied when it is reused, so the window slides without a
  * sweep over every operation.
  *
+ * Memory: only the cumulative histogram and the current second's are dense;
+ * a second that is over is packed (8 bytes per non-empty bucket) and hands
+ * its counters to the next second.
+ *
  * Variance: each stats block sums (x - shift)^2 around its first value, so
  * no division happens per sample and the sum does not cancel
  * catastrophically; blocks with different shifts merge exactly.
@@ -46,6 +50,8 @@ struct agg_op {
     int priority;
     struct agg_stats cum;
     struct agg_slot *win;             /* agg_slots slots, allocated lazily */
+    int cur;                          /* the slot being written, -1 none;
+                                         the others are packed (hist_pack) */
     uint64_t p99_prev;                /* p99 of the previous window */
     const qp_budget_rule_t *rules[QP_STAT_COUNT_];   /* budgets that apply */
     uint8_t broken[QP_STAT_COUNT_];   /* breach state, for start/clear logs */

@@ -1,8 +1,11 @@
 /*
  * hist.c — log-linear latency histogram (see hist.h for the layout and the
  * error guarantee).  The record path is inline in hist.h; this file holds
- * what is off the drain's hot path: allocation, merge, percentiles,
- * iteration.
+ * what is off the drain's hot path: allocation, packing, merge,
+ * percentiles, iteration.
+ *
+ * Every reader walks the non-empty buckets in ascending order through
+ * walk(), which hides whether the histogram is dense or packed.
  */
 #include "config.h"
 
@@ -15,6 +18,10 @@
 
 _Static_assert(HIST_MAX_NS < (1ull << (HIST_GROUPS + HIST_SUB_BITS - 1)),
                "the top group holds HIST_MAX_NS");
+_Static_assert(HIST_GROUPS * HIST_SUB < (1u << (32 - HIST_PACK_SHIFT)),
+               "a bucket index fits a packed entry");
+
+#define PACK_COUNT_MASK ((1u << HIST_PACK_SHIFT) - 1)
 
 void hist_init(hist_t *h)
 {
@@ -26,6 +33,7 @@ void hist_free(hist_t *h)
 {
     for (unsigned g = 0; g < HIST_GROUPS; g++)
         free(h->grp[g]);
+    free(h->packed);
     hist_init(h);
 }
 
@@ -34,12 +42,40 @@ void hist_reset(hist_t *h)
     for (unsigned g = 0; g < HIST_GROUPS; g++)
         if (h->grp[g])
             memset(h->grp[g], 0, HIST_SUB * sizeof(uint64_t));
+    free(h->packed);
+    h->packed = NULL;
+    h->npacked = 0;
     h->count = h->total = h->clamped = h->nomem = h->max = 0;
     h->min = UINT64_MAX;
 }
 
+/* Turns a packed histogram back into the dense form. */
+static int unpack(hist_t *h)
+{
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        unsigned idx = (unsigned)(h->packed[i] >> HIST_PACK_SHIFT);
+        unsigned g = idx / HIST_SUB;
+        if (!h->grp[g] && !(h->grp[g] = calloc(HIST_SUB, sizeof(uint64_t)))) {
+            for (unsigned k = 0; k < HIST_GROUPS; k++) {   /* back to packed */
+                free(h->grp[k]);
+                h->grp[k] = NULL;
+            }
+            return -ENOMEM;
+        }
+        h->grp[g][idx % HIST_SUB] = h->packed[i] & PACK_COUNT_MASK;
+    }
+    free(h->packed);
+    h->packed = NULL;
+    h->npacked = 0;
+    return 0;
+}
+
 int hist__grow(hist_t *h, unsigned g)
 {
+    if (h->packed && unpack(h) < 0)
+        return -ENOMEM;
+    if (h->grp[g])
+        return 0;
     h->grp[g] = calloc(HIST_SUB, sizeof(uint64_t));
     return h->grp[g] ? 0 : -ENOMEM;
 }
@@ -63,39 +99,132 @@ void hist_bucket_of(uint64_t v, uint64_t *lo, uint64_t *hi)
     bucket_bounds(g, sub, lo, hi);
 }
 
+/* Calls fn(ctx, group, sub, count) for every non-empty bucket in ascending
+ * order, dense or packed; stops when fn returns non-zero. */
+typedef int (*walk_fn)(void *ctx, unsigned g, unsigned sub, uint64_t count);
+
+static int walk(const hist_t *h, walk_fn fn, void *ctx)
+{
+    int r;
+    if (h->packed) {
+        for (uint32_t i = 0; i < h->npacked; i++) {
+            unsigned idx = (unsigned)(h->packed[i] >> HIST_PACK_SHIFT);
+            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, h->packed[i] & PACK_COUNT_MASK)))
+                return r;
+        }
+        return 0;
+    }
+    for (unsigned g = 0; g < HIST_GROUPS; g++) {
+        const uint64_t *c = h->grp[g];
+        if (!c)
+            continue;
+        for (unsigned i = 0; i < HIST_SUB; i++)
+            if (c[i] && (r = fn(ctx, g, i, c[i])))
+                return r;
+    }
+    return 0;
+}
+
+static int count_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
+{
+    (void)g;
+    (void)sub;
+    (void)count;
+    ++*(uint32_t *)ctx;
+    return 0;
+}
+
+struct pack_ctx {
+    uint32_t *v;
+    uint32_t n;
+};
+
+static int pack_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
+{
+    struct pack_ctx *p = ctx;
+    if (count > PACK_COUNT_MASK)
+        return -1;   /* a busy bucket: stay dense */
+    p->v[p->n++] = ((uint32_t)(g * HIST_SUB + sub) << HIST_PACK_SHIFT) | (uint32_t)count;
+    return 0;
+}
+
+int hist_pack(hist_t *h, hist_t *spare)
+{
+    if (h->packed)
+        return 1;
+    uint32_t n = 0;
+    walk(h, count_entry, &n);
+    if ((size_t)n * sizeof(uint32_t) >= hist_memory(h) && n)
+        return 0;   /* dense is smaller: most buckets are in use */
+    struct pack_ctx pc = { n ? malloc(n * sizeof(uint32_t)) : NULL, 0 };
+    if (n && !pc.v)
+        return -ENOMEM;
+    if (walk(h, pack_entry, &pc)) {
+        free(pc.v);
+        return 0;
+    }
+    for (unsigned g = 0; g < HIST_GROUPS; g++) {
+        if (!h->grp[g])
+            continue;
+        if (spare && !spare->grp[g] && !spare->packed) {
+            memset(h->grp[g], 0, HIST_SUB * sizeof(uint64_t));
+            spare->grp[g] = h->grp[g];
+        } else {
+            free(h->grp[g]);
+        }
+        h->grp[g] = NULL;
+    }
+    /* An empty histogram packs to no entries; a non-NULL array marks the
+     * form, so keep a placeholder. */
+    h->packed = pc.v ? pc.v : malloc(sizeof(uint32_t));
+    h->npacked = n;
+    if (!h->packed) {
+        h->npacked = 0;
+        return -ENOMEM;   /* now dense and empty: still correct */
+    }
+    return 1;
+}
+
+size_t hist_memory(const hist_t *h)
+{
+    size_t n = (size_t)h->npacked * sizeof(uint32_t);
+    for (unsigned g = 0; g < HIST_GROUPS; g++)
+        if (h->grp[g])
+            n += HIST_SUB * sizeof(uint64_t);
+    return n;
+}
+
+static int merge_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
+{
+    hist_t *dst = ctx;
+    if (!dst->grp[g] && hist__grow(dst, g) < 0) {
+        dst->nomem += count;
+        dst->count -= count;   /* added in full by hist_merge */
+        return 0;
+    }
+    dst->grp[g][sub] += count;
+    return 0;
+}
+
 int hist_merge(hist_t *dst, const hist_t *src)
 {
-    int ret = 0;
-    uint64_t lost_all = 0;
-    for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        const uint64_t *s = src->grp[g];
-        if (!s)
-            continue;
-        if (!dst->grp[g] && hist__grow(dst, g) < 0) {
-            uint64_t lost = 0;
-            for (unsigned i = 0; i < HIST_SUB; i++)
-                lost += s[i];
-            lost_all += lost;
-            ret = -ENOMEM;
-            continue;
-        }
-        uint64_t *d = dst->grp[g];
-        for (unsigned i = 0; i < HIST_SUB; i++)
-            d[i] += s[i];
-    }
-    dst->count += src->count - lost_all;
+    uint64_t nomem = dst->nomem;
+    if (dst->packed && unpack(dst) < 0)
+        return -ENOMEM;
+    dst->count += src->count;
+    walk(src, merge_entry, dst);
     dst->total += src->total;
     dst->clamped += src->clamped;
-    dst->nomem += src->nomem + lost_all;
+    dst->nomem += src->nomem;
     if (src->count && src->min < dst->min)
         dst->min = src->min;
     if (src->count && src->max > dst->max)
         dst->max = src->max;
-    return ret;
+    return dst->nomem - src->nomem > nomem ? -ENOMEM : 0;
 }
 
 /* The value reported for a bucket: its midpoint, clipped to the recorded
- * range, so that the extremes (p0, p100, one-value histograms) are exact. */
+ * range. */
 static uint64_t bucket_value(const hist_t *h, unsigned g, unsigned sub)
 {
     uint64_t lo, hi;
@@ -108,41 +237,48 @@ static uint64_t bucket_value(const hist_t *h, unsigned g, unsigned sub)
     return v;
 }
 
+struct pct_ctx {
+    const hist_t *h;
+    const double *ps;
+    uint64_t *out;
+    size_t n, k;
+    uint64_t seen;
+};
+
+static int pct_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
+{
+    struct pct_ctx *c = ctx;
+    uint64_t have = c->h->count;   /* nomem values are not in it */
+    c->seen += count;
+    while (c->k < c->n) {
+        /* rank of percentile p: the ceil(p/100 * n)-th smallest value; the
+         * tolerance keeps 99.9% of 200000 at rank 199800 although the
+         * product rounds to 199800.00000000003 */
+        double r = c->ps[c->k] / 100.0 * (double)have - 1e-7;
+        uint64_t rank = r <= 1 ? 1 : (uint64_t)ceil(r);
+        if (rank > have)
+            rank = have;
+        if (rank > c->seen)
+            break;
+        /* the smallest and the largest value are known exactly */
+        c->out[c->k++] = rank == 1      ? c->h->min
+                         : rank == have ? c->h->max
+                                        : bucket_value(c->h, g, sub);
+    }
+    return c->k == c->n;
+}
+
 void hist_percentiles(const hist_t *h, const double *ps, uint64_t *out, size_t n)
 {
-    uint64_t have = h->count;   /* nomem values are not in it */
-    size_t k = 0;
-    if (have == 0) {
-        for (; k < n; k++)
+    struct pct_ctx c = { h, ps, out, n, 0, 0 };
+    if (h->count == 0) {
+        for (size_t k = 0; k < n; k++)
             out[k] = 0;
         return;
     }
-    /* rank of percentile p: the ceil(p/100 * n)-th smallest value, >= 1 */
-    uint64_t seen = 0;
-    for (unsigned g = 0; g < HIST_GROUPS && k < n; g++) {
-        const uint64_t *c = h->grp[g];
-        if (!c)
-            continue;
-        for (unsigned i = 0; i < HIST_SUB && k < n; i++) {
-            if (!c[i])
-                continue;
-            seen += c[i];
-            while (k < n) {
-                /* the tolerance keeps 99.9% of 200000 at rank 199800
-                 * although the product rounds to 199800.00000000003 */
-                double r = ps[k] / 100.0 * (double)have - 1e-7;
-                uint64_t rank = r <= 1 ? 1 : (uint64_t)ceil(r);
-                if (rank > have)
-                    rank = have;
-                if (rank > seen)
-                    break;
-                /* the smallest and the largest value are known exactly */
-                out[k++] = rank == 1 ? h->min : rank == have ? h->max : bucket_value(h, g, i);
-            }
-        }
-    }
-    for (; k < n; k++)
-        out[k] = h->max;
+    walk(h, pct_entry, &c);
+    for (; c.k < n; c.k++)
+        out[c.k] = h->max;
 }
 
 uint64_t hist_percentile(const hist_t *h, double p)
@@ -152,38 +288,45 @@ uint64_t hist_percentile(const hist_t *h, double p)
     return v;
 }
 
+struct iter_ctx {
+    hist_bucket_fn fn;
+    void *ctx;
+};
+
+static int iter_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
+{
+    struct iter_ctx *c = ctx;
+    uint64_t lo, hi;
+    bucket_bounds(g, sub, &lo, &hi);
+    return c->fn(c->ctx, lo, hi, count);
+}
+
 int hist_iterate(const hist_t *h, hist_bucket_fn fn, void *ctx)
 {
-    for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        const uint64_t *c = h->grp[g];
-        if (!c)
-            continue;
-        for (unsigned i = 0; i < HIST_SUB; i++) {
-            if (!c[i])
-                continue;
-            uint64_t lo, hi;
-            bucket_bounds(g, i, &lo, &hi);
-            int r = fn(ctx, lo, hi, c[i]);
-            if (r)
-                return r;
-        }
-    }
+    struct iter_ctx c = { fn, ctx };
+    return walk(h, iter_entry, &c);
+}
+
+struct le_ctx {
+    unsigned idx;       /* last bucket index counted */
+    uint64_t n;
+};
+
+static int le_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
+{
+    struct le_ctx *c = ctx;
+    if (g * HIST_SUB + sub > c->idx)
+        return 1;
+    c->n += count;
     return 0;
 }
 
 uint64_t hist_count_le(const hist_t *h, uint64_t v)
 {
-    unsigned vsub, vg = hist__group(v > HIST_MAX_NS ? HIST_MAX_NS : v, &vsub);
-    uint64_t n = 0;
-    for (unsigned g = 0; g <= vg; g++) {
-        const uint64_t *c = h->grp[g];
-        if (!c)
-            continue;
-        unsigned last = g == vg ? vsub : HIST_SUB - 1;
-        for (unsigned i = 0; i <= last; i++)
-            n += c[i];
-    }
-    return n;
+    unsigned sub, g = hist__group(v > HIST_MAX_NS ? HIST_MAX_NS : v, &sub);
+    struct le_ctx c = { g * HIST_SUB + sub, 0 };
+    walk(h, le_entry, &c);
+    return c.n;
 }
 
 uint64_t hist_min(const hist_t *h)

@@ -13,8 +13,10 @@
  * HIST_MAX_NS, and in `clamped`; min, max and total keep the true values.
  *
  * Memory: the 128 counters of one power of two (1 KiB) are allocated the
- * first time a value falls in it, so a histogram costs ~330 bytes plus 1 KiB
- * per octave actually used (a typical operation spans 3 to 6).
+ * first time a value falls in it, so a histogram costs ~340 bytes plus 1 KiB
+ * per octave actually used (a typical operation spans 3 to 10).  A
+ * histogram that will not change any more (a finished second of the live
+ * window) can be packed into 4 bytes per non-empty bucket.
  *
  * Not thread-safe: one writer, or the caller's lock.
  */
@@ -36,7 +38,14 @@ typedef struct hist {
     uint64_t clamped;             /* values above HIST_MAX_NS */
     uint64_t nomem;               /* values lost to a failed allocation */
     uint64_t *grp[HIST_GROUPS];   /* HIST_SUB counters each, or NULL */
+    /* Packed form (hist_pack): the non-empty buckets as sorted entries
+     * (bucket index << HIST_PACK_SHIFT | count), and no groups.  A
+     * histogram is dense or packed, never both. */
+    uint32_t *packed;
+    uint32_t npacked;
 } hist_t;
+
+#define HIST_PACK_SHIFT 19         /* packed counts are below 2^19 */
 
 void hist_init(hist_t *h);
 /* Frees the counters; the histogram is then empty (hist_init state). */
@@ -44,8 +53,18 @@ void hist_free(hist_t *h);
 /* Empties the histogram but keeps its counters allocated for reuse. */
 void hist_reset(hist_t *h);
 
-/* Slow path of hist_record(): allocates group g.  0 or -ENOMEM. */
+/* Slow path of hist_record(): unpacks a packed histogram, allocates group
+ * g.  0 or -ENOMEM. */
 int hist__grow(hist_t *h, unsigned g);
+
+/* Freezes h into the packed form (exact, 4 bytes per non-empty bucket)
+ * when that is smaller than its dense counters and every count fits; its
+ * counter groups, zeroed, go to `spare` (when not NULL and it lacks them)
+ * for reuse, else are freed.  Recording into a packed histogram unpacks it
+ * first.  Returns 1 when packed, 0 when left dense, or -ENOMEM. */
+int hist_pack(hist_t *h, hist_t *spare);
+/* Bytes of counters h holds (dense groups and packed entries). */
+size_t hist_memory(const hist_t *h);
 
 static inline unsigned hist__group(uint64_t v, unsigned *sub)
 {

@@ -204,3 +204,48 @@ Test(hist, count_le_and_reset)
     cr_assert_eq(hist_mean(&h), 7.0);
     hist_free(&h);
 }
+
+Test(hist, packing_keeps_every_count_and_recording_unpacks)
+{
+    hist_t h, spare, ref;
+    hist_init(&h);
+    hist_init(&spare);
+    hist_init(&ref);
+    for (int i = 0; i < 300; i++) {
+        uint64_t v = (uint64_t)(20000 * exp(gauss())) + 1;
+        hist_record(&h, v, 1);
+        hist_record(&ref, v, 1);
+    }
+    size_t dense = hist_memory(&h);
+    cr_assert_eq(hist_pack(&h, &spare), 1, "a sparse histogram packs");
+    cr_assert(hist_memory(&h) < dense / 4, "packed %zu bytes, dense %zu", hist_memory(&h), dense);
+    cr_assert(hist_memory(&spare) > 0, "the counters went to the spare for reuse");
+    for (double p = 0; p <= 100; p += 0.1)
+        cr_assert_eq(hist_percentile(&h, p), hist_percentile(&ref, p), "p%g packed", p);
+    hist_t m;
+    hist_init(&m);
+    hist_merge(&m, &h);
+    cr_assert_eq(hist_count_le(&m, 30000), hist_count_le(&ref, 30000), "merge from packed");
+    cr_assert_eq(hist_count_le(&h, 30000), hist_count_le(&ref, 30000), "count_le on packed");
+    hist_record(&h, 12345, 2);   /* unpacks */
+    hist_record(&ref, 12345, 2);
+    cr_assert_null(h.packed, "recording unpacked it");
+    for (double p = 0; p <= 100; p += 0.1)
+        cr_assert_eq(hist_percentile(&h, p), hist_percentile(&ref, p), "p%g after unpack", p);
+    hist_free(&h);
+    hist_free(&spare);
+    hist_free(&ref);
+    hist_free(&m);
+}
+
+Test(hist, busy_buckets_stay_dense)
+{
+    hist_t d;
+    hist_init(&d);
+    hist_record(&d, 300, 1u << 20);
+    hist_record(&d, 5, 1);
+    cr_assert_eq(hist_pack(&d, NULL), 0, "a count beyond the packed width stays dense");
+    cr_assert_null(d.packed);
+    cr_assert_eq(hist_percentile(&d, 50), 300);
+    hist_free(&d);
+}
