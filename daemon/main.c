@@ -184,6 +184,11 @@ static void parse_options(int argc, char **argv)
     } else if (!qp_ns_valid(c->ns)) {
         cfg_error("--ns: '%s' is not a namespace (1-48 characters of A-Z a-z 0-9 _ -)", c->ns);
     }
+    if (c->listen) {
+        char err[256];
+        if (prom_check_listen(c->listen, err, sizeof err) < 0)
+            cfg_error("--listen %s: %s", c->listen, err);
+    }
     if (c->budgets_path) {
         char *errs = NULL;
         if (qp_budgets_load(c->budgets_path, &qpd.budgets, &errs) < 0) {
@@ -434,9 +439,11 @@ static void run_loop(int sig_fd)
 int main(int argc, char **argv)
 {
     parse_options(argc, argv);
+    /* Refusals (namespace taken, bad log file) go to the terminal; after
+     * that the log goes where it was told to. */
+    take_lock();
     if (log_open(qpd.cfg.log_file, qpd.cfg.daemonize) < 0)
         fatal("cannot open log file %s", qpd.cfg.log_file);
-    take_lock();
     if (qpd.cfg.daemonize)
         daemonize();
     qpd.start_mono = mono_ns();

@@ -210,6 +210,13 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
     return 0;
 }
 
+int prom_check_listen(const char *listen, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    return parse_listen(listen, &ss, &sl, err, errlen);
+}
+
 int prom_start(const char *listen, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;

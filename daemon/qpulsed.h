@@ -115,6 +115,8 @@ int64_t server_next_deadline(void);
 void server_expire(void);
 
 /* prom.c */
+/* Checks a --listen HOST:PORT (syntax, port range, the host resolves). */
+int prom_check_listen(const char *listen, char *err, size_t errlen);
 int prom_start(const char *listen, char *err, size_t errlen);
 void prom_stop(void);
 
