@@ -35,6 +35,7 @@
 #define NS_PER_MS 1000000ll
 #define NS_PER_S 1000000000ll
 #define DRAIN_INTERVAL (10 * NS_PER_MS)
+#define DRAIN_INTERVAL_IDLE (250 * NS_PER_MS)   /* no segment attached */
 #define DRAIN_INTERVAL_FAST (1 * NS_PER_MS)
 #define FAST_FILL 0.05          /* a ring this full after one interval ... */
 #define FAST_HOLD (200 * NS_PER_MS)   /* ... keeps the fast pace this long */
@@ -411,15 +412,22 @@ static void run_loop(int sig_fd)
         if (r > 0)
             server_handle(pfd + srv0, n - srv0);
         now = mono_ns();
-        if (now >= next_drain) {
+        if (now >= next_drain || qpd.drain_now) {
+            qpd.drain_now = 0;
             double fill = procs_drain_all();
             procs_retry_pending();
             now = mono_ns();
             if (fill > FAST_FILL)
                 fast_until = now + FAST_HOLD;
-            advance(&next_drain, now < fast_until ? DRAIN_INTERVAL_FAST : DRAIN_INTERVAL, now);
-            if (now < fast_until && next_drain > now + DRAIN_INTERVAL_FAST)
-                next_drain = now + DRAIN_INTERVAL_FAST;
+            /* Idle (nothing attached, nothing pending) the loop wakes only
+             * for the rescan and the second tick; attaching a segment sets
+             * drain_now, so a fast producer is drained at once. */
+            int64_t iv = now < fast_until      ? DRAIN_INTERVAL_FAST
+                         : qpd.nopen || procs_pending() ? DRAIN_INTERVAL
+                                                        : DRAIN_INTERVAL_IDLE;
+            advance(&next_drain, iv, now);
+            if (next_drain > now + iv)
+                next_drain = now + iv;
         }
         if (now >= next_rescan) {
             procs_rescan();

@@ -153,6 +153,7 @@ static void proc_close(struct proc *p, int unlink_it)
     proc_update_dropped(p);
     qp_reader_close(p->r);
     p->r = NULL;
+    qpd.nopen--;
     if (unlink_it && shm_unlink(p->shm_name) < 0 && errno != ENOENT)
         log_warn("cannot remove %s: %s", p->shm_name, strerror(errno));
     p->alive = 0;
@@ -237,6 +238,8 @@ static struct proc *proc_new(qp_reader_t *r)
     p->started_at = (double)in->created_realtime_ns / 1e9;
     p->seen_mono = mono_ns();
     p->cpu_pct = -1;
+    qpd.nopen++;
+    qpd.drain_now = 1;   /* its ring may be filling fast already */
     p->next = qpd.procs;
     qpd.procs = p;
     qpd.nprocs++;
@@ -245,8 +248,10 @@ static struct proc *proc_new(qp_reader_t *r)
 
 static void proc_free(struct proc *p)
 {
-    if (p->r)
+    if (p->r) {
         qp_reader_close(p->r);
+        qpd.nopen--;
+    }
     for (uint32_t i = 0; i < p->nops; i++)
         agg_op_free(p->ops[i]);
     free(p->ops);
@@ -392,6 +397,11 @@ void procs_rescan(void)
             names_del(&skipped, &skipped.v[i]);
         else
             i++;
+}
+
+unsigned procs_pending(void)
+{
+    return pending.n;
 }
 
 void procs_retry_pending(void)

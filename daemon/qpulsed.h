@@ -74,8 +74,8 @@ struct qpd {
     int64_t rate_mono;
     double samples_per_s;
     uint64_t dropped_gone;      /* drops of processes no longer listed */
-    int fast_until_set;
-    int64_t fast_until;         /* drain every 1 ms until then (ns) */
+    unsigned nopen;             /* segments attached now */
+    int drain_now;              /* a segment was just attached */
 };
 
 extern struct qpd qpd;
@@ -93,6 +93,8 @@ void procs_inotify_read(void);
 double procs_drain_all(void);
 void procs_rescan(void);
 void procs_retry_pending(void);
+/* Segments waiting to be initialised by their producer. */
+unsigned procs_pending(void);
 /* Once a second: /proc stats, exits and deaths, retention, window p99. */
 void procs_tick_second(void);
 /* Final drain at shutdown; removes the segments of exited processes. */

@@ -16,7 +16,7 @@ qp_wait_for 30 grep -q "phase 1" "$T/prod.out" || qp_fail "phase 0"
 
 # Old daemon: everything of phase 0 is aggregated or counted dropped.
 a_done() {
-  snap cumulative || return 1
+  listed $P || return 1
   w=$(field $P gen Work count); d=$(field $P - - dropped); o=$(field $P gen Other count)
   [ $((w + d + o)) -eq $((2 * N + 2)) ]
 }
@@ -42,7 +42,7 @@ rec=${line#recorded=}; rec=${rec%% *}
 pdrop=${line##*dropped=}
 expect "recorded + dropped by the producer" $((rec + pdrop)) $((6 * N + 2))
 b_done() {
-  snap cumulative || return 1
+  listed $P || return 1
   w=$(field $P gen Work count); d=$(field $P - - dropped); o=$(field $P gen Other count)
   [ $((a_count + w + o + d)) -eq $((6 * N + 2)) ]
 }
