@@ -1,0 +1,77 @@
+/*
+ * bench_window_mem.c — what qpulsed's statistics cost in memory: 5000
+ * operations (100 processes x 50 operations) fed log-normal latencies
+ * (median 20 us, sigma 1: about nine octaves) at several rates for 12 s
+ * of simulated time, through the daemon's own aggregation (daemon/agg.c),
+ * so each holds a cumulative histogram and a full 10 s window.
+ *
+ *   bench_window_mem [RATE...]     samples per second per operation
+ *
+ * Prints bytes per operation and the total, against the naive layout (every
+ * per-second histogram dense) as a ratio.
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "agg.h"
+
+#define NOPS 5000
+#define SECONDS 12
+
+static uint64_t rng = 88172645463325252ull;
+
+static double u01(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static void run(int rate)
+{
+    size_t before = mallinfo2().uordblks;
+    struct agg_op **ops = calloc(NOPS, sizeof *ops);
+    qp_op_info_t info = { "set", "OpName", "group", "a description of the operation", 1, 0 };
+    size_t dense = 0;
+    for (int i = 0; i < NOPS; i++)
+        ops[i] = agg_op_new(&info);
+    for (int sec = 0; sec < SECONDS; sec++)
+        for (int i = 0; i < NOPS; i++)
+            for (int k = 0; k < rate; k++) {
+                double g = sqrt(-2 * log(u01() + 1e-300)) * cos(2 * M_PI * u01());
+                uint64_t v = (uint64_t)(20000 * exp(g)) + 1;
+                agg_add(ops[i], sec, v, v);
+            }
+    size_t used = mallinfo2().uordblks - before;
+    /* the naive layout: each window second as dense as the cumulative one */
+    for (int i = 0; i < NOPS; i++)
+        dense += hist_memory(&ops[i]->cum.h) * (agg_slots + 1);
+    printf("%6d samples/s per op: %7.1f KiB/op, %7.1f MiB for %d ops "
+           "(all seconds dense, estimated: %7.1f MiB; ratio %.2f)\n",
+           rate, (double)used / 1024 / NOPS, (double)used / 1048576, NOPS,
+           (double)dense / 1048576, (double)used / (double)dense);
+    for (int i = 0; i < NOPS; i++)
+        agg_op_free(ops[i]);
+    free(ops);
+}
+
+int main(int argc, char **argv)
+{
+    agg_window_s = 10;
+    agg_slots = 11;
+    printf("qpulsed statistics memory, %d ops, 10 s window, log-normal latencies\n", NOPS);
+    if (argc > 1)
+        for (int i = 1; i < argc; i++)
+            run(atoi(argv[i]));
+    else {
+        run(10);
+        run(100);
+        run(1000);
+    }
+    return 0;
+}
