@@ -180,41 +180,35 @@ static size_t page_up(size_t v)
     return (v + QP_PAGE - 1) & ~(size_t)(QP_PAGE - 1);
 }
 
-static char *seg_strings(void)
-{
-    return (char *)g_seg + g_seg->strings_off;
-}
-
-/* Copies s into the string region; offset 0 holds "" for when it is full. */
-static uint32_t seg_add_string(const char *s)
+/* Copies s into h's string region; offset 0 holds "" for when it is full. */
+static uint32_t seg_add_string(struct qp_seg_header *h, const char *s)
 {
     size_t n = strlen(s ? s : "") + 1;
-    uint32_t used = g_seg->strings_used;
-    if (n > g_seg->strings_cap - used)
+    uint32_t used = h->strings_used;
+    if (n > h->strings_cap - used)
         return 0;
-    memcpy(seg_strings() + used, s ? s : "", n);
-    g_seg->strings_used = used + (uint32_t)n;
+    memcpy((char *)h + h->strings_off + used, s ? s : "", n);
+    h->strings_used = used + (uint32_t)n;
     return used;
 }
 
 /* Writes one set and its ops into the segment tables, then publishes the
  * new counts.  Called under g_lock. */
-static void seg_add_set(qpulse_set_t *set)
+static void seg_add_set(struct qp_seg_header *h, qpulse_set_t *set)
 {
-    struct qp_seg_header *h = g_seg;
     uint32_t sc = h->sets_count, oc = h->ops_count;
     if (sc >= h->sets_cap || set->base != oc || oc + set->nops > h->ops_cap)
         return;   /* cannot happen unless the caps were exceeded: see register */
     struct qp_set_entry *se = (struct qp_set_entry *)((char *)h + h->sets_off) + sc;
-    se->name_off = seg_add_string(set->name);
+    se->name_off = seg_add_string(h, set->name);
     se->first_op = oc;
     se->nops = set->nops;
     struct qp_op_entry *oe = (struct qp_op_entry *)((char *)h + h->ops_off) + oc;
     for (uint32_t i = 0; i < set->nops; i++, oe++) {
         oe->set = sc;
-        oe->name_off = seg_add_string(set->names[i]);
-        oe->group_off = seg_add_string(set->groups[i]);
-        oe->desc_off = seg_add_string(set->descriptions[i]);
+        oe->name_off = seg_add_string(h, set->names[i]);
+        oe->group_off = seg_add_string(h, set->groups[i]);
+        oe->desc_off = seg_add_string(h, set->descriptions[i]);
         oe->priority = set->priorities[i];
     }
     /* Publishes the entries and strings above; pairs with the acquire loads
@@ -356,12 +350,17 @@ static int seg_create(void)
         g_seg_dev = fsb.st_dev;
         g_seg_ino = fsb.st_ino;
     }
-    qp_store_release(&g_seg, h);
     for (qpulse_set_t *s = g_sets; s; s = s->next)
-        seg_add_set(s);
+        seg_add_set(h, s);
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
      * with the acquire load of the magic in qp_reader_open(). */
     qp_store_release(&h->magic, QP_MAGIC);
+    /* Only now may other threads record into it: were g_seg published
+     * before the magic, they could fill rings of a segment no reader can
+     * open, and a process killed in between (or a creating thread preempted
+     * for long) would lose them all.  Pairs with the acquire load in
+     * seg_ensure(). */
+    qp_store_release(&g_seg, h);
     return 0;
 }
 
@@ -582,7 +581,7 @@ void qpulse_register_set(qpulse_set_t *set)
         *g_sets_tail = set;
         g_sets_tail = &set->next;
         if (g_seg && set->base <= QP_OPS_CAP)
-            seg_add_set(set);
+            seg_add_set(g_seg, set);
     }
     pthread_mutex_unlock(&g_lock);
     qpulse__busy--;
