@@ -28,6 +28,7 @@ RELIABILITY_TESTS = \
 	tests/reliability-shm.sh \
 	tests/reliability-churn.sh \
 	tests/reliability-daemon.sh \
-	tests/reliability-restart.sh
+	tests/reliability-restart.sh \
+	tests/reliability-security.sh
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS)

@@ -1,0 +1,139 @@
+#!/bin/sh
+# reliability-security.sh — nothing let in.
+#
+#  - segments, the daemon's record, its socket: mode 0600 (runtime dir 0700);
+#  - a segment owned by another user (a producer run as nobody), a segment
+#    whose header names another pid than its name, and one of random bytes
+#    are all ignored (logged), and the daemon stays up;
+#  - the socket serves only its own user: as nobody, connecting fails
+#    (0700 directory, 0600 socket), and with both opened up on purpose
+#    the peer-credential check still refuses (no reply, logged);
+#  - the Prometheus endpoint binds loopback when given only a port, serves
+#    nothing but GET /metrics, refuses an oversized request and drops a
+#    client that sends nothing.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/daemon-common.sh"
+qp_setup relsec
+P="$top_builddir/tests/reliability-producer"
+
+[ "$(id -u)" -eq 0 ] || qp_skip "needs root (runs programs as user nobody)"
+command -v setpriv >/dev/null || qp_skip "setpriv(1) not installed"
+# The system's python: one under root's home is not reachable by nobody.
+PY=/usr/bin/python3
+[ -x $PY ] || qp_skip "$PY not installed"
+id nobody >/dev/null 2>&1 || qp_skip "no user nobody"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+as_nobody true || qp_skip "setpriv cannot switch users here"
+
+mode() { stat -c '%a %U' "$1"; }
+port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+qp_start_daemon --listen "$port"
+qp_wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" ||
+  qp_fail "no metrics endpoint on 127.0.0.1:$port"
+
+# A client that connects and says nothing: dropped within the 10 s limit
+# (checked at the end, it runs meanwhile).
+$PY - "$port" >"$T/idle" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t = time.time()
+s.settimeout(30)
+try:
+    while s.recv(4096):
+        pass
+except socket.timeout:
+    pass
+print("%.1f" % (time.time() - t))
+PY
+idle=$!
+
+# 1. Modes.
+"$P" -t 1 -n 0 -s 1000 -q &
+p=$!
+qp_wait_for 20 listed $p || qp_fail "the daemon did not find a producer"
+seg=$(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.$p\.")
+[ "$(mode "/dev/shm/$seg")" = "600 root" ] || qp_fail "segment mode $(mode "/dev/shm/$seg")"
+[ "$(mode "/dev/shm/qpulse.$QPULSE_NS.daemon")" = "600 root" ] || qp_fail "daemon record mode"
+[ "$(mode "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock")" = "600 root" ] || qp_fail "socket mode"
+[ "$(mode "$QPULSE_RUNTIME_DIR")" = "700 root" ] || qp_fail "runtime dir mode"
+
+# 2. Foreign segments.  (a) nobody's producer: its segment is nobody's.
+# (not through as_nobody: a function in the background would be a subshell
+# with a pid of its own, and we need the producer's)
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+  env QPULSE_NS="$QPULSE_NS" "$P" -t 1 -n 0 -s 1000 -q &
+pn=$!
+qp_wait_for 20 sh -c "ls /dev/shm | grep -q '^qpulse\.$QPULSE_NS\.$pn\.'" ||
+  qp_fail "the producer run as nobody made no segment"
+# (b) a copy of a real segment under another live pid's name (ours).
+cp "/dev/shm/$seg" "/dev/shm/qpulse.$QPULSE_NS.$$.0.0"
+# (c) random bytes named like a segment of our pid.
+head -c 300000 /dev/urandom > "/dev/shm/qpulse.$QPULSE_NS.$$.0.1"
+chmod 600 "/dev/shm/qpulse.$QPULSE_NS.$$.0.0" "/dev/shm/qpulse.$QPULSE_NS.$$.0.1"
+qp_wait_for 20 sh -c "[ \$(grep -c 'skipping segment' '$T/qpulsed.log') -ge 3 ]" || {
+  cat "$T/qpulsed.log" >&2; qp_fail "the daemon did not log skipping the 3 foreign segments"; }
+snap cumulative || qp_fail "the daemon stopped answering"
+[ "$(field $pn - - pid)" = none ] || qp_fail "the daemon listed nobody's process"
+[ "$(field $$ - - pid)" = none ] || qp_fail "the daemon listed a segment naming another pid"
+[ "$(field $p - - pid)" = "$p" ] || qp_fail "the genuine producer is no longer listed"
+kill -KILL $pn; wait $pn 2>/dev/null
+
+# 3. The socket, as nobody.
+connect_ping() {
+  as_nobody $PY - "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("connect: %s" % e.strerror); sys.exit(0)
+s.settimeout(10)
+s.sendall(b"PING\n")
+data = b""
+try:
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        data += d
+except OSError:
+    pass
+print("reply: %r" % data)
+PY
+}
+out=$(connect_ping)
+qp_log "nobody, as installed: $out"
+case $out in "connect: Permission denied") ;; *) qp_fail "nobody could connect: $out" ;; esac
+chmod 711 "$T"
+chmod 755 "$QPULSE_RUNTIME_DIR"
+chmod 666 "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock"
+out=$(connect_ping)
+qp_log "nobody, with the permissions opened: $out"
+[ "$out" = "reply: b''" ] || qp_fail "another user was answered: $out"
+grep -q 'refused a client of another user' "$T/qpulsed.log" || qp_fail "refusal not logged"
+chmod 700 "$QPULSE_RUNTIME_DIR" "$T"
+"$QPD_TOOL" req PING | grep -q '"pid"' || qp_fail "our own user is no longer served"
+
+# 4. Prometheus.
+command -v ss >/dev/null && {
+  ss -ltnH "sport = :$port" | grep -q "127.0.0.1:$port" || qp_fail "not bound to loopback"
+  ss -ltnH "sport = :$port" | grep -qv "127.0.0.1:$port" && qp_fail "bound beyond loopback"
+}
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+[ "$(code "http://127.0.0.1:$port/metrics")" = 200 ] || qp_fail "GET /metrics"
+for u in / /metrics/ /metrics/../etc/passwd /api /favicon.ico; do
+  c=$(code --path-as-is "http://127.0.0.1:$port$u")
+  [ "$c" = 404 ] || qp_fail "GET $u answered $c, want 404"
+done
+c=$(code -X POST -d x=1 "http://127.0.0.1:$port/metrics")
+[ "$c" = 405 ] || qp_fail "POST /metrics answered $c, want 405"
+big=$(head -c 100000 /dev/zero | tr '\0' a)
+c=$(code -H "X-Big: $big" "http://127.0.0.1:$port/metrics")
+case $c in 4??|000) ;; *) qp_fail "a 100 kB request header was answered $c" ;; esac
+qp_log "100 kB header: HTTP $c"
+wait $idle
+t=$(cat "$T/idle")
+qp_log "idle client dropped after $t s"
+awk -v t="$t" 'BEGIN { exit !(t > 0 && t <= 15) }' || qp_fail "idle client kept $t s"
+"$QPD_TOOL" req PING | grep -q '"pid"' || qp_fail "the daemon is gone"
+kill -KILL $p; wait $p 2>/dev/null
+rm -f "/dev/shm/qpulse.$QPULSE_NS.$$.0.0" "/dev/shm/qpulse.$QPULSE_NS.$$.0.1"
