@@ -473,11 +473,14 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
             continue;
         if (head < tail || head - tail > cap) {
             /* Impossible for an honest producer (it never overwrites what
-             * we have not consumed, and heads only grow).  Skip to the
-             * newest full ring and count the rest as invalid. */
-            uint64_t lost = head < tail ? 0 : head - tail - cap;
-            r->invalid += lost;
-            tail = head < tail ? head : head - cap;
+             * we have not consumed, and heads only grow), so nothing in
+             * this ring can be trusted: count what the head claims as
+             * invalid and skip to it, passing on none of it. */
+            if (head > tail)
+                r->invalid += head - tail;
+            r->tails[i] = head;
+            qp_store_release(&tails[i].tail, head);
+            continue;
         }
         const qp_sample_t *ring = r->rings + (size_t)i * cap;
         uint64_t end = head;
