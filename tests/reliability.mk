@@ -29,6 +29,7 @@ RELIABILITY_TESTS = \
 	tests/reliability-churn.sh \
 	tests/reliability-daemon.sh \
 	tests/reliability-restart.sh \
-	tests/reliability-security.sh
+	tests/reliability-security.sh \
+	tests/reliability-retain.sh
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS)
