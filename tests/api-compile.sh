@@ -52,6 +52,9 @@ compile() { # compile NAME EXTRA-FLAGS... (source on stdin)
 }
 
 libs="-L$top_builddir/lib/.libs -lqpulse"
+# A sanitizer build's libqpulse needs the sanitizer's runtime in the program
+# (scripts/ci-extra.sh sets QPULSE_SANITIZED to the -fsanitize list).
+[ -z "${QPULSE_SANITIZED:-}" ] || libs="$libs -fsanitize=$QPULSE_SANITIZED"
 
 body OrderValidation trading | compile good $libs || { cat "$T/good.err"; qp_fail "correct use does not compile"; }
 body OrderValidaton trading | compile typo $libs && qp_fail "a misspelt operation compiled"
