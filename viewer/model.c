@@ -377,7 +377,8 @@ static int row_cmp(const void *a, const void *b)
 static void rows_sort(view_row_t *v, size_t n, const view_settings_t *s)
 {
     sort_settings = s;      /* qsort has no context argument; single-threaded */
-    qsort(v, n, sizeof *v, row_cmp);
+    if (n > 1)   /* v may be NULL when empty: qsort(NULL, 0) is UB */
+        qsort(v, n, sizeof *v, row_cmp);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -438,7 +439,8 @@ static int emit_children(m_ctx_t *c, const m_unit_t *u, const view_row_t *parent
         return 0;
     m_child_t *ch = NULL;
     size_t n = unit_children(u, parent->set, parent->op, &ch);
-    qsort(ch, n, sizeof *ch, child_cmp);
+    if (n > 1)   /* ch is NULL when there are none: qsort(NULL, 0) is UB */
+        qsort(ch, n, sizeof *ch, child_cmp);
     double ptotal = parent->total;
     for (size_t i = 0; i < n; i++) {
         view_row_t *r = rows_push(c->rows);
@@ -642,7 +644,8 @@ static int build_by_heading(m_ctx_t *c)
     }
     flat_group = c->s->group;
     sort_settings = c->s;
-    qsort(v, n, sizeof *v, flat_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, flat_cmp);
     int r = 0;
     for (size_t i = 0; i < n && r == 0;) {
         size_t e = i + 1;
