@@ -82,8 +82,7 @@ pids="$pids $sl $mem"
 
 sleep "$secs"
 wait $sl
-kill -KILL $l1 $l2 $ch 2>/dev/null
-wait $l1 $l2 $ch 2>/dev/null
+{ kill -KILL $l1 $l2 $ch; wait $l1 $l2 $ch; } 2>/dev/null
 t1=$(date +%s.%N)
 cpu1=$(awk '{ print $14 + $15 }' /proc/$dpid/stat)
 

@@ -14,9 +14,9 @@
 #   fuzz      every fuzz/ target, bounded (QPULSE_FUZZ_SECONDS, default 45)
 #
 # The variant builds live next to BUILDDIR (_build-asan, _build-tsan,
-# _build-fuzz; QPULSE_CI_DIR=DIR puts them in DIR).  QPULSE_CI_STAGES picks stages (default: all, in the order
-# above).  Each stage prints its time; the script stops at the first
-# failure and exits 1.
+# _build-fuzz), or in $QPULSE_CI_DIR.  QPULSE_CI_STAGES picks stages
+# (default: all, in the order above).  Each stage prints its time; the
+# script stops at the first failure and exits 1.
 set -uo pipefail
 
 build=${1:?usage: scripts/ci-extra.sh BUILDDIR}
