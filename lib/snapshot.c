@@ -391,27 +391,30 @@ qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t
     return s;
 }
 
-/* Reads a whole file into memory, bounded by SNAP_FILE_MAX. */
-static int read_file(const char *path, char **out, size_t *outlen)
+int qp_snapshot_read(const char *path, char **out, size_t *outlen)
 {
+    *out = NULL;
+    *outlen = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return -errno;
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap);
-    int r = 0;
+    int r = buf ? 0 : -ENOMEM;
     while (buf) {
-        if (len == cap) {
+        if (len + 1 >= cap) {       /* room for the NUL */
             if (cap >= SNAP_FILE_MAX) {
                 r = -EFBIG;
                 break;
             }
             char *nb = realloc(buf, cap * 2);
-            if (!nb)
+            if (!nb) {
+                r = -ENOMEM;        /* not a silently truncated file */
                 break;
+            }
             buf = nb, cap *= 2;
         }
-        size_t n = fread(buf + len, 1, cap - len, f);
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
         len += n;
         if (n == 0) {
             if (ferror(f))
@@ -420,12 +423,11 @@ static int read_file(const char *path, char **out, size_t *outlen)
         }
     }
     fclose(f);
-    if (!buf)
-        return -ENOMEM;
     if (r < 0) {
         free(buf);
         return r;
     }
+    buf[len] = '\0';
     *out = buf, *outlen = len;
     return 0;
 }
@@ -437,7 +439,7 @@ qp_snapshot_t *qp_snapshot_load(const char *path, char *err, size_t errlen)
     char dummy[1];
     if (!err || !errlen)
         err = dummy, errlen = sizeof dummy;
-    int r = read_file(path, &buf, &len);
+    int r = qp_snapshot_read(path, &buf, &len);
     if (r < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(-r));
         return NULL;

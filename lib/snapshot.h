@@ -73,6 +73,9 @@ typedef struct qp_snapshot {
 /* Parses one snapshot object.  NULL on error, with "field: what was wrong"
  * in err. */
 qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t errlen);
+/* Reads a whole file into a malloc'd, NUL-terminated *out, at most 256 MiB
+ * (-EFBIG beyond: --input /dev/zero must not eat the memory).  0 or -errno. */
+int qp_snapshot_read(const char *path, char **out, size_t *outlen);
 /* Reads a file holding one snapshot (the first line, or the whole file). */
 qp_snapshot_t *qp_snapshot_load(const char *path, char *err, size_t errlen);
 void qp_snapshot_free(qp_snapshot_t *s);

@@ -466,3 +466,31 @@ Test(viewer_batch, no_daemon_is_an_error)
     free(out);
     free(err);
 }
+
+/* --input: a file of several reports (qptop -b -n 2 --format json > f) is
+ * read as its first report, printed as one line; a file without an end is
+ * refused instead of read until memory runs out. */
+Test(viewer_batch, input_file_first_report_and_bounded)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/two.json", rundir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs("{\"qpulse\":1,\"time\":1,\"window_s\":null,\"processes\":[]}\n"
+          "{\"qpulse\":1,\"time\":2,\"window_s\":null,\"processes\":[]}\n", f);
+    fclose(f);
+    char *argv[] = { qptop_path(), "-b", "--input", path, "--format", "json", NULL };
+    char *out, *err;
+    int st = run(argv, &out, &err);
+    cr_expect_eq(st, 0, "exit 0: %s", err);
+    cr_expect_str_eq(out, "{\"qpulse\":1,\"time\":1,\"window_s\":null,\"processes\":[]}\n",
+                     "one report, the first");
+    free(out);
+    free(err);
+    char *zargv[] = { qptop_path(), "-b", "--input", "/dev/zero", NULL };
+    st = run(zargv, &out, &err);
+    cr_expect_eq(st, 1, "an endless file is an error");
+    cr_expect(strstr(err, "/dev/zero"), "says which file: %s", err);
+    free(out);
+    free(err);
+}

@@ -15,43 +15,6 @@
 
 #define REQUEST_TIMEOUT_MS 5000
 
-static int read_file(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    int err = ferror(f) ? -EIO : 0;
-    fclose(f);
-    if (!buf)
-        return -ENOMEM;
-    if (err) {
-        free(buf);
-        return err;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
                       qp_snapshot_t **snap, char **raw, char *err, size_t errlen)
 {
@@ -62,7 +25,7 @@ int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
     if (raw)
         *raw = NULL;
     if (opts->input) {
-        if ((r = read_file(opts->input, &json, &len)) < 0) {
+        if ((r = qp_snapshot_read(opts->input, &json, &len)) < 0) {
             snprintf(err, errlen, "%s: %s", opts->input, strerror(-r));
             return r;
         }
@@ -85,14 +48,19 @@ int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
         return -EPROTO;
     }
     char perr[256];
-    *snap = qp_snapshot_parse(json, len, perr, sizeof perr);
+    *snap = NULL;
     char *nl = strchr(json, '\n');
-    if (!*snap && opts->input && nl && nl[1]) {
-        /* a file of several reports (qptop -b -n N --format json): the first */
-        *nl = 0;
-        len = (size_t)(nl - json);
-        *snap = qp_snapshot_parse(json, len, perr, sizeof perr);
+    if (opts->input && nl && nl[strspn(nl, " \t\r\n")]) {
+        /* a file of several reports (qptop -b -n N --format json): the
+         * first, and only it, is this report (and --format json's line) */
+        *snap = qp_snapshot_parse(json, (size_t)(nl - json), perr, sizeof perr);
+        if (*snap) {
+            *nl = 0;
+            len = (size_t)(nl - json);
+        }
     }
+    if (!*snap)   /* one report, possibly over several lines */
+        *snap = qp_snapshot_parse(json, len, perr, sizeof perr);
     if (!*snap) {
         snprintf(err, errlen, "%s: unreadable snapshot: %s",
                  opts->input ? opts->input : "qpulsed", perr);
