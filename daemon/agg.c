@@ -34,6 +34,7 @@ static void stats_reset(struct agg_stats *s)
     hist_reset(&s->h);
     s->self = 0;
     s->shift = 0;
+    s->s1 = 0;
     s->s2 = 0;
     s->nkids = 0;
 }
@@ -120,7 +121,10 @@ static inline int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
         s->shift = dur;
     if (hist_record(&s->h, dur, 1) < 0)
         return -ENOMEM;
-    double d = (double)(int64_t)(dur - s->shift);
+    /* exact below 2^53; a duration near 2^64 stays huge (a difference
+     * cast to int64_t would turn it into a small negative one) */
+    double d = (double)dur - (double)s->shift;
+    s->s1 += d;
     s->s2 += d * d;
     s->self += self;
     return 0;
@@ -173,9 +177,9 @@ void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src)
     if (src->h.count) {
         /* sum over src of (x - Kd)^2 from its sums around Ks */
         double n = (double)src->h.count;
-        double s1 = (double)(int64_t)(src->h.total - src->h.count * src->shift);
-        double dk = (double)(int64_t)(src->shift - dst->shift);
-        dst->s2 += src->s2 + 2.0 * dk * s1 + n * dk * dk;
+        double dk = (double)src->shift - (double)dst->shift;
+        dst->s2 += src->s2 + 2.0 * dk * src->s1 + n * dk * dk;
+        dst->s1 += src->s1 + n * dk;
     }
     hist_merge(&dst->h, &src->h);
     dst->self += src->self;
@@ -195,12 +199,18 @@ void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out)
     }
 }
 
+double agg_mean(const struct agg_stats *s)
+{
+    if (s->h.total < UINT64_MAX)   /* exact sum: the most precise */
+        return hist_mean(&s->h);
+    return (double)s->shift + s->s1 / (double)s->h.count;
+}
+
 double agg_stddev(const struct agg_stats *s)
 {
     if (s->h.count < 2)
         return 0.0;
     double n = (double)s->h.count;
-    double s1 = (double)(int64_t)(s->h.total - s->h.count * s->shift);
-    double m2 = s->s2 - s1 * s1 / n;
+    double m2 = s->s2 - s->s1 * s->s1 / n;
     return m2 > 0 ? sqrt(m2 / n) : 0.0;
 }

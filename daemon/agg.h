@@ -35,6 +35,8 @@ struct agg_stats {
     hist_t h;             /* count, total, min, max and the buckets */
     uint64_t self;        /* sum of self times */
     uint64_t shift;       /* first value: variance is summed around it */
+    double s1;            /* sum of (x - shift): not from h.total, which
+                             saturates on garbage durations */
     double s2;            /* sum of (x - shift)^2 */
     struct agg_child *kids;
     uint32_t nkids, capkids;
@@ -81,6 +83,8 @@ void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src);
 /* The window ending with second `sec` ((sec - agg_window_s, sec]) into out
  * (initialised here; free with agg_stats_free). */
 void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out);
+/* Mean (ns); from the shifted sums when h.total saturated. */
+double agg_mean(const struct agg_stats *s);
 /* Population standard deviation. */
 double agg_stddev(const struct agg_stats *s);
 

@@ -20,7 +20,7 @@ double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
 {
     switch (stat) {
     case QP_STAT_MEAN:
-        return hist_mean(&st->h);
+        return agg_mean(st);
     case QP_STAT_P50:
         return (double)hist_percentile(&st->h, 50.0);
     case QP_STAT_P90:

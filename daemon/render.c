@@ -91,7 +91,7 @@ static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
     jw_key(w, "rate_per_s");
     jw_double(w, span_s > 0 ? (double)st->h.count / span_s : 0.0);
     jw_key(w, "mean_ns");
-    jw_double(w, hist_mean(&st->h));
+    jw_double(w, agg_mean(st));
     jw_key(w, "min_ns");
     jw_u64(w, hist_min(&st->h));
     jw_key(w, "max_ns");

@@ -213,7 +213,8 @@ int hist_merge(hist_t *dst, const hist_t *src)
         return -ENOMEM;
     dst->count += src->count;
     walk(src, merge_entry, dst);
-    dst->total += src->total;
+    if (__builtin_add_overflow(dst->total, src->total, &dst->total))
+        dst->total = UINT64_MAX;   /* saturates, as in hist_record() */
     dst->clamped += src->clamped;
     dst->nomem += src->nomem;
     if (src->count && src->min < dst->min)

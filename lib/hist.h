@@ -33,7 +33,7 @@
 
 typedef struct hist {
     uint64_t count;               /* values recorded */
-    uint64_t total;               /* sum of the true values (ns) */
+    uint64_t total;               /* sum of the true values (ns), saturating */
     uint64_t min, max;            /* true values; min = UINT64_MAX when empty */
     uint64_t clamped;             /* values above HIST_MAX_NS */
     uint64_t nomem;               /* values lost to a failed allocation */
@@ -93,7 +93,11 @@ static inline int hist_record(hist_t *h, uint64_t v, uint64_t n)
     }
     h->grp[g][sub] += n;
     h->count += n;
-    h->total += v * n;
+    /* A garbage duration (QPULSE_RECORD of a negative difference) must not
+     * wrap the sum back to a small value: it saturates. */
+    uint64_t add;
+    if (__builtin_mul_overflow(v, n, &add) || __builtin_add_overflow(h->total, add, &h->total))
+        h->total = UINT64_MAX;
     if (v < h->min)
         h->min = v;
     if (v > h->max)

@@ -249,3 +249,29 @@ Test(hist, busy_buckets_stay_dense)
     cr_assert_eq(hist_percentile(&d, 50), 300);
     hist_free(&d);
 }
+
+/* A garbage duration near 2^64 (QPULSE_RECORD of a negative difference)
+ * saturates the sum instead of wrapping it to a small value (a mean below
+ * the minimum, a Prometheus _sum that goes backwards); merging too. */
+Test(hist, total_saturates_instead_of_wrapping)
+{
+    hist_t h, m;
+    hist_init(&h);
+    hist_init(&m);
+    hist_record(&h, 1000, 1);
+    hist_record(&h, UINT64_MAX - 10, 1);
+    cr_assert_eq(h.total, UINT64_MAX, "total %llu", (unsigned long long)h.total);
+    cr_assert(hist_mean(&h) >= (double)hist_min(&h), "the mean is not below the min");
+    hist_record(&h, 5, 1);
+    cr_assert_eq(h.total, UINT64_MAX, "stays saturated");
+    hist_record(&m, UINT64_MAX / 2, 3);
+    cr_assert_eq(m.total, UINT64_MAX, "v * n saturates");
+    hist_t s;
+    hist_init(&s);
+    hist_record(&s, UINT64_MAX / 2 + 1, 1);
+    hist_merge(&s, &h);
+    cr_assert_eq(s.total, UINT64_MAX, "merge saturates");
+    hist_free(&h);
+    hist_free(&m);
+    hist_free(&s);
+}
