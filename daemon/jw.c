@@ -209,6 +209,11 @@ void jw_str(jw_t *w, const char *s)
 
 void jw_u64(jw_t *w, uint64_t v)
 {
+    /* Readers of the snapshot (jansson: "too big integer") refuse integers
+     * above INT64_MAX, so one garbage duration would make every snapshot
+     * unreadable: such values are written as INT64_MAX. */
+    if (v > INT64_MAX)
+        v = INT64_MAX;
     char tmp[24];
     char *p = tmp + sizeof tmp;
     do {

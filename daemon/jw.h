@@ -36,6 +36,7 @@ void jw_arr_begin(jw_t *w);
 void jw_arr_end(jw_t *w);
 void jw_key(jw_t *w, const char *k);
 void jw_str(jw_t *w, const char *s);
+/* At most INT64_MAX (what JSON readers take as an integer). */
 void jw_u64(jw_t *w, uint64_t v);
 void jw_i64(jw_t *w, int64_t v);
 void jw_double(jw_t *w, double v);

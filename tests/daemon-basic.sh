@@ -36,6 +36,19 @@ wait_exited $P
 expect "Outer count" "$(field $P gen Outer count)" 1000
 expect "Outer's child Work" "$("$QPD_TOOL" kid "$T/snap.json" $P gen Outer Work)" "1000 5000000"
 
+# 2b. Garbage durations near 2^64 (a QPULSE_RECORD of a negative
+# difference): the snapshot stays readable (integers above 2^63-1 are
+# written as 2^63-1: JSON readers refuse bigger ones), the sum saturates
+# instead of wrapping, and mean and stddev stay right.
+"$PROD" -t 1 -n 4 -D const:1e19 > /dev/null &
+P=$!
+wait $P
+wait_exited $P
+expect "huge total_ns" "$(field $P gen Work total_ns)" 9223372036854775807
+expect "huge max_ns" "$(field $P gen Work max_ns)" 9223372036854775807
+expect "huge mean_ns" "$(field $P gen Work mean_ns)" 10000000000000000000.000
+expect "huge stddev_ns" "$(field $P gen Work stddev_ns)" 0.000
+
 # 3. Short-lived programs: each lives ~1 ms and exits before the daemon
 # looks; it must leave its segment for the daemon, and the counts are exact.
 pids=""
