@@ -183,3 +183,15 @@ Test(viewer_model, layout_fits_or_says_no)
     cr_expect_eq(view_strwidth(line), 80, "a row is exactly as wide as the screen");
     cr_expect_eq(view_layout(20, &mask, &opw), -1, "too narrow");
 }
+
+/* Names are the producers' (a process may call itself anything): a control
+ * character must not reach the terminal, where it would move the cursor or
+ * start an escape sequence; UTF-8 passes. */
+Test(viewer_model, control_characters_are_not_printed)
+{
+    char out[64];
+    view_pad(out, sizeof out, "a\nb\x1b[2J\x7f\xc3\xa9", 12, 0);
+    cr_expect_str_eq(out, "a?b?[2J?\xc3\xa9   ");
+    view_pad(out, sizeof out, "\t\r-long-name", 4, 0);
+    cr_expect_str_eq(out, "?" "?-~", "cut too: %s", out);
+}

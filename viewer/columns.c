@@ -194,6 +194,13 @@ int view_strwidth(const char *s)
     return w;
 }
 
+/* A control character in a name (a process may name itself "\e[2J" or
+ * "a\nb") would move the cursor or drive the terminal: shown as '?'. */
+static char printable(char c)
+{
+    return (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+}
+
 void view_pad(char *out, size_t len, const char *s, int w, int right)
 {
     size_t o = 0;
@@ -206,7 +213,7 @@ void view_pad(char *out, size_t len, const char *s, int w, int right)
         while (*p && cells < w - 1) {
             do
                 if (o + 1 < len)
-                    out[o++] = *p++;
+                    out[o++] = printable(*p++);
                 else
                     p++;
             while (((unsigned char)*p & 0xc0) == 0x80);
@@ -222,7 +229,7 @@ void view_pad(char *out, size_t len, const char *s, int w, int right)
         for (; pad > 0 && o + 1 < len; pad--)
             out[o++] = ' ';
     for (const char *p = s; *p && o + 1 < len; p++)
-        out[o++] = *p;
+        out[o++] = printable(*p);
     for (; pad > 0 && o + 1 < len; pad--)
         out[o++] = ' ';
     out[o] = 0;
