@@ -91,6 +91,8 @@ grep -Eq '^vanished +svc +app\.Gone .*not in the new snapshot \(5000 samples bef
 grep -q 'p99 1000' "$T/out" || qp_fail "the skip is explained: $(cat "$T/out")"
 # --min-count judges it anyway: it regressed
 run_check 1 --baseline "$T/old.json" --input "$T/changed.json" --min-count 100
+# a --min-count beyond any count (and beyond a long) judges nothing
+run_check 2 --baseline "$T/old.json" --input "$T/changed.json" --min-count 1e30
 # a vanished op fails under --strict
 run_check 1 --baseline "$T/old.json" --input "$T/changed.json" --strict
 grep -Eq '^vanished ' "$T/out" || qp_fail "strict vanished: $(cat "$T/out")"

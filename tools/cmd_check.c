@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +145,9 @@ static int check_option(chk_opts_t *o, int c)
     case OPT_MIN_COUNT:
         if (parse_number("--min-count", optarg, 0, &v) < 0)
             return -EINVAL;
-        o->min_count = (long)v;
+        /* (long) of a double beyond LONG_MAX is undefined (x86: LONG_MIN,
+         * which read as "the default" and judged everything) */
+        o->min_count = v >= (double)LONG_MAX ? LONG_MAX : (long)v;
         return 0;
     case OPT_FORMAT:
         if (!strcmp(optarg, "json") || !strcmp(optarg, "text")) {
