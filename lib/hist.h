@@ -10,7 +10,8 @@
  * the exact sample percentile (clipped to the recorded min and max), so its
  * relative error is at most 1/256 (0.39 %), whatever the distribution.
  * Values above HIST_MAX_NS (1 hour) are counted in the top bucket, as
- * HIST_MAX_NS, and in `clamped`; min, max and total keep the true values.
+ * HIST_MAX_NS, and in `clamped`; min, max and total keep the true values
+ * (total saturates at UINT64_MAX rather than wrap).
  *
  * Memory: the 128 counters of one power of two (1 KiB) are allocated the
  * first time a value falls in it, so a histogram costs ~340 bytes plus 1 KiB
