@@ -52,6 +52,7 @@ static uint64_t consumed, torn;
 static uint64_t next_i[NTHREADS + 1];   /* + main's first sample */
 static int done;               /* atomic: every producer has finished */
 static int ready;              /* atomic: the consumer has found the segment */
+static int created;            /* atomic: main's first sample created it */
 
 static void *producer(void *arg)
 {
@@ -145,10 +146,15 @@ static void *consumer(void *arg)
     const struct qp_seg_header *h;
     /* The segment appears with the first sample. */
     struct timespec nap = { 0, 100000 };
-    while (!(base = find_segment(ns))) {
-        if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
-            return NULL;
+    /* We learn of the segment from main, as qpulsed learns of one from
+     * /dev/shm: pairs with the release store of created in main(), which
+     * orders the mmap() before our reads (TSan counts the mmap as a write
+     * of the whole range, and cannot see /proc/self/maps). */
+    while (!__atomic_load_n(&created, __ATOMIC_ACQUIRE))
         nanosleep(&nap, NULL);
+    if (!(base = find_segment(ns))) {
+        fprintf(stderr, "no segment in /proc/self/maps\n");
+        exit(1);
     }
     h = (const void *)base;
     /* Pairs with the release store of the magic in seg_create(): after it,
@@ -188,6 +194,7 @@ int main(void)
     /* One sample creates the segment; the producers start once the
      * consumer drains it, so that the rings really change hands. */
     QPULSE_RECORD(ring, S, (uint64_t)NTHREADS << 40);
+    __atomic_store_n(&created, 1, __ATOMIC_RELEASE);
     struct timespec nap = { 0, 100000 };
     while (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
         nanosleep(&nap, NULL);
