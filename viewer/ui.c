@@ -276,6 +276,7 @@ int view_ui_run(view_options_t *opts)
     }
     double next = now_s();
     unsigned todo = UI_REFETCH;
+    unsigned gone_errs = 0;
     for (;;) {
         double now = now_s();
         if ((todo & UI_REFETCH) || (!ui.paused && now >= next)) {
@@ -293,9 +294,19 @@ int view_ui_run(view_options_t *opts)
         todo = UI_NONE;
         int wait_ms = ui.paused ? -1 : (int)ceil((next - now_s()) * 1000);
         timeout(ui.paused ? -1 : wait_ms < 0 ? 0 : wait_ms);
+        double asked = now_s();
         int key = getch();
-        if (key == ERR)
+        if (key == ERR) {
+            /* getch() gives ERR at once, again and again, when the terminal
+             * is gone (input at EOF without a SIGHUP): leave instead of
+             * spinning. */
+            int early = (ui.paused || wait_ms >= 20) && now_s() - asked < 0.005;
+            gone_errs = early ? gone_errs + 1 : 0;
+            if (gone_errs >= 100)
+                break;
             continue;
+        }
+        gone_errs = 0;
         todo = ui_key(&ui, key);
         if (todo & UI_QUIT)
             break;
