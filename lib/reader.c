@@ -280,6 +280,9 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
     in->start_time = h->start_time;
     in->created_realtime_ns = h->created_realtime_ns;
     snprintf(in->name, sizeof in->name, "%s", h->name);
+    for (char *c = in->name; *c; c++)   /* as in copy_string() */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     snprintf(in->ns, sizeof in->ns, "%s", h->ns);
     snprintf(in->shm_name, sizeof in->shm_name, "%s", name);
     in->clock_kind = h->clock_kind;
@@ -345,7 +348,14 @@ static char *copy_string(const qp_reader_t *r, uint32_t off)
     const char *nul = memchr(s, 0, room);
     if (!nul)
         return NULL;
-    return strndup(s, (size_t)(nul - s));
+    char *c = strndup(s, (size_t)(nul - s));
+    /* Names end up in logs, terminals and JSON: a producer's control
+     * characters (a newline faking a log line, an escape sequence) become
+     * '?'.  UTF-8 passes. */
+    for (char *p = c; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return c;
 }
 
 int qp_reader_refresh(qp_reader_t *r, char *err, size_t errlen)
