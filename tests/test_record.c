@@ -32,7 +32,7 @@
 QPULSE_DECLARE_SET(tset, TOPS)
 QPULSE_DEFINE_SET(tset, TOPS)
 
-#define OTHER(X) X(Alpha, "other", "a second set", 5)
+#define OTHER(X) X(Alpha, "other\n", "a second \033[31mset", 5)
 QPULSE_DECLARE_SET(tother, OTHER)
 QPULSE_DEFINE_SET(tother, OTHER)
 
@@ -136,6 +136,8 @@ Test(record, tables_describe_the_sets)
         if (!strcmp(o->name, "Alpha")) {
             cr_assert_str_eq(o->set, "tother");
             cr_assert_eq(o->priority, 5);
+            cr_assert_str_eq(o->group, "other?", "control characters are not passed on");
+            cr_assert_str_eq(o->description, "a second ?[31mset");
             seen++;
         }
     }
