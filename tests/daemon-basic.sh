@@ -61,7 +61,7 @@ for p in $pids; do
   wait_exited $p
   expect "short-lived $p count" "$(field $p gen Work count)" 100
 done
-qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "segments left behind: $(qp_shm_count)"
+qp_wait_for 10 qp_shm_is 1 || qp_fail "segments left behind: $(qp_shm_count)"
 
 # 4. One daemon per namespace.
 if "$QPULSED" --ns "$QPULSE_NS" 2> "$T/second.err"; then

@@ -19,7 +19,7 @@ expect "segments of the dead producer" "$(qp_shm_count)" 1
 qp_start_daemon --retain 600 -v
 wait_exited $E
 expect "adopted stale segment's count" "$(field $E gen Work count)" 3000
-qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "stale segment not removed"
+qp_wait_for 10 qp_shm_is 1 || qp_fail "stale segment not removed"
 
 qp_bg "$PROD" -t 2 -n 5000 -D uniform:1000:3000 -k > "$T/prod.out"
 P=$!
@@ -33,6 +33,6 @@ kill -KILL $P
 wait_exited $P
 expect "count after SIGKILL" "$(field $P gen Work count)" 10000
 expect "dropped" "$(field $P - - dropped)" 0
-qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "the dead process's segment is still there"
+qp_wait_for 10 qp_shm_is 1 || qp_fail "the dead process's segment is still there"
 grep -q "died" "$T/qpulsed.log" || qp_fail "the death was not logged"
 exit 0

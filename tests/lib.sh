@@ -4,8 +4,24 @@
 #
 # qp_setup gives the test its own namespace ($QPULSE_NS), its own runtime
 # directory ($QPULSE_RUNTIME_DIR, the daemon's socket lives there) and a
-# scratch directory ($T), and on exit kills what the test started (qp_bg)
-# and removes the namespace's shared memory.  Tests run in parallel.
+# scratch directory ($T).  Tests run in parallel.
+#
+# Cleanup is this file's job, not the tests': one trap, set by qp_setup,
+# runs on every way out (success, qp_fail or any exit, SIGINT, SIGTERM,
+# SIGHUP, and the time limit below) and
+#   - stops every process the test started: those started with qp_bg, every
+#     descendant of the test's shell (a plain `cmd &` included), and every
+#     process whose environment carries the test's QPULSE_NS (a daemon that
+#     detached, a producer started through setpriv or env, a tmux server);
+#     SIGTERM first, SIGKILL after 2 s, until none is left;
+#   - removes the namespace's /dev/shm objects (qpulse.$QPULSE_NS.*), any
+#     runtime directory and tmux server of qp_tmux, and $T.
+# A test that makes another namespace (scripts/demo.sh does) names it with
+# qp_track_ns so that it is swept the same way.
+#
+# Time limit: $QP_TIMEOUT seconds (default 900, 2700 under valgrind or
+# TSan); past it the test fails ("FAIL: timed out") and is cleaned up.
+# The exit status is the test's own (1 when valgrind found errors).
 
 set -u
 : "${top_builddir:?run through make check}"
@@ -16,20 +32,108 @@ QPTOP="$top_builddir/viewer/qptop"
 QPULSE="$top_builddir/tools/qpulse"
 EXAMPLES="$top_builddir/examples"
 QP_PIDS=""
+QP_EXTRA_NS=""
+QP_WATCHDOG=""
 
 qp_log() { printf '# %s\n' "$*" >&2; }
 qp_fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 qp_skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }
 
+# qp_track_ns NS: also sweep namespace NS (processes and /dev/shm) at exit.
+qp_track_ns() { QP_EXTRA_NS="$QP_EXTRA_NS $1"; }
+
+# qp_tmux ARGS...: tmux with a server of the test's own (socket in $T),
+# killed at exit.
+qp_tmux() { tmux -S "$T/tmux.sock" "$@"; }
+
+# qp_leftover_pids: live (not zombie) processes of the test, other than
+# this shell: what qp_bg started, the descendants of this shell (a plain
+# `cmd &` included), and the processes whose environment holds one of the
+# test's namespaces, with their descendants.  (/proc/PID/environ is what PID
+# was started with: a forked subshell shows its parent's, hence the
+# descendants too.)  The pipeline that looks is left out.
+qp_leftover_pids() {
+  local ns extra="$QP_PIDS"
+  for ns in $QPULSE_NS $QP_EXTRA_NS; do
+    extra="$extra $(grep -lzxF "QPULSE_NS=$ns" /proc/[0-9]*/environ 2>/dev/null |
+      sed -n 's,^/proc/\([0-9]*\)/environ$,\1,p' | tr '\n' ' ')"
+  done
+  # /proc/PID/stat is "pid (comm) state ppid ...": comm may hold spaces
+  # and parentheses, hence the split on the last ") ".
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root=$$ -v extra="$extra" '
+    function parse(line) { n = split(line, a, ") "); split(a[n], f, " ")
+                           split(line, h, " "); return h[1] + 0 }
+    { pid = parse($0); state[pid] = f[1]; par[pid] = f[2] + 0 }
+    END {
+      # Ourselves: this awk and its ancestors below root, with whatever
+      # the topmost of them runs (the command substitution of the caller).
+      getline self < "/proc/self/stat"
+      me = parse(self); par[me] = f[2] + 0; top = me
+      while ((top in par) && par[top] != root && par[top] > 1) top = par[top]
+      m = split(extra, e, " ")
+      for (i = 1; i <= m; i++) keep[e[i] + 0] = 1
+      keep[root] = 1; skip[top] = 1; skip[me] = 1
+      found = 1
+      while (found) { found = 0
+        for (p in par) if (!(p in keep) && !(p in skip) && (par[p] in keep)) { keep[p] = 1; found = 1 }
+        for (p in par) if (!(p in skip) && (par[p] in skip)) { skip[p] = 1; found = 1 } }
+      for (p in keep) if (p != root && !(p in skip) && (p in state) && state[p] != "Z") print p
+    }'
+}
+
+# qp_stop_all: SIGTERM every leftover process, SIGKILL what remains after
+# 2 s, until none is left (a dying process may have started another).
+qp_stop_all() {
+  local round left p n
+  for round in 1 2 3 4 5; do
+    left=$(qp_leftover_pids)
+    [ -n "$left" ] || return 0
+    [ $round -eq 1 ] && [ -n "${QP_VERBOSE_CLEANUP:-}" ] && qp_log "stopping: $left"
+    for p in $left; do kill -TERM "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
+    n=0
+    while [ $n -lt 40 ] && [ -n "$(qp_leftover_pids)" ]; do sleep 0.05; n=$((n + 1)); done
+    for p in $(qp_leftover_pids); do kill -KILL "$p" 2>/dev/null; done
+    n=0
+    while [ $n -lt 40 ] && [ -n "$(qp_leftover_pids)" ]; do sleep 0.05; n=$((n + 1)); done
+  done
+  left=$(qp_leftover_pids)
+  [ -z "$left" ] || printf 'FAIL: processes that would not die: %s\n' "$left" >&2
+}
+
 qp_cleanup() {
-  local p
+  local status=$? ns
+  trap '' INT TERM HUP
+  trap - EXIT
+  [ -n "$QP_WATCHDOG" ] && kill -TERM "$QP_WATCHDOG" 2>/dev/null
   qp_valgrind_finish
-  for p in $QP_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
-  sleep 0.2
-  for p in $QP_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -f /dev/shm/qpulse."$QPULSE_NS".* 2>/dev/null || true
+  [ -S "${T:-/nonexistent}/tmux.sock" ] && tmux -S "$T/tmux.sock" kill-server 2>/dev/null
+  qp_stop_all
+  for ns in $QPULSE_NS $QP_EXTRA_NS; do
+    rm -f /dev/shm/qpulse."$ns".* 2>/dev/null
+  done
   [ -n "${T:-}" ] && [ -z "${QP_KEEP:-}" ] && rm -rf "$T"
-  [ -z "${QP_VG_BAD:-}" ] || exit 1
+  [ -z "${QP_VG_BAD:-}" ] || status=1
+  exit $status
+}
+
+# The time limit: a process of its own (sleep, then SIGTERM the test's
+# shell and what it runs in the foreground, so the trap runs at once).
+qp_start_watchdog() {
+  local limit=${QP_TIMEOUT:-}
+  if [ -z "$limit" ]; then
+    limit=900
+    { [ -n "${QPULSE_VALGRIND:-}" ] || [ "${QPULSE_SANITIZED:-}" = thread ]; } && limit=2700
+  fi
+  [ "$limit" -gt 0 ] 2>/dev/null || return 0
+  sh -c '
+    sleep "$1" & wait $!
+    printf "FAIL: timed out after %s s (QP_TIMEOUT)\n" "$1" >&2
+    kill -TERM "$2" 2>/dev/null
+    for c in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$2" -v me=$$ \
+        "{ n = split(\$0, a, \") \"); split(a[n], f, \" \"); if (f[2] == p && \$1 != me) print \$1 }"); do
+      kill -TERM "$c" 2>/dev/null
+    done' qp-watchdog "$limit" $$ </dev/null &
+  QP_WATCHDOG=$!
 }
 
 qp_setup() {
@@ -40,23 +144,43 @@ qp_setup() {
   mkdir -m 0700 "$QPULSE_RUNTIME_DIR"
   export T
   trap qp_cleanup EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  qp_start_watchdog
 }
 
-# qp_bg CMD...: start in the background, remember the pid in $!; killed at exit.
+# qp_bg CMD...: start in the background, remember the pid in $!.  (Every
+# process the test starts is stopped at exit anyway; qp_bg also keeps its
+# pid in $QP_PIDS.)
 qp_bg() {
   "$@" &
   QP_PIDS="$QP_PIDS $!"
 }
 
-# qp_wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+# qp_wait_for SECONDS CMD [ARGS...]: poll every 50 ms until the condition
+# holds; 1 when SECONDS pass first.  The condition is evaluated afresh each
+# time: with one argument it is a shell snippet (eval'd, so write
+#   qp_wait_for 10 '[ "$(qp_shm_count)" -eq 1 ]'
+# in single quotes), with more it is a command and its arguments.  Never
+# pass "$(...)" in double quotes: that is evaluated once, before the wait.
 qp_wait_for() {
   local limit=$1; shift
   local end=$(( $(date +%s%N) + limit * 1000000000 ))
-  while ! "$@" >/dev/null 2>&1; do
+  while :; do
+    if [ $# -eq 1 ]; then
+      eval "$1" >/dev/null 2>&1 && return 0
+    else
+      "$@" >/dev/null 2>&1 && return 0
+    fi
     [ "$(date +%s%N)" -lt "$end" ] || return 1
     sleep 0.05
   done
 }
+
+# qp_shm_is N: exactly N shared-memory objects in this test's namespace
+# (for qp_wait_for).
+qp_shm_is() { [ "$(qp_shm_count)" -eq "$1" ]; }
 
 # qp_shm_count: shared-memory objects of this test's namespace.
 qp_shm_count() {

@@ -13,6 +13,10 @@ AM_TESTS_ENVIRONMENT = \
 	QPULSE_BUILDDIR='$(abs_top_builddir)'; export QPULSE_BUILDDIR;
 EXTRA_DIST += tests/lib.sh
 
+## The test library's own cleanup (every way out) and wait.
+TESTS += tests/lib-cleanup.sh
+EXTRA_DIST += tests/lib-cleanup.sh
+
 QPTEST_CPPFLAGS_ = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 QPTEST_CFLAGS_ = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 QPTEST_LIBS_ = lib/libqpulse-internal.la lib/libqpulse.la $(CRITERION_LIBS) $(PTHREAD_LIBS) $(LIBM)

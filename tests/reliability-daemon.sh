@@ -83,4 +83,4 @@ balance $p 8000 8 exact
 [ "$(wc -l <"$T/slots.err")" -eq 1 ] || qp_fail "expected one line on stderr"
 
 # Every segment was removed by the daemon; only its own record is left.
-qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "$(qp_shm_count) shm objects left"
+qp_wait_for 10 qp_shm_is 1 || qp_fail "$(qp_shm_count) shm objects left"

@@ -55,4 +55,4 @@ qp_log "attempted $a = consumed by the first $s + aggregated by the second $c2 +
 [ $((s + c2 + d)) -le "$a" ] && [ $((s + c2 + d + 2)) -ge "$a" ] ||
   qp_fail "unbalanced: $s + $c2 + $d vs $a"
 [ "$d" -gt 0 ] || qp_fail "rings of 4096 did not overflow during the 1 s without a daemon"
-qp_wait_for 10 test "$(qp_shm_count)" -eq 1 || qp_fail "$(qp_shm_count) shm objects left"
+qp_wait_for 10 qp_shm_is 1 || qp_fail "$(qp_shm_count) shm objects left"

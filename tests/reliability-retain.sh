@@ -33,7 +33,7 @@ wave() {
     i=$((i + 1))
   done
   qp_wait_for 60 empty || qp_fail "processes still listed after --retain 1: $(nprocs)"
-  qp_wait_for 10 test "$(qp_shm_count)" -eq 1 ||
+  qp_wait_for 10 qp_shm_is 1 ||
     { ls /dev/shm >&2; qp_fail "$(($(qp_shm_count) - 1)) segments left behind"; }
 }
 

@@ -1,0 +1,92 @@
+#!/bin/sh
+# lib-cleanup.sh — tests/lib.sh cleans up after a test on every way out.
+#
+# A child test (written here, sourcing tests/lib.sh) starts processes every
+# way the suite does — a plain `cmd &`, qp_bg, a subshell loop, a process
+# that detaches (setsid -f), one that is stopped (SIGSTOP) — and makes a
+# /dev/shm object of its namespace, then ends: exit 0, qp_fail, SIGTERM,
+# SIGHUP, or past its time limit (QP_TIMEOUT) while a foreground command
+# runs.  Each time it must exit with the status that says how it ended,
+# and leave no process of its namespace, no /dev/shm object and no scratch
+# directory behind.  Under both /bin/sh and bash.
+. "$top_srcdir/tests/lib.sh"
+qp_setup libclean
+
+cat >"$T/child.sh" <<'CHILD'
+. "$top_srcdir/tests/lib.sh"
+qp_setup libclean-child
+sleep 300 &
+qp_bg sleep 301
+( while :; do sleep 1; done ) &
+setsid -f sleep 302 </dev/null >/dev/null 2>&1
+sleep 303 &
+kill -STOP $!
+: >"/dev/shm/qpulse.$QPULSE_NS.1.0.0"
+echo "$QPULSE_NS $T" >"$CHILD_INFO"
+case $HOW in
+  ok) exit 0 ;;
+  fail) qp_fail "failing on purpose" ;;
+  wait) wait ;;
+  fg) sleep 300 ;;
+esac
+CHILD
+
+# processes whose environment holds namespace $1
+ns_procs() {
+  grep -lzxF "QPULSE_NS=$1" /proc/[0-9]*/environ 2>/dev/null | grep -v "^/proc/self/" | tr '\n' ' '
+}
+
+n=0
+shells="/bin/sh"
+command -v bash >/dev/null && shells="$shells $(command -v bash)"
+for sh in $shells; do
+  for how in ok fail term hup timeout; do
+    info="$T/info.$n"
+    case $how in
+      term|hup) mode=wait ;;
+      timeout) mode=fg ;;
+      *) mode=$how ;;
+    esac
+    QP_TIMEOUT=300
+    [ $how = timeout ] && QP_TIMEOUT=3
+    CHILD_INFO="$info" HOW=$mode QP_TIMEOUT=$QP_TIMEOUT "$sh" "$T/child.sh" 2>"$T/err.$n" &
+    c=$!
+    qp_wait_for 30 test -s "$info" || qp_fail "$sh $how: the child test did not start"
+    read -r cns ct <"$info"
+    [ "$(ns_procs "$cns")" != "" ] || qp_fail "$sh $how: no process found in the child's namespace"
+    case $how in
+      term) kill -TERM $c ;;
+      hup) kill -HUP $c ;;
+    esac
+    wait $c
+    rc=$?
+    case $how in
+      ok) want=0 ;; fail) want=1 ;; term) want=143 ;; hup) want=129 ;; timeout) want=143 ;;
+    esac
+    [ $rc -eq $want ] || { cat "$T/err.$n" >&2; qp_fail "$sh $how: exit status $rc, want $want"; }
+    [ $how != timeout ] || grep -q '^FAIL: timed out after 3 s' "$T/err.$n" ||
+      { cat "$T/err.$n" >&2; qp_fail "$sh $how: no time-out message"; }
+    left=$(ns_procs "$cns")
+    [ -z "$left" ] || { ps -o pid,ppid,stat,args -p "$(echo $left | sed 's,/proc/,,g; s,/environ,,g; s/ /,/g')" >&2
+      qp_fail "$sh $how: processes left running: $left"; }
+    ls /dev/shm | grep -q "^qpulse\.$cns\." && qp_fail "$sh $how: /dev/shm objects left behind"
+    [ ! -e "$ct" ] || qp_fail "$sh $how: scratch directory $ct left behind"
+    qp_log "$sh $how: exit $rc, nothing left behind"
+    n=$((n + 1))
+  done
+done
+
+# qp_wait_for evaluates its condition each time: a one-argument snippet
+# with a command substitution sees a change made after the wait began.
+: >"/dev/shm/qpulse.$QPULSE_NS.1.0.0"
+(sleep 0.3; rm -f "/dev/shm/qpulse.$QPULSE_NS.1.0.0") &
+qp_wait_for 10 '[ "$(qp_shm_count)" -eq 0 ]' || qp_fail "qp_wait_for with a snippet never saw the change"
+: >"/dev/shm/qpulse.$QPULSE_NS.1.0.0"
+(sleep 0.3; rm -f "/dev/shm/qpulse.$QPULSE_NS.1.0.0") &
+qp_wait_for 10 qp_shm_is 0 || qp_fail "qp_wait_for qp_shm_is never saw the change"
+! qp_wait_for 1 false || qp_fail "qp_wait_for did not time out"
+
+# No test passes a condition that is evaluated once, before the wait
+# ("$(...)" in double quotes as an argument).
+bad=$(grep -nE "qp_wait_for +[0-9]+ +[^' ][^'|]*[^\\]\\$\\(" "$top_srcdir"/tests/*.sh || true)
+[ -z "$bad" ] || qp_fail "conditions evaluated only once: $bad"
