@@ -13,6 +13,10 @@ out=${1:?usage: fuzz/run.sh OUTDIR SECONDS}
 secs=${2:-45}
 src=$(cd "$(dirname "$0")/.." && pwd)
 rc=0
+pid=""
+# Interrupted: stop the target running now and remove its segment.
+trap '[ -n "$pid" ] && { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  rm -f /dev/shm/qpulse.fuzz-"$pid".* 2>/dev/null; }; exit 130' INT TERM HUP
 mkdir -p "$out/artifacts"
 for bin in "$out"/fuzz_*; do
   [ -x "$bin" ] || continue
@@ -36,12 +40,16 @@ for bin in "$out"/fuzz_*; do
   status=$?
   # A crashed fuzz_reader leaves its segment (named after its pid).
   rm -f /dev/shm/qpulse.fuzz-"$pid".* 2>/dev/null
+  pid=""
   if [ $status -eq 0 ]; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/$target.log" | grep -o '[0-9]*$')
     echo "fuzz $target: ok, ${runs:-?} inputs in $(( $(date +%s) - start )) s"
   else
-    echo "fuzz $target: FAILED (log: $out/$target.log)"
+    echo "fuzz $target: FAILED (exit status $status; log: $out/$target.log)"
     grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$out/$target.log" | head -n 20
+    echo "-- last 40 lines of $out/$target.log --"
+    tail -n 40 "$out/$target.log"
+    echo "-- reproduce: $bin $out/artifacts/$target-<crash file> --"
     rc=1
   fi
 done

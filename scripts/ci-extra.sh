@@ -17,7 +17,9 @@
 # The variant builds live next to BUILDDIR (_build-asan, _build-tsan,
 # _build-fuzz), or in $QPULSE_CI_DIR.  QPULSE_CI_STAGES picks stages
 # (default: all, in the order above).  Each stage prints its time; the
-# script stops at the first failure and exits 1.
+# script stops at the first failure and exits 1, after printing what failed
+# in each failing test (scripts/test-failures.sh) or fuzz target, and
+# writing "STAGE FAILED_TESTS" to BUILDDIR/ci-extra.failed.
 set -uo pipefail
 
 build=${1:?usage: scripts/ci-extra.sh BUILDDIR}
@@ -47,11 +49,12 @@ configured_tree() {
   make -C "$dir" -j"$jobs" >/dev/null || make -C "$dir" >/dev/null
 }
 
+# show_failures DIR STAGE: what failed in each failing test of DIR's last
+# make check (scripts/test-failures.sh); their number is kept for the
+# summary in $build/ci-extra.failed.
+failed_tests=0
 show_failures() {
-  local dir=$1 f
-  for f in $(find "$dir/tests" -name '*.trs' 2>/dev/null); do
-    grep -qE '^:test-result: (FAIL|ERROR)' "$f" && { say "---- ${f%.trs}.log"; tail -n 80 "${f%.trs}.log" >&2; }
-  done
+  failed_tests=$("$src/scripts/test-failures.sh" "$1" "$2")
 }
 
 stage_asan() {
@@ -62,7 +65,7 @@ stage_asan() {
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   QPULSE_SANITIZED=address,undefined \
-    make -C "$dir" -j"$jobs" check >/dev/null 2>&1 || { show_failures "$dir"; return 1; }
+    make -C "$dir" -j"$jobs" check >/dev/null 2>&1 || { show_failures "$dir" "ci-extra asan"; return 1; }
 }
 
 stage_tsan() {
@@ -80,7 +83,7 @@ stage_tsan() {
   TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1 \
   QPULSE_SANITIZED=thread \
     make -C "$dir" -j"$jobs" check TESTS="$tests" >/dev/null 2>&1 ||
-    { show_failures "$dir"; return 1; }
+    { show_failures "$dir" "ci-extra tsan"; return 1; }
 }
 
 stage_valgrind() {
@@ -88,14 +91,25 @@ stage_valgrind() {
   # The ordinary build; a separate log/trs set so make check's stays.
   QPULSE_VALGRIND=1 make -C "$build" -j"$jobs" check TESTS="$(daemon_tests)" \
     TEST_SUITE_LOG=test-suite-valgrind.log >/dev/null 2>&1 ||
-    { show_failures "$build"; return 1; }
+    { show_failures "$build" "ci-extra valgrind"; return 1; }
 }
 
 stage_fuzz() {
   command -v clang >/dev/null || { say "clang not installed: apt-get install clang libclang-rt-14-dev"; return 1; }
   local dir="$parent/_build-fuzz"
   "$src/fuzz/build.sh" "$dir" "$build" >/dev/null || return 1
-  "$src/fuzz/run.sh" "$dir" "$fuzz_secs" >&2
+  # fuzz/run.sh names each target that fails, with its sanitizer report.
+  local before after rc=0
+  before=$(ls /dev/shm | grep '^qpulse\.fuzz-' | sort)
+  "$src/fuzz/run.sh" "$dir" "$fuzz_secs" >&2 || rc=1
+  # Nothing left in /dev/shm (fuzz_reader's segments are named qpulse.fuzz-PID.*).
+  after=$(ls /dev/shm | grep '^qpulse\.fuzz-' | sort)
+  left=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep . || true)
+  if [ -n "$left" ]; then
+    say "fuzz: left in /dev/shm: $(echo $left)"
+    rc=1
+  fi
+  return $rc
 }
 
 total_start=$(date +%s)
@@ -107,6 +121,7 @@ for s in $stages; do
     say "stage $s: ok in $(( $(date +%s) - t0 )) s"
   else
     say "stage $s: FAILED after $(( $(date +%s) - t0 )) s"
+    echo "$s $failed_tests" >"$build/ci-extra.failed"
     rc=1
     break
   fi

@@ -16,6 +16,7 @@ EXTRA_DIST += tests/lib.sh
 ## The test library's own cleanup (every way out) and wait.
 TESTS += tests/lib-cleanup.sh
 EXTRA_DIST += tests/lib-cleanup.sh
+EXTRA_DIST += scripts/test-failures.sh
 
 QPTEST_CPPFLAGS_ = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 QPTEST_CFLAGS_ = $(AM_CFLAGS) $(CRITERION_CFLAGS)

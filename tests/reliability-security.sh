@@ -138,5 +138,3 @@ t=$(cat "$T/idle")
 qp_log "idle client dropped after $t s"
 awk -v t="$t" 'BEGIN { exit !(t > 0 && t <= 15) }' || qp_fail "idle client kept $t s"
 "$QPD_TOOL" req PING | grep -q '"pid"' || qp_fail "the daemon is gone"
-kill -KILL $p; wait $p 2>/dev/null
-rm -f "/dev/shm/qpulse.$QPULSE_NS.$$.0.0" "/dev/shm/qpulse.$QPULSE_NS.$$.0.1"

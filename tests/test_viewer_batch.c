@@ -5,10 +5,17 @@
  *
  * JSON is read with jansson, CSV with a small RFC 4180 splitter, text by
  * its columns.
+ *
+ * Nothing is left behind however a test ends: the daemon and the producer
+ * die with the Criterion worker that started them (PR_SET_PDEATHSIG: a
+ * failed setup, a crash or a time-out skip the .fini), and the runner
+ * removes, once all tests are done, the /dev/shm objects and runtime
+ * directories of the namespaces its workers used (t-vbatch-RUNNER-WORKER).
  */
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +34,13 @@
 
 static char ns[64], rundir[128], bdir[512];
 static pid_t daemon_pid, prod_pid;
+
+/* In a child just forked: die with the parent (the Criterion worker). */
+static void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        _exit(127);
+}
 
 static double now_s(void)
 {
@@ -40,9 +55,11 @@ static int run(char *const argv[], char **out, char **err)
 {
     int po[2], pe[2];
     cr_assert(pipe(po) == 0 && pipe(pe) == 0, "pipe");
+    pid_t parent = getpid();
     pid_t p = fork();
     cr_assert(p >= 0, "fork");
     if (p == 0) {
+        die_with_parent(parent);
         dup2(po[1], 1);
         dup2(pe[1], 2);
         close(po[0]);
@@ -161,8 +178,10 @@ static int samples_in(void)
 
 static pid_t spawn(char *const argv[], int out_fd)
 {
+    pid_t parent = getpid();
     pid_t p = fork();
     if (p == 0) {
+        die_with_parent(parent);
         int dn = open("/dev/null", O_RDWR);
         dup2(out_fd >= 0 ? out_fd : dn, 1);
         dup2(dn, 2);
@@ -183,8 +202,9 @@ static void setup(void)
     snprintf(prod, sizeof prod, "%s/tests/viewer_prod", bdir);
     if (access(qpulsed, X_OK) != 0)
         cr_skip_test("qpulsed is not built");
-    snprintf(ns, sizeof ns, "t-vbatch-%d", getpid());
-    snprintf(rundir, sizeof rundir, "/tmp/qpulse-test-vbatch.XXXXXX");
+    /* The worker's parent is the runner (see the runner's cleanup below). */
+    snprintf(ns, sizeof ns, "t-vbatch-%d-%d", (int)getppid(), (int)getpid());
+    snprintf(rundir, sizeof rundir, "/tmp/qpulse-test-vbatch-%d-XXXXXX", (int)getppid());
     cr_assert(mkdtemp(rundir), "mkdtemp");
     chmod(rundir, 0700);
     setenv("QPULSE_NS", ns, 1);
@@ -249,6 +269,37 @@ static void teardown(void)
 }
 
 TestSuite(viewer_batch, .init = setup, .fini = teardown, .timeout = 120);
+
+/* In the runner, after every test: what a worker that ended without its
+ * .fini left behind (its children are gone: they die with it). */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    char shm_prefix[64], dir_prefix[64];
+    snprintf(shm_prefix, sizeof shm_prefix, "qpulse.t-vbatch-%d-", (int)getpid());
+    snprintf(dir_prefix, sizeof dir_prefix, "qpulse-test-vbatch-%d-", (int)getpid());
+    usleep(200000);   /* SIGTERMed daemons remove their own first */
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, shm_prefix, strlen(shm_prefix)) == 0) {
+            char path[512];
+            snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    d = opendir("/tmp");
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, dir_prefix, strlen(dir_prefix)) == 0) {
+            char cmd[600];
+            snprintf(cmd, sizeof cmd, "rm -rf '/tmp/%s'", e->d_name);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove /tmp/%s\n", e->d_name);
+        }
+    if (d)
+        closedir(d);
+}
 
 #define NEAR(v, want, pct)                                                           \
     cr_expect(fabs((v) - (want)) <= (want) * (pct) / 100.0, "%s = %.1f, want %.1f ±%g%%", \

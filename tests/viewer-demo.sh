@@ -10,6 +10,7 @@ done
 
 QPULSE_DEMO_SECONDS=2 bash "$top_srcdir/scripts/demo.sh" "$top_builddir" >"$T/out" 2>"$T/err" &
 demo=$!
+qp_track_ns "demo-$demo"      # the demo's namespace: swept at exit too
 wait "$demo"
 rc=$?
 [ "$rc" = 0 ] || { cat "$T/err" >&2; qp_fail "demo exited $rc"; }

@@ -7,9 +7,7 @@ qp_setup vrestart
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
 [ -x "$QPULSED" ] || qp_skip "qpulsed is not built"
 
-S="qpt-$$"
-tm() { tmux -L "$S" "$@"; }
-trap 'tm kill-server 2>/dev/null; qp_cleanup' EXIT
+tm() { qp_tmux "$@"; }                 # a tmux server of our own, stopped at exit
 screen() { tm capture-pane -p -t qpt; }
 has() { screen | grep -qF -- "$1"; }
 wait_has() { qp_wait_for 20 has "$1" || { screen >&2; qp_fail "the screen never showed '$1'"; }; }
@@ -35,7 +33,7 @@ alive
 qp_start_daemon
 # the new daemon finds the producer again (its samples went with the old one)
 wait_has "viewer_prod"
-qp_wait_for 20 sh -c "! tmux -L $S capture-pane -p -t qpt | grep -q 'not running'" ||
+qp_wait_for 20 sh -c "! tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -q 'not running'" ||
   { screen >&2; qp_fail "qptop did not reconnect"; }
 alive
 

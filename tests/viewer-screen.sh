@@ -9,9 +9,7 @@ qp_setup vscreen
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
 [ -x "$QPULSED" ] || qp_skip "qpulsed is not built"
 
-S="qpt-$$"                           # a tmux server of our own
-tm() { tmux -L "$S" "$@"; }
-trap 'tm kill-server 2>/dev/null; qp_cleanup' EXIT
+tm() { qp_tmux "$@"; }                 # a tmux server of our own, stopped at exit
 
 qp_start_daemon
 qp_bg "$top_builddir/tests/viewer_prod" known >"$T/prod.out"
@@ -45,11 +43,11 @@ has "view cumulative" || qp_fail "header: the view"
 [ "$(line_of vt.Slow)" -lt "$(line_of vt.Fast)" ] || { screen >&2; qp_fail "p99 order"; }
 # N: by operation name: Fast above Slow
 keys N
-qp_wait_for 10 sh -c "[ \$(tmux -L $S capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -lt \$(tmux -L $S capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
+qp_wait_for 10 sh -c "[ \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -lt \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
   { screen >&2; qp_fail "N did not reorder the rows"; }
 # I inverts it back
 keys I
-qp_wait_for 10 sh -c "[ \$(tmux -L $S capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -gt \$(tmux -L $S capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
+qp_wait_for 10 sh -c "[ \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -gt \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
   { screen >&2; qp_fail "I did not invert the order"; }
 
 # the filter hides rows
@@ -104,8 +102,8 @@ wait_has "vt.Fast"
 sample="$top_srcdir/tests/viewer-sample.json"
 tm new-session -d -s qc -x 160 -y 20 "env TERM=xterm-256color '$QPTOP' --input '$sample'; sleep 60"
 tm new-session -d -s qm -x 160 -y 20 "env TERM=xterm-256color NO_COLOR=1 '$QPTOP' --input '$sample'; sleep 60"
-qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t qc | grep -q RiskAssessment" || qp_fail "no sample on screen"
-qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t qm | grep -q RiskAssessment" || qp_fail "no sample on screen"
+qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t qc | grep -q RiskAssessment" || qp_fail "no sample on screen"
+qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t qm | grep -q RiskAssessment" || qp_fail "no sample on screen"
 esc=$(printf '\033')
 tm capture-pane -e -p -t qc | grep "4242 trading  .*RiskAssessment" | grep -q "${esc}\[31m" ||
   { tm capture-pane -e -p -t qc | cat -v >&2; qp_fail "the over-budget row is not red"; }
