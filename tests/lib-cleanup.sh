@@ -23,6 +23,7 @@ sleep 303 &
 kill -STOP $!
 : >"/dev/shm/qpulse.$QPULSE_NS.1.0.0"
 echo "$QPULSE_NS $T" >"$CHILD_INFO"
+while [ ! -e "$CHILD_INFO.go" ]; do sleep 0.05; done
 case $HOW in
   ok) exit 0 ;;
   fail) qp_fail "failing on purpose" ;;
@@ -48,12 +49,13 @@ for sh in $shells; do
       *) mode=$how ;;
     esac
     QP_TIMEOUT=300
-    [ $how = timeout ] && QP_TIMEOUT=3
+    [ $how = timeout ] && QP_TIMEOUT=5
     CHILD_INFO="$info" HOW=$mode QP_TIMEOUT=$QP_TIMEOUT "$sh" "$T/child.sh" 2>"$T/err.$n" &
     c=$!
     qp_wait_for 30 test -s "$info" || qp_fail "$sh $how: the child test did not start"
     read -r cns ct <"$info"
     [ "$(ns_procs "$cns")" != "" ] || qp_fail "$sh $how: no process found in the child's namespace"
+    : >"$info.go"
     case $how in
       term) kill -TERM $c ;;
       hup) kill -HUP $c ;;
@@ -64,7 +66,7 @@ for sh in $shells; do
       ok) want=0 ;; fail) want=1 ;; term) want=143 ;; hup) want=129 ;; timeout) want=143 ;;
     esac
     [ $rc -eq $want ] || { cat "$T/err.$n" >&2; qp_fail "$sh $how: exit status $rc, want $want"; }
-    [ $how != timeout ] || grep -q '^FAIL: timed out after 3 s' "$T/err.$n" ||
+    [ $how != timeout ] || grep -q '^FAIL: timed out after 5 s' "$T/err.$n" ||
       { cat "$T/err.$n" >&2; qp_fail "$sh $how: no time-out message"; }
     left=$(ns_procs "$cns")
     [ -z "$left" ] || { ps -o pid,ppid,stat,args -p "$(echo $left | sed 's,/proc/,,g; s,/environ,,g; s/ /,/g')" >&2

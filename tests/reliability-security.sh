@@ -25,9 +25,32 @@ id nobody >/dev/null 2>&1 || qp_skip "no user nobody"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 as_nobody true || qp_skip "setpriv cannot switch users here"
 
+# User nobody runs the producer from a directory of its own: the build tree
+# may lie under a directory only root may enter (a clone in a `mktemp -d`,
+# under /root), where nobody cannot run $P, and the test would fail for
+# that alone.  The program itself, not libtool's wrapper script, with the
+# library it was linked with.
+chmod 711 "$T"
+NB="$T/nobody"
+mkdir -m 755 "$NB"
+real="$(dirname "$P")/.libs/$(basename "$P")"
+[ -x "$real" ] || real="$P"
+cp "$real" "$NB/reliability-producer" || qp_fail "cannot copy $real"
+for l in "$top_builddir"/lib/.libs/libqpulse.so*; do
+  [ -e "$l" ] && cp -L "$l" "$NB/"
+done
+chmod -R a+rX "$NB"
+as_nobody env LD_LIBRARY_PATH="$NB" QPULSE_NS="$QPULSE_NS" "$NB/reliability-producer" -n 1 -q ||
+  qp_fail "user nobody cannot run the producer copied to $NB"
+
 mode() { stat -c '%a %U' "$1"; }
-port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
-qp_start_daemon --listen "$port"
+# A random port: another program may hold it (any connection's local port
+# may be one of them), then qpulsed exits at once and the next is tried.
+for try in 1 2 3 4 5 6; do
+  port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+  qp_try_start_daemon --listen "$port" && break
+  [ $try -lt 6 ] || qp_fail "qpulsed did not start with --listen on any of 6 ports"
+done
 qp_wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" ||
   qp_fail "no metrics endpoint on 127.0.0.1:$port"
 
@@ -61,7 +84,7 @@ seg=$(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.$p\.")
 # (not through as_nobody: a function in the background would be a subshell
 # with a pid of its own, and we need the producer's)
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
-  env QPULSE_NS="$QPULSE_NS" "$P" -t 1 -n 0 -s 1000 -q &
+  env QPULSE_NS="$QPULSE_NS" LD_LIBRARY_PATH="$NB" "$NB/reliability-producer" -t 1 -n 0 -s 1000 -q &
 pn=$!
 qp_wait_for 20 sh -c "ls /dev/shm | grep -q '^qpulse\.$QPULSE_NS\.$pn\.'" ||
   qp_fail "the producer run as nobody made no segment"
