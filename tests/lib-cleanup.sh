@@ -57,8 +57,16 @@ for sh in $shells; do
     [ "$(ns_procs "$cns")" != "" ] || qp_fail "$sh $how: no process found in the child's namespace"
     : >"$info.go"
     case $how in
-      term) kill -TERM $c ;;
-      hup) kill -HUP $c ;;
+      term|hup)
+        # Again if the shell missed it: dash can lose a signal that lands
+        # just before its `wait` blocks (its own race, not the library's).
+        sig=$(echo $how | tr a-z A-Z)
+        k=0
+        while [ $k -lt 10 ] && qp_running $c; do
+          kill -$sig $c 2>/dev/null
+          qp_wait_for 2 '! qp_running $c'
+          k=$((k + 1))
+        done ;;
     esac
     wait $c
     rc=$?
