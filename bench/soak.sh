@@ -38,6 +38,7 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP   # so that cleanup runs on a signal too
 
 progress_sum() { # FILE THREADS
   od -An -t u8 -w8 -v "$1" 2>/dev/null |

@@ -39,6 +39,7 @@ cleanup() {
   rm -rf "$run"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP   # so that cleanup runs on a signal too
 
 start_daemon() {
   "$QPULSED" --ns "$1" 2>>"$run/qpulsed.log" &
