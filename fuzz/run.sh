@@ -47,8 +47,11 @@ for bin in "$out"/fuzz_*; do
   else
     echo "fuzz $target: FAILED (exit status $status; log: $out/$target.log)"
     grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$out/$target.log" | head -n 20
-    echo "-- last 40 lines of $out/$target.log --"
-    tail -n 40 "$out/$target.log"
+    # The report with its stack (not the shadow map), then the input.
+    echo "-- the report in $out/$target.log --"
+    sed -n '/ERROR: \|runtime error\|deadly signal\|Timeout\|out-of-memory/,/^$/p' "$out/$target.log" | head -n 40
+    echo "-- the end of $out/$target.log --"
+    tail -n 10 "$out/$target.log"
     echo "-- reproduce: $bin $out/artifacts/$target-<crash file> --"
     rc=1
   fi
