@@ -11,10 +11,8 @@ command -v curl > /dev/null || qp_skip "curl is not installed"
 port_base=$(( 20000 + $$ % 20000 ))
 for i in 0 1 2 3 4 5 6 7; do
   PORT=$((port_base + i * 997))
-  qp_bg "$QPULSED" --ns "$QPULSE_NS" --listen "127.0.0.1:$PORT" 2>> "$T/qpulsed.log"
-  QP_DAEMON_PID=$!
-  if qp_wait_for 10 test -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock"; then break; fi
-  kill -0 $QP_DAEMON_PID 2>/dev/null && qp_fail "qpulsed started but made no socket"
+  qp_try_start_daemon --listen "127.0.0.1:$PORT" 2>/dev/null && break
+  qp_running $QP_DAEMON_PID && qp_fail "qpulsed started but does not answer"
   PORT=""
 done
 [ -n "$PORT" ] || { cat "$T/qpulsed.log" >&2; qp_fail "no free port for --listen"; }

@@ -192,6 +192,15 @@ qp_running() {
   [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'
 }
 
+# qp_daemon_answers: the namespace's qpulsed answers PING.  (Its socket
+# file appears at bind(2), a moment before it listens: until then a client
+# is refused.)
+qp_daemon_answers() {
+  [ -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ] || return 1
+  [ -x "$top_builddir/tests/qpd_tool" ] || return 0
+  "$top_builddir/tests/qpd_tool" req PING >/dev/null 2>&1
+}
+
 # qp_try_start_daemon [ARGS...]: start qpulsed in this namespace and wait
 # until it answers on its socket; 1 (its log on stderr) if it exited first
 # or did not answer in time.
@@ -209,8 +218,8 @@ qp_try_start_daemon() {
     qp_bg "$QPULSED" --ns "$QPULSE_NS" "$@" 2>>"$T/qpulsed.log"
   fi
   QP_DAEMON_PID=$!
-  qp_wait_for $wait '[ -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ] || ! qp_running $QP_DAEMON_PID'
-  [ -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ] && return 0
+  qp_wait_for $wait 'qp_daemon_answers || ! qp_running $QP_DAEMON_PID'
+  qp_daemon_answers && return 0
   cat "$T/qpulsed.log" >&2
   return 1
 }
