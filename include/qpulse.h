@@ -209,7 +209,7 @@ QPULSE_API extern __thread unsigned qpulse__busy __attribute__((tls_model("initi
 QPULSE_API uint32_t qpulse__bind(qpulse_set_t *set);
 /* The innermost open scope was found below the stack pointer: repairs the
  * thread's scope state and returns the enclosing scope to use. */
-QPULSE_API qpulse_scope_t *qpulse__stale_top(uintptr_t sp);
+QPULSE_API qpulse_scope_t *qpulse__stale_top(qpulse_scope_t *self, uintptr_t sp);
 /* Binds set now when recording is on (optional: the first sample does it). */
 QPULSE_API void qpulse_register_set(qpulse_set_t *set);
 QPULSE_API uint64_t qpulse__now_slow(void);
@@ -323,7 +323,7 @@ qpulse__scope_begin(qpulse_scope_t *self, qpulse_set_t *set, uint32_t op)
         /* A live enclosing scope lies at or above the stack pointer; one
          * below it was left by longjmp.  (NULL - 1 is the largest.) */
         if (QPULSE__UNLIKELY((uintptr_t)top - 1 < qpulse__sp() - 1))
-            top = qpulse__stale_top(qpulse__sp());
+            top = qpulse__stale_top(self, qpulse__sp());
         s.prev = top;
         s.parent = t->top_op;
         s.acc0 = t->acc;
@@ -337,7 +337,8 @@ qpulse__scope_begin(qpulse_scope_t *self, qpulse_set_t *set, uint32_t op)
 
 static inline __attribute__((always_inline)) void qpulse__scope_end(qpulse_scope_t *s)
 {
-    if (QPULSE__LIKELY(s->op != 0)) {
+    uint32_t op = s->op;
+    if (QPULSE__LIKELY(op != 0)) {
         uint64_t end = qpulse__now();
         uint64_t dur = end - s->start;
         struct qpulse__tls *t = &qpulse__tls;
@@ -345,9 +346,10 @@ static inline __attribute__((always_inline)) void qpulse__scope_end(qpulse_scope
         t->acc = s->acc0 + dur;
         t->top = s->prev;
         t->top_op = s->parent;
+        s->op = 0;   /* ended: a repair after longjmp must not take it for open */
         /* dur and self are kept modulo 2^64: the reader clamps what an
          * unsynchronised clock made negative. */
-        qpulse__push(s->op - 1, s->parent, s->start, dur, dur - nested);
+        qpulse__push(op - 1, s->parent, s->start, dur, dur - nested);
     }
 }
 

@@ -102,13 +102,23 @@ static void warn_once(int *flag, const char *fmt, ...)
     }
 }
 
-/* A sample that could not be taken for a reason other than a full ring or
- * a missing slot. */
-static void drop_error(void)
+/* Samples dropped before the segment existed (a signal handler that
+ * interrupted its creation); moved into the segment once it does. */
+static uint64_t g_dropped_early;
+
+/* A sample that could not be taken: no slot, or another reason. */
+static void drop_count(int noslot)
 {
     struct qp_seg_header *h = qp_load_acquire(&g_seg);
     if (h)
-        qp_fetch_add(&h->dropped_error, 1);
+        qp_fetch_add(noslot ? &h->dropped_noslot : &h->dropped_error, 1);
+    else
+        qp_fetch_add(&g_dropped_early, 1);
+}
+
+static void drop_error(void)
+{
+    drop_count(0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -502,6 +512,7 @@ static int seg_create(void)
     /* Only now may other threads record into it.  Pairs with the acquire
      * load in seg_ensure(). */
     qp_store_release(&g_seg, h);
+    qp_fetch_add(&h->dropped_error, __atomic_exchange_n(&g_dropped_early, 0, __ATOMIC_RELAXED));
     return 0;
 }
 
@@ -625,7 +636,8 @@ void qpulse_register_set(qpulse_set_t *set)
 /* Stale scopes (longjmp)                                                  */
 /* ---------------------------------------------------------------------- */
 
-/* Reads len bytes at addr without faulting on an unmapped address. */
+/* Reads len bytes at addr without faulting on an unmapped address (a
+ * system call, so only for the rare repair below). */
 static int safe_read(const void *addr, void *out, size_t len)
 {
     struct iovec local = { out, len }, remote = { (void *)addr, len };
@@ -633,36 +645,59 @@ static int safe_read(const void *addr, void *out, size_t len)
            (long)len;
 }
 
-qpulse_scope_t *qpulse__stale_top(uintptr_t sp)
+/* Is c, found at address at, an open scope?  Ended scopes have op 0, an
+ * open one names an operation of the table, links upwards (its enclosing
+ * scope lies above it) and names that scope's operation as its parent. */
+static int scope_plausible(const qpulse_scope_t *c, uintptr_t at, uint32_t nops)
+{
+    if (c->op == 0 || c->op > nops || c->parent > nops || c->start == 0)
+        return 0;
+    if (!c->prev)
+        return c->parent == 0;
+    if ((uintptr_t)c->prev <= at || ((uintptr_t)c->prev & 7) || c->parent == 0)
+        return 0;
+    qpulse_scope_t up;
+    return safe_read(c->prev, &up, sizeof up) && up.op == c->parent;
+}
+
+qpulse_scope_t *qpulse__stale_top(qpulse_scope_t *self, uintptr_t sp)
 {
     struct qpulse__tls *t = &qpulse__tls;
-    qpulse_scope_t *cur = t->top;
-    uint32_t op = t->top_op;
-    /* The scopes below the stack pointer were left by longjmp (or an
-     * exception through code without unwind tables).  Their memory is dead
-     * and may hold anything: follow their saved links only through reads
-     * that cannot fault, and accept a live scope only when it says what
-     * the link said. */
-    for (int i = 0; i < 256 && cur && (uintptr_t)cur < sp; i++) {
-        qpulse_scope_t dead;
-        if (!safe_read(cur, &dead, sizeof dead)) {
-            cur = NULL;
-            break;
+    /* The innermost scope lies below the stack pointer: it was left by
+     * longjmp (or by an exception through code without unwind tables), and
+     * its memory, and that of the scopes it was nested in down there, is
+     * dead and already reused.  The innermost scope still open is the
+     * first open scope above the stack pointer: look for it, a page at a
+     * time through reads that cannot fault, up to 256 KiB. */
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    uint32_t nops = h ? qp_load_acquire(&h->ops_count) : 0;
+    qpulse_scope_t *found = NULL;
+    uintptr_t a = (sp + 7) & ~(uintptr_t)7;
+    unsigned char buf[4096 + sizeof(qpulse_scope_t)];
+    for (uintptr_t scanned = 0; nops && !found && scanned < (256u << 10);) {
+        size_t n = 4096 - (a & 4095);
+        size_t want = n + sizeof(qpulse_scope_t);
+        if (!safe_read((const void *)a, buf, want)) {
+            want = n;   /* the last page of the stack */
+            if (!safe_read((const void *)a, buf, want))
+                break;
         }
-        cur = dead.prev;
-        op = dead.parent;
+        for (size_t off = 0; off + sizeof(qpulse_scope_t) <= want && off < n; off += 8) {
+            qpulse_scope_t c;
+            memcpy(&c, buf + off, sizeof c);
+            if ((qpulse_scope_t *)(a + off) != self && scope_plausible(&c, a + off, nops)) {
+                found = (qpulse_scope_t *)(a + off);
+                t->top_op = c.op;
+                break;
+            }
+        }
+        a += n;
+        scanned += n;
     }
-    if (cur) {
-        qpulse_scope_t live;
-        if ((uintptr_t)cur < sp || ((uintptr_t)cur & 7) || !safe_read(cur, &live, sizeof live) ||
-            live.op != op || op == 0)
-            cur = NULL;
-    }
-    if (!cur)
-        op = 0;
-    t->top = cur;
-    t->top_op = op;
-    return cur;
+    if (!found)
+        t->top_op = 0;
+    t->top = found;
+    return found;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -812,18 +847,14 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
             qpulse__busy) {
             /* No slot and none freed since we last looked, a ring we
              * could not reserve, or a signal handler inside the library. */
-            struct qp_seg_header *h = qp_load_acquire(&g_seg);
-            if (h)
-                qp_fetch_add(t->state || qpulse__busy ? &h->dropped_error : &h->dropped_noslot, 1);
+            drop_count(!(t->state || qpulse__busy));
             return;
         }
         qpulse__busy++;
         lim = slot_claim();
         qpulse__busy--;
         if (!lim) {
-            struct qp_seg_header *h = qp_load_acquire(&g_seg);
-            if (h)
-                qp_fetch_add(t->state ? &h->dropped_error : &h->dropped_noslot, 1);
+            drop_count(!t->state);
             return;
         }
         /* A handler that ran meanwhile may have set the limit: the ring is
@@ -943,9 +974,10 @@ uint64_t qpulse_recorded(void)
 
 uint64_t qpulse_dropped(void)
 {
+    uint64_t n = qp_load_relaxed(&g_dropped_early);
     if (!g_seg)
-        return 0;
-    uint64_t n = qp_load_relaxed(&g_seg->dropped_noslot) + qp_load_relaxed(&g_seg->dropped_error);
+        return n;
+    n += qp_load_relaxed(&g_seg->dropped_noslot) + qp_load_relaxed(&g_seg->dropped_error);
     for (uint32_t i = 0; i < g_seg->slot_count; i++)
         n += qp_load_relaxed(&seg_slot(i)->dropped);
     return n;
@@ -1009,6 +1041,7 @@ static void atfork_child(void)
     g_seg_size = 0;
     g_seg_failed = 0;
     g_seg_seq = 0;
+    g_dropped_early = 0;
     g_shutdown_done = 0;
     g_warned_space = g_warned_slots = 0;
     struct qpulse__tls *t = &qpulse__tls;
