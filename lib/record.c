@@ -747,7 +747,7 @@ static int ring_reserve(uint32_t i, uint64_t need)
     struct qp_seg_header *h = g_seg;
     struct qp_slot *s = seg_slot(i);
     uint64_t have = s->reserved;
-    if (need <= have)
+    if (need <= have || have >= h->ring_records)
         return 0;
     uint64_t want = have ? have * 2 : RING_FIRST_CHUNK;
     if (want < need)
@@ -866,14 +866,17 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
     uint64_t h = t->head;
     if (h >= lim) {
         lim = slot_limit(i);
-        if (h >= lim && h < qp_load_acquire(&seg_tail(i)->tail) + g_seg->ring_records &&
-            !qpulse__busy) {
-            /* Not full: the end of the reserved part of the ring. */
+        uint64_t rsv = seg_slot(i)->reserved;
+        if (h >= lim && h >= rsv && rsv < g_seg->ring_records && !qpulse__busy &&
+            t->state != 2) {
+            /* The end of the reserved part of the ring (not a full one). */
             qpulse__busy++;
             int r = ring_reserve(i, h + 1);
             qpulse__busy--;
             if (r == 0)
                 lim = slot_limit(i);
+            else
+                t->state = 2;   /* no more tries: each would be a system call */
         }
         if (h >= lim) {
             qp_fetch_add(&seg_slot(i)->dropped, 1);

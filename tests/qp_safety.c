@@ -10,8 +10,10 @@
  *   qp_safety plugins DIR     two plugins each define a set "net": their
  *                             operations never mix
  *   qp_safety dlclose DIR     a plugin that defines a set is loaded, used and
- *                             unloaded twice; then new sets and a forked
- *                             child still record
+ *                             unloaded three times; then new sets and a
+ *                             forked child still record
+ *   qp_safety first           prints how long this fresh process's very first
+ *                             sample took, in microseconds
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -204,14 +207,34 @@ static int cmd_dlclose(const char *dir)
     return failed;
 }
 
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmd_first(void)
+{
+    double t0 = now_us();
+    {
+        QPULSE_SCOPE(aset, A0);
+    }
+    double t = now_us() - t0;
+    printf("%.0f\n", t);
+    return qpulse_recorded() == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "first"))
+        return cmd_first();
     if (argc >= 2 && !strcmp(argv[1], "ctor"))
         return cmd_ctor();
     if (argc >= 3 && !strcmp(argv[1], "plugins"))
         return cmd_plugins(argv[2]);
     if (argc >= 3 && !strcmp(argv[1], "dlclose"))
         return cmd_dlclose(argv[2]);
-    fprintf(stderr, "usage: qp_safety ctor | plugins DIR | dlclose DIR\n");
+    fprintf(stderr, "usage: qp_safety ctor | plugins DIR | dlclose DIR | first\n");
     return 2;
 }
