@@ -627,7 +627,7 @@ void qpulse_register_set(qpulse_set_t *set)
     /* Binding needs the segment; without one (nothing recorded yet) the
      * first sample will bind.  Never creates a segment. */
     if (set && qpulse__enabled && qp_load_acquire(&g_seg) && !qpulse__busy &&
-        !qp_load_acquire(&set->base) && set->state != SET_DEAD) {
+        !qp_load_acquire(&set->base) && qp_load_relaxed(&set->state) != SET_DEAD) {
         qpulse__bind(set);
     }
 }
