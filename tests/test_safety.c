@@ -257,8 +257,9 @@ static void install_handler(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-Test(safety, signal_handler_samples_are_recorded_or_counted_never_lost, .timeout = 120)
+Test(safety, signal_handler_samples_are_recorded_or_counted_never_lost)
 {
+    alarm(120);   /* a deadlock ends the test, as a failure */
     setenv("QPULSE_RING_RECORDS", "16777216", 1);   /* no full-ring drops */
     install_handler();
     target = pthread_self();
@@ -314,8 +315,9 @@ Test(safety, signal_handler_samples_are_recorded_or_counted_never_lost, .timeout
  * the segment, binding the set, claiming a slot) must not wait for the
  * library's lock: the handler's sample is dropped and counted.  Many fresh
  * processes, each with a storm running from before its first sample. */
-Test(safety, signal_during_first_sample_never_deadlocks, .timeout = 300)
+Test(safety, signal_during_first_sample_never_deadlocks)
 {
+    alarm(300);   /* a deadlock ends the test, as a failure */
     for (int round = 0; round < 20; round++) {
         pid_t pid = fork();
         cr_assert_geq(pid, 0);
