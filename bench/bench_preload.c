@@ -223,7 +223,7 @@ static int find_preload(char *buf, size_t len)
     int r = snprintf(buf, len, "%s/../preload/.libs/libqpulse-preload.so", exe);
     if (r < 0 || (size_t)r >= len || access(buf, R_OK) != 0)
         return -ENOENT;
-    r = snprintf(buf, len, "%s/../lib/.libs/libqpulse.so.0 %s/../preload/.libs/libqpulse-preload.so",
+    r = snprintf(buf, len, "%s/../lib/.libs/libqpulse.so.1 %s/../preload/.libs/libqpulse-preload.so",
                  exe, exe);
     return r > 0 && (size_t)r < len ? 0 : -ENAMETOOLONG;
 }

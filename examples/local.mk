@@ -20,6 +20,12 @@ examples_trading_disabled_SOURCES = $(examples_trading_SOURCES)
 examples_trading_disabled_CPPFLAGS = $(AM_CPPFLAGS) -DQPULSE_DISABLE
 examples_trading_disabled_LDADD = $(LIBM)
 
+# The C++ example: RAII scopes and timers, QPULSE_PROFILE on move-only
+# results, a scope left by an exception.
+noinst_PROGRAMS += examples/orderbook
+examples_orderbook_SOURCES = examples/orderbook.cpp
+examples_orderbook_LDADD = lib/libqpulse.la $(PTHREAD_LIBS)
+
 EXTRA_DIST += examples/README.md
 TESTS += tests/examples-smoke.sh
 EXTRA_DIST += tests/examples-smoke.sh

@@ -10,11 +10,15 @@
  *   [0]              struct qp_seg_header          (QP_HEADER_SIZE bytes)
  *   [consumer_off]   struct qp_consumer + tails    (page-aligned; the ONLY
  *                                                   region a reader writes)
+ *   [slots_off]      struct qp_slot[slot_count]    (producer-owned indices)
  *   [sets_off]       struct qp_set_entry[sets_cap]
  *   [ops_off]        struct qp_op_entry[ops_cap]
  *   [strings_off]    char[strings_cap]             (NUL-terminated strings)
- *   [slots_off]      struct qp_slot[slot_count]    (producer-owned indices)
  *   [rings_off]      struct qp_sample[ring_records] x slot_count (page-aligned)
+ *
+ * (The writer chooses the order; a reader goes by the offsets.)  The tables
+ * and rings are reserved as they fill, so a large capacity costs nothing
+ * until it is used.
  *
  * Rules (see ../shared/STYLE.md): offsets, never pointers; the header starts
  * with magic, major/minor version, header size and word size; structs are
@@ -37,7 +41,10 @@
 #include "qpulse.h"
 
 #define QP_MAGIC 0x31534c5550515f51ull   /* "Q_QPULS1" little-endian */
-#define QP_LAYOUT_MAJOR 1u
+/* 2: sample times are raw ticks that the reader converts with its own
+ * calibration (ns_per_tick is 0 from the producer); tables of up to 4096
+ * sets, 131072 operations and 16 MiB of strings. */
+#define QP_LAYOUT_MAJOR 2u
 #define QP_LAYOUT_MINOR 0u
 #define QP_HEADER_SIZE 4096u
 #define QP_CACHELINE 64u
@@ -53,12 +60,12 @@
 #define QP_MAX_SLOTS 4096u
 #define QP_MIN_RING_RECORDS 64u
 #define QP_MAX_RING_RECORDS (1u << 24)
-#define QP_SETS_CAP 64u
-#define QP_OPS_CAP 4096u
-#define QP_STRINGS_CAP 65536u
+#define QP_SETS_CAP 4096u
+#define QP_OPS_CAP 131072u
+#define QP_STRINGS_CAP (16u << 20)
 
 /* clock_kind */
-#define QP_CLOCK_TSC 1u          /* invariant TSC; ns = ticks * ns_per_tick */
+#define QP_CLOCK_TSC 1u          /* invariant TSC; the reader finds ns per tick */
 #define QP_CLOCK_MONOTONIC 2u    /* CLOCK_MONOTONIC nanoseconds; ns_per_tick = 1 */
 
 /* state */
@@ -88,7 +95,10 @@ struct qp_seg_header {
     char name[QP_NAME_MAX];       /* program name (comm), NUL-terminated */
     char ns[QP_NAME_MAX];         /* namespace, NUL-terminated */
 
-    /* Clock: ns = (ticks - tick_ref) * ns_per_tick + mono_ref_ns */
+    /* Clock: ns = (ticks - tick_ref) * ns_per_tick + mono_ref_ns, where
+     * (tick_ref, mono_ref_ns) is a pair the producer read at creation and
+     * ns_per_tick is the reader's own calibration of the TSC (the field is
+     * 0: producers do not calibrate; 1 for CLOCK_MONOTONIC). */
     uint32_t clock_kind;          /* QP_CLOCK_* */
     uint32_t reserved0;
     double ns_per_tick;
@@ -152,7 +162,9 @@ struct qp_slot {
     uint32_t state;               /* atomic: QP_SLOT_* */
     int32_t tid;                  /* current or last owner */
     uint64_t claims;              /* how many threads have owned it */
-    uint8_t pad[2 * QP_CACHELINE - 32];
+    uint64_t reserved;            /* producer-private: ring records backed
+                                     by fallocate so far */
+    uint8_t pad[2 * QP_CACHELINE - 40];
 };
 
 /* The consumer region: written only by the daemon. */

@@ -44,8 +44,80 @@ struct qp_reader {
     uint32_t nsets, nops;
     char **set_names;             /* nsets */
     qp_op_info_t *ops;            /* nops */
-    uint64_t invalid, drained;
+    uint64_t invalid, drained, clamped;
 };
+
+/* ---------------------------------------------------------------------- */
+/* Clock                                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* Producers record raw TSC ticks and do not calibrate (a process's first
+ * sample must be cheap); the reader, which lives long, does it once per
+ * process: a 5 ms measurement against CLOCK_MONOTONIC at first need, then
+ * refined from that first pair whenever a second or more has passed, so
+ * the error (two pair readings, ~100 ns, over the whole span) keeps
+ * shrinking.  The TSC is invariant and shared by every process on the host
+ * (producers use it only then), so one rate serves every segment. */
+static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t cal_t0, cal_n0, cal_last;
+static double cal_k;
+
+static uint64_t cal_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cal_tick(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    return cal_mono();
+#endif
+}
+
+static void cal_pair(uint64_t *tick, uint64_t *ns)
+{
+    uint64_t best = ~0ull;
+    for (int i = 0; i < 5; i++) {
+        uint64_t a = cal_mono();
+        uint64_t t = cal_tick();
+        uint64_t b = cal_mono();
+        if (b - a < best) {
+            best = b - a;
+            *tick = t;
+            *ns = a + (b - a) / 2;
+        }
+    }
+}
+
+double qp_reader_tsc_ns_per_tick(void)
+{
+    uint64_t t, n;
+    pthread_mutex_lock(&cal_lock);
+    if (cal_k == 0) {
+        cal_pair(&cal_t0, &cal_n0);
+        do
+            cal_pair(&t, &n);
+        while (n - cal_n0 < 5000000ull);
+        double k = t > cal_t0 ? (double)(n - cal_n0) / (double)(t - cal_t0) : 1.0;
+        cal_k = isfinite(k) && k > 1e-3 && k < 1e3 ? k : 1.0;
+        cal_last = n;
+    } else if (cal_mono() - cal_last >= 1000000000ull) {
+        cal_pair(&t, &n);
+        if (t > cal_t0) {
+            double k = (double)(n - cal_n0) / (double)(t - cal_t0);
+            if (isfinite(k) && k > 1e-3 && k < 1e3)
+                cal_k = k;
+        }
+        cal_last = n;
+    }
+    double k = cal_k;
+    pthread_mutex_unlock(&cal_lock);
+    return k;
+}
 
 /* ---------------------------------------------------------------------- */
 /* SIGBUS guard                                                            */
@@ -134,10 +206,8 @@ static int validate_header(const struct qp_seg_header *h, size_t size, char *err
         return fail(err, el, -EBADMSG, "bad pid %d", h->pid);
     if (!memchr(h->name, 0, sizeof h->name) || !memchr(h->ns, 0, sizeof h->ns))
         return fail(err, el, -EBADMSG, "unterminated name");
-    if (h->clock_kind == QP_CLOCK_TSC) {
-        if (!isfinite(h->ns_per_tick) || h->ns_per_tick <= 1e-3 || h->ns_per_tick > 1e3)
-            return fail(err, el, -EBADMSG, "implausible clock rate %g ns/tick", h->ns_per_tick);
-    } else if (h->clock_kind != QP_CLOCK_MONOTONIC) {
+    /* ns_per_tick is not read: the reader calibrates the TSC itself. */
+    if (h->clock_kind != QP_CLOCK_TSC && h->clock_kind != QP_CLOCK_MONOTONIC) {
         return fail(err, el, -EBADMSG, "unknown clock kind %u", h->clock_kind);
     }
     if (h->slot_count == 0 || h->slot_count > QP_MAX_SLOTS)
@@ -286,7 +356,7 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
     snprintf(in->ns, sizeof in->ns, "%s", h->ns);
     snprintf(in->shm_name, sizeof in->shm_name, "%s", name);
     in->clock_kind = h->clock_kind;
-    in->ns_per_tick = h->clock_kind == QP_CLOCK_TSC ? h->ns_per_tick : 1.0;
+    in->ns_per_tick = h->clock_kind == QP_CLOCK_TSC ? qp_reader_tsc_ns_per_tick() : 1.0;
     in->major = h->major;
     in->minor = h->minor;
     in->slot_count = h->slot_count;
@@ -465,14 +535,16 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
 {
     const struct qp_seg_header *h = &r->hdr;
     const uint64_t cap = h->ring_records;
-    const double k = r->info.ns_per_tick;
     const uint64_t tick_ref = h->tick_ref;
     const double mono_ref = (double)h->mono_ref_ns;
     struct qp_tail *tails = (struct qp_tail *)(r->cons + 1);
     qp_event_t batch[QP_READER_BATCH];
     size_t nb = 0;
+    if (h->clock_kind == QP_CLOCK_TSC)
+        r->info.ns_per_tick = qp_reader_tsc_ns_per_tick();
     size_t total = 0;
     int refreshed = 0;
+    const double k = r->info.ns_per_tick;
 
     for (uint32_t i = 0; i < h->slot_count && total < max; i++) {
         /* Pairs with the release store of the head in qpulse__push(): the
@@ -513,6 +585,15 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
             e->op = op;
             e->parent = s.parent;
             e->start_ns = ns_to_u64((double)(int64_t)(s.start - tick_ref) * k + mono_ref);
+            if (!(s.op & QPULSE__NS) && (int64_t)s.dur < 0) {
+                /* An end before its start: the thread moved to a CPU whose
+                 * TSC lags (hosts whose TSCs are not synchronised).  Kept as
+                 * a zero duration, and counted. */
+                r->clamped++;
+                s.dur = 0;
+            }
+            if (!(s.op & QPULSE__NS) && (int64_t)s.self < 0)
+                s.self = 0;   /* nested time beyond the duration: same cause */
             if (s.op & QPULSE__NS) {
                 e->dur_ns = s.dur;
                 e->self_ns = s.self;
@@ -584,6 +665,11 @@ uint64_t qp_reader_dropped(qp_reader_t *r)
 uint64_t qp_reader_invalid(const qp_reader_t *r)
 {
     return r->invalid;
+}
+
+uint64_t qp_reader_clamped(const qp_reader_t *r)
+{
+    return r->clamped;
 }
 
 uint64_t qp_reader_drained(const qp_reader_t *r)

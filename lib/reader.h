@@ -32,7 +32,7 @@ typedef struct qp_proc_info {
     char ns[64];
     char shm_name[128];
     uint32_t clock_kind;       /* QP_CLOCK_* */
-    double ns_per_tick;
+    double ns_per_tick;        /* the reader's calibration (1 for monotonic) */
     uint16_t major, minor;
     uint32_t slot_count;
     uint32_t ring_records;
@@ -92,6 +92,14 @@ double qp_reader_max_fill(qp_reader_t *r);
 uint64_t qp_reader_dropped(qp_reader_t *r);      /* full rings + no slot + errors */
 uint64_t qp_reader_invalid(const qp_reader_t *r); /* rejected by this reader */
 uint64_t qp_reader_drained(const qp_reader_t *r); /* passed to fn so far */
+/* Samples whose end came before their start (TSCs of the host's CPUs not in
+ * step): passed on with a zero duration, and counted here. */
+uint64_t qp_reader_clamped(const qp_reader_t *r);
+
+/* This process's calibration of the TSC, ns per tick (measured once, in
+ * 5 ms, at first use; refined as time passes).  Producers do not
+ * calibrate: the reader converts their ticks with this. */
+double qp_reader_tsc_ns_per_tick(void);
 int qp_reader_exited(qp_reader_t *r);            /* producer ran its exit path */
 /* Threads holding a slot now. */
 uint32_t qp_reader_threads(qp_reader_t *r);

@@ -1,18 +1,36 @@
 /*
  * record.c — the producer side: the process's segment, thread slots, the
- * clock, set registration, and the slow paths behind the inline fast path of
+ * clock, set binding, and the slow paths behind the inline fast path of
  * include/qpulse.h.
  *
  * Life of a segment: created on the process's first sample (so a program
- * that links libqpulse but records nothing leaves no trace), sized once
- * (QPULSE_THREADS slots x QPULSE_RING_RECORDS records), never unmapped while
- * the process runs (another thread may be writing its ring), and at exit
- * either left for a running qpulsed to drain and remove or removed here.
- * After fork() the child starts over with a segment of its own.
+ * that links libqpulse but records nothing leaves no trace), laid out once
+ * with room for 4096 sets, 131072 operations and 16 MiB of their strings
+ * (reserved page by page as sets arrive) and QPULSE_THREADS rings of
+ * QPULSE_RING_RECORDS records (reserved in growing chunks as each ring
+ * fills for the first time), never unmapped while the process runs, and at
+ * exit either left for a running qpulsed to drain and remove or removed
+ * here.  After fork() the child starts over with a segment of its own that
+ * inherits the parent's tables, so its sets keep their operation indices.
  *
- * Each thread's ring memory is reserved with fallocate() when the thread
- * claims its slot, so a full /dev/shm costs that thread its samples (counted
- * as dropped, one line on stderr) instead of a SIGBUS in the application.
+ * Memory is reserved with fallocate() before it is touched, so a full
+ * /dev/shm costs samples (counted as dropped, one line on stderr) instead
+ * of a SIGBUS in the application.
+ *
+ * Sets are bound lazily, on their first sample: the library keeps no list
+ * of set objects, so a library that defines a set may be unloaded (and
+ * loaded again) at any time, and no constructor order matters.
+ *
+ * Signal handlers may record.  Every slow path that takes a lock runs with
+ * qpulse__busy raised; a sample taken while it is raised on the same thread
+ * (a handler that interrupted the slow path) is dropped and counted, never
+ * waited for.  A push that interrupts another push on the same thread sees
+ * limit 0 and is dropped and counted (see qpulse__push()).
+ *
+ * The clock: raw TSC ticks when the CPU says the TSC is invariant and the
+ * kernel did not reject it as a clock source, else CLOCK_MONOTONIC.  No
+ * calibration here: the header carries a (tick, CLOCK_MONOTONIC) pair taken
+ * at creation and the reader, which lives long, converts ticks to ns.
  */
 #include "config.h"
 
@@ -29,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,13 +61,15 @@ int qpulse__enabled = 1;
 int qpulse__use_tsc;
 __thread unsigned qpulse__busy __attribute__((tls_model("initial-exec")));
 
+/* set->state */
+#define SET_DEAD 1u               /* does not fit: its samples are dropped */
+
 /* Process-wide state, guarded by g_lock (never taken on the fast path). */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static qpulse_set_t *g_sets;           /* registration order */
-static qpulse_set_t **g_sets_tail = &g_sets;
-static uint32_t g_total_ops;
 static struct qp_seg_header *g_seg;    /* NULL until the first sample */
 static size_t g_seg_size;
+static struct qp_seg_header *g_parent_seg; /* after fork: the parent's, for its tables */
+static size_t g_parent_size;
 static int g_seg_fd = -1;
 static pthread_mutex_t g_fd_lock = PTHREAD_MUTEX_INITIALIZER; /* g_seg_fd after creation */
 static dev_t g_seg_dev;                /* what g_seg_fd must still refer to */
@@ -56,11 +77,12 @@ static ino_t g_seg_ino;
 static int g_seg_failed;               /* creation failed: drop everything */
 static char g_seg_name[128];
 static unsigned g_seg_seq;             /* next seq to try (exec'd images) */
+static uint64_t g_rsv_sets, g_rsv_ops, g_rsv_strings; /* bytes reserved per table */
 static pthread_key_t g_thread_key;
 static int g_key_ok;
 static int g_shutdown_done;
-static int g_warned_space, g_warned_slots;
-static uint64_t g_tick_ref, g_mono_ref; /* clock pair taken at load */
+static int g_warned_space, g_warned_slots, g_warned_sets, g_warned_ops, g_warned_strings;
+static uint32_t g_slot_gen;            /* atomic: bumped whenever a slot is freed */
 
 static void warn_once(int *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn_once(int *flag, const char *fmt, ...)
@@ -78,6 +100,25 @@ static void warn_once(int *flag, const char *fmt, ...)
     if (n > 0 && write(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)) < 0) {
         /* nothing more we can do */
     }
+}
+
+/* Samples dropped before the segment existed (a signal handler that
+ * interrupted its creation); moved into the segment once it does. */
+static uint64_t g_dropped_early;
+
+/* A sample that could not be taken: no slot, or another reason. */
+static void drop_count(int noslot)
+{
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    if (h)
+        qp_fetch_add(noslot ? &h->dropped_noslot : &h->dropped_error, 1);
+    else
+        qp_fetch_add(&g_dropped_early, 1);
+}
+
+static void drop_error(void)
+{
+    drop_count(0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -100,8 +141,7 @@ uint64_t qpulse__now_slow(void)
     return mono_ns();
 }
 
-/* Invariant TSC: CPUID 0x80000007 EDX bit 8.  The kernel also says so with
- * the constant_tsc/nonstop_tsc flags; CPUID is what the hardware promises. */
+/* Invariant TSC: CPUID 0x80000007 EDX bit 8. */
 static int tsc_invariant(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -115,12 +155,36 @@ static int tsc_invariant(void)
 #endif
 }
 
+/* What CPUID promises is per CPU; whether the TSCs of all CPUs agree is
+ * what the kernel checks at boot and watches afterwards.  A TSC found
+ * unsynchronised or unstable loses its place in the list of usable clock
+ * sources, so "tsc" in that list is the kernel's word that it is fine.
+ * Where sysfs cannot be read we go by CPUID alone (the reader still clamps
+ * and counts a negative duration). */
+static int tsc_trusted_by_kernel(void)
+{
+    int fd = open("/sys/devices/system/clocksource/clocksource0/available_clocksource",
+                  O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    buf[n] = 0;
+    for (char *p = buf; (p = strstr(p, "tsc")) != NULL; p += 3)
+        if ((p == buf || p[-1] == ' ') && (p[3] == ' ' || p[3] == '\n' || p[3] == 0))
+            return 1;
+    return 0;
+}
+
 /* A (tick, ns) pair read as close together as we can: the tick read between
- * two clock reads, keeping the tightest of a few tries. */
+ * two clock reads, keeping the tightest of a few tries (a few hundred ns). */
 static void clock_pair(uint64_t *tick, uint64_t *ns)
 {
     uint64_t best = ~0ull;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 3; i++) {
         uint64_t a = mono_ns();
         uint64_t t = qpulse__now_slow();
         uint64_t b = mono_ns();
@@ -130,22 +194,6 @@ static void clock_pair(uint64_t *tick, uint64_t *ns)
             *ns = a + (b - a) / 2;
         }
     }
-}
-
-/* Ticks to ns, measured against CLOCK_MONOTONIC over at least 2 ms since
- * the library loaded (usually long past by the first sample).  The pair
- * reading error is ~50 ns, so the rate is good to ~3e-5. */
-static double calibrate(void)
-{
-    if (!qpulse__use_tsc)
-        return 1.0;
-    uint64_t t1, n1;
-    do {
-        clock_pair(&t1, &n1);
-    } while (n1 - g_mono_ref < 2000000ull);
-    if (t1 <= g_tick_ref)
-        return 1.0;
-    return (double)(n1 - g_mono_ref) / (double)(t1 - g_tick_ref);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -180,25 +228,88 @@ static size_t page_up(size_t v)
     return (v + QP_PAGE - 1) & ~(size_t)(QP_PAGE - 1);
 }
 
-/* Copies s into h's string region; offset 0 holds "" for when it is full. */
+static int seg_fallocate(off_t off, off_t len);
+
+/* Makes sure bytes [region, region + need) of a table region are backed,
+ * reserving in steps of at least 64 KiB.  *rsv: bytes reserved so far. */
+static int table_reserve(uint64_t region, uint64_t cap, uint64_t *rsv, uint64_t need)
+{
+    if (need <= *rsv)
+        return 0;
+    uint64_t want = page_up(need);
+    if (want < *rsv + 65536)
+        want = *rsv + 65536;
+    if (want > cap)
+        want = page_up(cap);
+    int r = seg_fallocate((off_t)(region + *rsv), (off_t)(want - *rsv));
+    if (r != 0)
+        return r;
+    *rsv = want;
+    return 0;
+}
+
+/* Copies s into h's string region (already reserved). */
 static uint32_t seg_add_string(struct qp_seg_header *h, const char *s)
 {
     size_t n = strlen(s ? s : "") + 1;
     uint32_t used = h->strings_used;
-    if (n > h->strings_cap - used)
-        return 0;
     memcpy((char *)h + h->strings_off + used, s ? s : "", n);
     h->strings_used = used + (uint32_t)n;
     return used;
 }
 
-/* Writes one set and its ops into the segment tables, then publishes the
- * new counts.  Called under g_lock. */
-static void seg_add_set(struct qp_seg_header *h, qpulse_set_t *set)
+static size_t str_size(const char *s)
+{
+    return strlen(s ? s : "") + 1;
+}
+
+/* Enters one set and its ops into the segment tables, then publishes the
+ * new counts.  Returns the set's base (index of op 0, plus 1), or 0 when
+ * it does not fit (one line on stderr per kind of limit).  Under g_lock. */
+static uint32_t seg_add_set(struct qp_seg_header *h, const qpulse_set_t *set)
 {
     uint32_t sc = h->sets_count, oc = h->ops_count;
-    if (sc >= h->sets_cap || set->base != oc || oc + set->nops > h->ops_cap)
-        return;   /* cannot happen unless the caps were exceeded: see register */
+    if (sc >= h->sets_cap) {
+        warn_once(&g_warned_sets,
+                  "operation set %.64s does not fit: more than %u sets in this process; "
+                  "samples of sets beyond the limit are dropped and counted",
+                  set->name ? set->name : "?", h->sets_cap);
+        return 0;
+    }
+    if (set->nops > h->ops_cap - oc) {
+        warn_once(&g_warned_ops,
+                  "operation set %.64s does not fit: more than %u operations in this process; "
+                  "samples of sets beyond the limit are dropped and counted",
+                  set->name ? set->name : "?", h->ops_cap);
+        return 0;
+    }
+    uint64_t strings = str_size(set->name);
+    for (uint32_t i = 0; i < set->nops; i++)
+        strings += str_size(set->names[i]) + str_size(set->groups[i]) +
+                   str_size(set->descriptions[i]);
+    if (strings > h->strings_cap - h->strings_used) {
+        warn_once(&g_warned_strings,
+                  "operation set %.64s does not fit: more than %u bytes of operation names "
+                  "and descriptions in this process; samples of sets beyond the limit are "
+                  "dropped and counted",
+                  set->name ? set->name : "?", h->strings_cap);
+        return 0;
+    }
+    int r = table_reserve(h->sets_off, (uint64_t)h->sets_cap * sizeof(struct qp_set_entry),
+                          &g_rsv_sets, (uint64_t)(sc + 1) * sizeof(struct qp_set_entry));
+    if (!r)
+        r = table_reserve(h->ops_off, (uint64_t)h->ops_cap * sizeof(struct qp_op_entry),
+                          &g_rsv_ops, (uint64_t)(oc + set->nops) * sizeof(struct qp_op_entry));
+    if (!r)
+        r = table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings,
+                          h->strings_used + strings);
+    if (r) {
+        warn_once(&g_warned_space,
+                  "cannot reserve shared memory for the tables of operation set %.64s: %s; "
+                  "its samples are dropped and counted (free space in /dev/shm)",
+                  set->name ? set->name : "?", strerror(r));
+        return 0;
+    }
     struct qp_set_entry *se = (struct qp_set_entry *)((char *)h + h->sets_off) + sc;
     se->name_off = seg_add_string(h, set->name);
     se->first_op = oc;
@@ -215,29 +326,59 @@ static void seg_add_set(struct qp_seg_header *h, qpulse_set_t *set)
      * of sets_count/ops_count in qp_reader_refresh(). */
     qp_store_release(&h->sets_count, sc + 1);
     qp_store_release(&h->ops_count, oc + set->nops);
+    return oc + 1;
 }
 
+/* A forked child's new segment starts with its parent's tables, so that the
+ * sets bound in the parent keep their operation indices.  Under g_lock. */
+static int seg_inherit_tables(struct qp_seg_header *h, const struct qp_seg_header *p)
+{
+    /* Pairs with the release stores of the counts in seg_add_set() (the
+     * parent may still be adding sets through the shared mapping). */
+    uint32_t sc = qp_load_acquire(&p->sets_count);
+    uint32_t oc = qp_load_acquire(&p->ops_count);
+    uint32_t su = qp_load_relaxed(&p->strings_used);
+    if (sc > h->sets_cap || oc > h->ops_cap || su > h->strings_cap)
+        return -1;
+    if (table_reserve(h->sets_off, (uint64_t)h->sets_cap * sizeof(struct qp_set_entry),
+                      &g_rsv_sets, (uint64_t)sc * sizeof(struct qp_set_entry)) ||
+        table_reserve(h->ops_off, (uint64_t)h->ops_cap * sizeof(struct qp_op_entry),
+                      &g_rsv_ops, (uint64_t)oc * sizeof(struct qp_op_entry)) ||
+        table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings, su))
+        return -1;
+    memcpy((char *)h + h->sets_off, (const char *)p + p->sets_off,
+           (size_t)sc * sizeof(struct qp_set_entry));
+    memcpy((char *)h + h->ops_off, (const char *)p + p->ops_off,
+           (size_t)oc * sizeof(struct qp_op_entry));
+    memcpy((char *)h + h->strings_off, (const char *)p + p->strings_off, su);
+    h->strings_used = su;
+    h->sets_count = sc;
+    h->ops_count = oc;
+    return 0;
+}
+
+/* Layout: header, consumer region, slots, then the tables, then the rings.
+ * Only the first three are reserved at creation. */
 static void seg_layout(struct qp_seg_header *h, uint32_t slots, uint32_t records)
 {
     size_t off = QP_HEADER_SIZE;
     h->consumer_off = off;
     h->consumer_size = page_up(sizeof(struct qp_consumer) + (size_t)slots * sizeof(struct qp_tail));
     off += h->consumer_size;
-    h->sets_off = off;
-    h->sets_cap = QP_SETS_CAP;
-    off += QP_SETS_CAP * sizeof(struct qp_set_entry);
-    h->ops_off = off;
-    h->ops_cap = QP_OPS_CAP;
-    off += QP_OPS_CAP * sizeof(struct qp_op_entry);
-    h->strings_off = off;
-    h->strings_cap = QP_STRINGS_CAP;
-    h->strings_used = 1;   /* offset 0 is "" */
-    off += QP_STRINGS_CAP;
     h->slots_off = off;
     h->slot_count = slots;
     h->slot_size = sizeof(struct qp_slot);
-    off += (size_t)slots * sizeof(struct qp_slot);
-    off = page_up(off);
+    off = page_up(off + (size_t)slots * sizeof(struct qp_slot));
+    h->sets_off = off;
+    h->sets_cap = QP_SETS_CAP;
+    off = page_up(off + QP_SETS_CAP * sizeof(struct qp_set_entry));
+    h->ops_off = off;
+    h->ops_cap = QP_OPS_CAP;
+    off = page_up(off + QP_OPS_CAP * sizeof(struct qp_op_entry));
+    h->strings_off = off;
+    h->strings_cap = QP_STRINGS_CAP;
+    h->strings_used = 1;   /* offset 0 is "" */
+    off = page_up(off + QP_STRINGS_CAP);
     h->rings_off = off;
     h->ring_records = records;
     off += (size_t)slots * records * sizeof(qp_sample_t);
@@ -270,8 +411,9 @@ static int seg_create(void)
         if (fd >= 0 || errno != EEXIST)
             break;
         /* A segment of an earlier image of this very process (exec keeps
-         * pid and start time) that did not run its exit path: mark it
-         * exited so the daemon drains and removes it, and take the next seq. */
+         * pid and start time) that did not run its exit path, or of an
+         * earlier load of this library: mark it exited so the daemon drains
+         * and removes it, and take the next seq. */
         int ofd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
         if (ofd >= 0) {
             struct stat sb;
@@ -296,11 +438,12 @@ static int seg_create(void)
     }
     g_seg_seq++;
     (void)fchmod(fd, 0600);   /* whatever the umask said */
-    /* Reserve the header, tables and slot indices now; the rings are
-     * reserved per thread at slot claim (see slot_claim()). */
+    /* Reserve the header, consumer region and slot indices now; the tables
+     * grow with the sets (table_reserve()), the rings with their use
+     * (ring_reserve()). */
     int r = ftruncate(fd, (off_t)tmpl.total_size);
     if (r == 0)
-        r = posix_fallocate(fd, 0, (off_t)tmpl.rings_off);
+        r = posix_fallocate(fd, 0, (off_t)tmpl.sets_off);
     else
         r = errno;
     if (r != 0) {
@@ -336,31 +479,40 @@ static int seg_create(void)
     qp_proc_name(pid, h->name, sizeof h->name);
     snprintf(h->ns, sizeof h->ns, "%s", ns);
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;
-    h->ns_per_tick = calibrate();
-    h->tick_ref = g_tick_ref;
-    h->mono_ref_ns = g_mono_ref;
+    h->ns_per_tick = 0;   /* the reader calibrates */
+    clock_pair(&h->tick_ref, &h->mono_ref_ns);
     h->state = QP_STATE_ALIVE;
     /* The fd and its identity before g_seg: a thread that sees g_seg may go
      * straight to seg_fallocate() (found by TSan, tests/reliability-churn.sh
      * in the -fsanitize=thread build). */
     g_seg_size = tmpl.total_size;
     g_seg_fd = fd;
+    g_rsv_sets = g_rsv_ops = g_rsv_strings = 0;
     struct stat fsb;
     if (fstat(fd, &fsb) == 0) {
         g_seg_dev = fsb.st_dev;
         g_seg_ino = fsb.st_ino;
     }
-    for (qpulse_set_t *s = g_sets; s; s = s->next)
-        seg_add_set(h, s);
+    if (g_parent_seg) {
+        if (seg_inherit_tables(h, g_parent_seg) < 0) {
+            static int w;
+            warn_once(&w, "cannot copy the parent's operation tables; recording is off");
+            munmap(p, tmpl.total_size);
+            shm_unlink(g_seg_name);
+            close(fd);
+            g_seg_fd = -1;
+            return -ENOSPC;
+        }
+        munmap(g_parent_seg, g_parent_size);
+        g_parent_seg = NULL;
+    }
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
      * with the acquire load of the magic in qp_reader_open(). */
     qp_store_release(&h->magic, QP_MAGIC);
-    /* Only now may other threads record into it: were g_seg published
-     * before the magic, they could fill rings of a segment no reader can
-     * open, and a process killed in between (or a creating thread preempted
-     * for long) would lose them all.  Pairs with the acquire load in
-     * seg_ensure(). */
+    /* Only now may other threads record into it.  Pairs with the acquire
+     * load in seg_ensure(). */
     qp_store_release(&g_seg, h);
+    qp_fetch_add(&h->dropped_error, __atomic_exchange_n(&g_dropped_early, 0, __ATOMIC_RELAXED));
     return 0;
 }
 
@@ -390,7 +542,7 @@ static int seg_fd_ours(void)
            sb.st_ino == g_seg_ino;
 }
 
-/* Reserves ring memory through the segment's fd, reopening the object by
+/* Reserves segment memory through the segment's fd, reopening the object by
  * name when the program closed the fd.  Its own lock, not g_lock: a thread
  * may claim its slot while it holds g_lock (a hooked call recorded from
  * inside qpulse_shutdown(), under libqpulse-preload). */
@@ -411,6 +563,141 @@ static int seg_fallocate(off_t off, off_t len)
     int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
     pthread_mutex_unlock(&g_fd_lock);
     return r;
+}
+
+static int seg_ensure(void)
+{
+    /* Pairs with the release store in seg_create(): a thread that sees the
+     * pointer sees the initialised segment behind it. */
+    if (qp_load_acquire(&g_seg))
+        return 0;
+    if (qp_load_relaxed(&g_seg_failed))
+        return -1;
+    pthread_mutex_lock(&g_lock);
+    /* An atomic store: the flag is read without the lock above; relaxed is
+     * enough, a thread that misses it takes the lock and sees it here. */
+    if (!g_seg && !g_seg_failed && seg_create() < 0)
+        qp_store_relaxed(&g_seg_failed, 1);
+    pthread_mutex_unlock(&g_lock);
+    return qp_load_acquire(&g_seg) ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sets                                                                    */
+/* ---------------------------------------------------------------------- */
+
+uint32_t qpulse__bind(qpulse_set_t *set)
+{
+    if (!set || set->abi != QPULSE_SET_ABI || !qpulse__enabled)
+        return 0;
+    /* Pairs with the release store below. */
+    uint32_t b = qp_load_acquire(&set->base);
+    if (b)
+        return b;
+    if (qp_load_relaxed(&set->state) == SET_DEAD || qpulse__busy) {
+        /* A set that does not fit, or a signal handler that interrupted
+         * this thread inside the library: never wait, count it. */
+        drop_error();
+        return 0;
+    }
+    qpulse__busy++;
+    if (seg_ensure() == 0) {
+        pthread_mutex_lock(&g_lock);
+        b = set->base;
+        if (!b && set->state != SET_DEAD) {
+            b = seg_add_set(g_seg, set);
+            if (b)
+                /* The tables are published before the index that names
+                 * them; pairs with the acquire load in
+                 * qpulse__scope_begin() and above. */
+                qp_store_release(&set->base, b);
+            else
+                qp_store_relaxed(&set->state, SET_DEAD);
+        }
+        pthread_mutex_unlock(&g_lock);
+    }
+    qpulse__busy--;
+    if (!b)
+        drop_error();
+    return b;
+}
+
+void qpulse_register_set(qpulse_set_t *set)
+{
+    /* Binding needs the segment; without one (nothing recorded yet) the
+     * first sample will bind.  Never creates a segment. */
+    if (set && qpulse__enabled && qp_load_acquire(&g_seg) && !qpulse__busy &&
+        !qp_load_acquire(&set->base) && qp_load_relaxed(&set->state) != SET_DEAD) {
+        qpulse__bind(set);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Stale scopes (longjmp)                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Reads len bytes at addr without faulting on an unmapped address (a
+ * system call, so only for the rare repair below). */
+static int safe_read(const void *addr, void *out, size_t len)
+{
+    struct iovec local = { out, len }, remote = { (void *)addr, len };
+    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) ==
+           (long)len;
+}
+
+/* Is c, found at address at, an open scope?  Ended scopes have op 0, an
+ * open one names an operation of the table, links upwards (its enclosing
+ * scope lies above it) and names that scope's operation as its parent. */
+static int scope_plausible(const qpulse_scope_t *c, uintptr_t at, uint32_t nops)
+{
+    if (c->op == 0 || c->op > nops || c->parent > nops || c->start == 0)
+        return 0;
+    if (!c->prev)
+        return c->parent == 0;
+    if ((uintptr_t)c->prev <= at || ((uintptr_t)c->prev & 7) || c->parent == 0)
+        return 0;
+    qpulse_scope_t up;
+    return safe_read(c->prev, &up, sizeof up) && up.op == c->parent;
+}
+
+qpulse_scope_t *qpulse__stale_top(qpulse_scope_t *self, uintptr_t sp)
+{
+    struct qpulse__tls *t = &qpulse__tls;
+    /* The innermost scope lies below the stack pointer: it was left by
+     * longjmp (or by an exception through code without unwind tables), and
+     * its memory, and that of the scopes it was nested in down there, is
+     * dead and already reused.  The innermost scope still open is the
+     * first open scope above the stack pointer: look for it, a page at a
+     * time through reads that cannot fault, up to 256 KiB. */
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    uint32_t nops = h ? qp_load_acquire(&h->ops_count) : 0;
+    qpulse_scope_t *found = NULL;
+    uintptr_t a = (sp + 7) & ~(uintptr_t)7;
+    unsigned char buf[4096 + sizeof(qpulse_scope_t)];
+    for (uintptr_t scanned = 0; nops && !found && scanned < (256u << 10);) {
+        size_t n = 4096 - (a & 4095);
+        size_t want = n + sizeof(qpulse_scope_t);
+        if (!safe_read((const void *)a, buf, want)) {
+            want = n;   /* the last page of the stack */
+            if (!safe_read((const void *)a, buf, want))
+                break;
+        }
+        for (size_t off = 0; off + sizeof(qpulse_scope_t) <= want && off < n; off += 8) {
+            qpulse_scope_t c;
+            memcpy(&c, buf + off, sizeof c);
+            if ((qpulse_scope_t *)(a + off) != self && scope_plausible(&c, a + off, nops)) {
+                found = (qpulse_scope_t *)(a + off);
+                t->top_op = c.op;
+                break;
+            }
+        }
+        a += n;
+        scanned += n;
+    }
+    if (!found)
+        t->top_op = 0;
+    t->top = found;
+    return found;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -436,6 +723,7 @@ static void slot_release(void *arg)
     /* Orders our last head store before the slot is seen free; pairs with
      * the acquire of the CAS in slot_claim(). */
     qp_store_release(&s->state, QP_SLOT_FREE);
+    qp_fetch_add(&g_slot_gen, 1);
     t->ring = NULL;
     t->head_pub = NULL;
     t->head = 0;
@@ -443,32 +731,69 @@ static void slot_release(void *arg)
     t->slot = 0;
 }
 
-static int seg_ensure(void)
+/* What a thread without a slot remembers of g_slot_gen (never 0). */
+static uint32_t gen_mark(uint32_t gen)
 {
-    /* Pairs with the release store in seg_create(): a thread that sees the
-     * pointer sees the initialised segment behind it. */
-    if (qp_load_acquire(&g_seg))
-        return 0;
-    if (qp_load_relaxed(&g_seg_failed))
-        return -1;
-    pthread_mutex_lock(&g_lock);
-    /* An atomic store: the flag is read without the lock above; relaxed is
-     * enough, a thread that misses it takes the lock and sees it here. */
-    if (!g_seg && !g_seg_failed && seg_create() < 0)
-        qp_store_relaxed(&g_seg_failed, 1);
-    pthread_mutex_unlock(&g_lock);
-    return qp_load_acquire(&g_seg) ? 0 : -1;
+    return gen + 1 ? gen + 1 : 1;
 }
 
-/* Claims a free slot for this thread (first sample, or after ENOSPC).
- * Returns 0, or -1 when none is free or the segment is unusable. */
-static int slot_claim(void)
+/* The first ring chunk a thread reserves, in records. */
+#define RING_FIRST_CHUNK 1024u
+
+/* Reserves more of slot i's ring (doubling) so that at least `need`
+ * records from its start are backed.  0 or an errno. */
+static int ring_reserve(uint32_t i, uint64_t need)
+{
+    struct qp_seg_header *h = g_seg;
+    struct qp_slot *s = seg_slot(i);
+    uint64_t have = s->reserved;
+    if (need <= have || have >= h->ring_records)
+        return 0;
+    uint64_t want = have ? have * 2 : RING_FIRST_CHUNK;
+    if (want < need)
+        want = need;
+    if (want > h->ring_records)
+        want = h->ring_records;
+    size_t bytes = (size_t)h->ring_records * sizeof(qp_sample_t);
+    off_t off = (off_t)(h->rings_off + (size_t)i * bytes + have * sizeof(qp_sample_t));
+    int r = seg_fallocate(off, (off_t)((want - have) * sizeof(qp_sample_t)));
+    if (r != 0) {
+        warn_once(&g_warned_space,
+                  "cannot reserve shared memory for a thread's ring: %s; its samples are "
+                  "dropped and counted (free space in /dev/shm or lower QPULSE_RING_RECORDS)",
+                  strerror(r));
+        return r;
+    }
+    s->reserved = want;
+    return 0;
+}
+
+/* The head value the fast path may write up to: the consumer's tail plus
+ * the ring size, and within the reserved part of the ring. */
+static uint64_t slot_limit(uint32_t i)
+{
+    /* Pairs with the release store of the tail in qp_reader_drain(): the
+     * consumer is done with every record below the tail. */
+    uint64_t lim = qp_load_acquire(&seg_tail(i)->tail) + g_seg->ring_records;
+    uint64_t rsv = seg_slot(i)->reserved;
+    if (rsv < g_seg->ring_records && rsv < lim)
+        lim = rsv;
+    return lim;
+}
+
+/* Claims a free slot for this thread (first sample, or after a slot was
+ * freed).  Returns the limit for the fast path, or 0 when no slot is free
+ * or the segment is unusable.  Runs with qpulse__busy raised. */
+static uint64_t slot_claim(void)
 {
     struct qpulse__tls *t = &qpulse__tls;
+    if (t->slot)             /* a signal handler claimed it meanwhile */
+        return slot_limit(t->slot - 1);
     if (t->state)            /* this thread already failed for good */
-        return -1;
+        return 0;
+    uint32_t gen = qp_load_relaxed(&g_slot_gen);
     if (seg_ensure() < 0)
-        return -1;
+        return 0;
     struct qp_seg_header *h = g_seg;
     pid_t tid = gettid_();
     uint32_t n = h->slot_count;
@@ -479,73 +804,83 @@ static int slot_claim(void)
         if (qp_load_relaxed(&s->state) != QP_SLOT_FREE ||
             !qp_cas(&s->state, &expect, QP_SLOT_CLAIMED))
             continue;
-        size_t bytes = (size_t)h->ring_records * sizeof(qp_sample_t);
-        off_t off = (off_t)(h->rings_off + (size_t)i * bytes);
-        if (s->claims == 0) {
-            int r = seg_fallocate(off, (off_t)bytes);
-            if (r != 0) {
-                warn_once(&g_warned_space,
-                          "cannot reserve %zu bytes of shared memory for a thread's ring: %s; "
-                          "its samples are dropped and counted (free space in /dev/shm or "
-                          "lower QPULSE_RING_RECORDS)",
-                          bytes, strerror(r));
-                qp_store_release(&s->state, QP_SLOT_FREE);
-                t->state = 1;
-                return -1;
-            }
+        uint64_t head = qp_load_relaxed(&s->head);
+        if (s->reserved < h->ring_records && ring_reserve(i, head + 1) != 0) {
+            qp_store_release(&s->state, QP_SLOT_FREE);
+            t->state = 1;
+            return 0;
         }
         s->tid = tid;
         s->claims++;
         t->ring = seg_ring(i);
         t->head_pub = &s->head;
-        t->head = qp_load_relaxed(&s->head);
+        t->head = head;
         t->mask = h->ring_records - 1;
-        /* Pairs with the release store of the tail in qp_reader_drain(): the
-         * consumer is done with every record below the tail. */
-        t->limit = qp_load_acquire(&seg_tail(i)->tail) + h->ring_records;
         t->slot = i + 1;
+        t->slot_gen = 0;
         if (g_key_ok)
             pthread_setspecific(g_thread_key, (void *)1);
-        return 0;
+        return slot_limit(i);
     }
+    /* Back off: try again only once some thread has freed a slot, so a
+     * thread without one pays a load and a compare per sample, not a
+     * system call and a scan. */
+    t->slot_gen = gen_mark(gen);
     warn_once(&g_warned_slots,
               "all %u thread slots are taken; samples of further threads are dropped and "
               "counted (raise QPULSE_THREADS)",
               n);
-    return -1;
+    return 0;
 }
 
-/* slot_claim() marked as the library's own work (qpulse__busy): it may
- * create the segment, and libqpulse-preload must not record the calls that
- * makes — recording them would re-enter slot_claim() and deadlock on g_lock. */
-static int slot_claim_busy(void)
-{
-    qpulse__busy++;
-    int r = slot_claim();
-    qpulse__busy--;
-    return r;
-}
-
-void qpulse__push_slow(const struct qpulse__sample *smp)
+void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
 {
     struct qpulse__tls *t = &qpulse__tls;
-    if (!qpulse__enabled)
-        return;
-    if (!t->slot && slot_claim_busy() < 0) {
-        if (g_seg)
-            qp_fetch_add(t->state ? &g_seg->dropped_error : &g_seg->dropped_noslot, 1);
+    if (t->slot && lim == 0) {
+        /* This push interrupted another one on this thread (a signal
+         * handler): the interrupted push owns the ring until it is done. */
+        qp_fetch_add(&seg_slot(t->slot - 1)->dropped, 1);
         return;
     }
+    if (!t->slot) {
+        if (t->state || (t->slot_gen && t->slot_gen == gen_mark(qp_load_relaxed(&g_slot_gen))) ||
+            qpulse__busy) {
+            /* No slot and none freed since we last looked, a ring we
+             * could not reserve, or a signal handler inside the library. */
+            drop_count(!(t->state || qpulse__busy));
+            return;
+        }
+        qpulse__busy++;
+        lim = slot_claim();
+        qpulse__busy--;
+        if (!lim) {
+            drop_count(!t->state);
+            return;
+        }
+        /* A handler that ran meanwhile may have set the limit: the ring is
+         * ours again until the record below is published. */
+        t->limit = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    uint32_t i = t->slot - 1;
     uint64_t h = t->head;
-    if (h >= t->limit) {
-        /* Pairs with the release store of the tail in qp_reader_drain(). */
-        uint32_t i = t->slot - 1;
-        t->limit = qp_load_acquire(&seg_tail(i)->tail) + g_seg->ring_records;
-        if (h >= t->limit) {
-            struct qp_slot *s = seg_slot(i);
-            /* Single writer: a plain increment made visible without a
-             * locked instruction. */
-            qp_store_relaxed(&s->dropped, qp_load_relaxed(&s->dropped) + 1);
+    if (h >= lim) {
+        lim = slot_limit(i);
+        uint64_t rsv = seg_slot(i)->reserved;
+        if (h >= lim && h >= rsv && rsv < g_seg->ring_records && !qpulse__busy &&
+            t->state != 2) {
+            /* The end of the reserved part of the ring (not a full one). */
+            qpulse__busy++;
+            int r = ring_reserve(i, h + 1);
+            qpulse__busy--;
+            if (r == 0)
+                lim = slot_limit(i);
+            else
+                t->state = 2;   /* no more tries: each would be a system call */
+        }
+        if (h >= lim) {
+            qp_fetch_add(&seg_slot(i)->dropped, 1);
+            t->limit = lim;
             return;
         }
     }
@@ -554,59 +889,34 @@ void qpulse__push_slow(const struct qpulse__sample *smp)
     /* Publishes the record; pairs with the acquire load of the head in
      * qp_reader_drain(). */
     qp_store_release(t->head_pub, h + 1);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Sets                                                                    */
-/* ---------------------------------------------------------------------- */
-
-void qpulse_register_set(qpulse_set_t *set)
-{
-    if (!set || set->abi != QPULSE_SET_ABI)
-        return;
-    qpulse__busy++;
-    pthread_mutex_lock(&g_lock);
-    if (!set->registered) {
-        if (g_total_ops + set->nops > QP_OPS_CAP) {
-            static int w;
-            warn_once(&w, "operation set %s does not fit (more than %u operations in all); "
-                          "its samples are dropped", set->name, QP_OPS_CAP);
-            set->base = QP_OPS_CAP + 1;   /* every sample fails the reader's bound */
-        } else {
-            set->base = g_total_ops;
-            g_total_ops += set->nops;
-        }
-        set->registered = 1;
-        set->next = NULL;
-        *g_sets_tail = set;
-        g_sets_tail = &set->next;
-        if (g_seg && set->base <= QP_OPS_CAP)
-            seg_add_set(g_seg, set);
-    }
-    pthread_mutex_unlock(&g_lock);
-    qpulse__busy--;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->limit = lim;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Records and timers                                                      */
 /* ---------------------------------------------------------------------- */
 
-void qpulse__record_ns(const qpulse_set_t *set, uint32_t op, uint64_t ns)
+void qpulse__record_ns(qpulse_set_t *set, uint32_t op, uint64_t ns)
 {
     if (!qpulse__enabled)
         return;
-    qpulse_scope_t *top = qpulse__tls.top;
-    qpulse__push((set->base + op) | QPULSE__NS, top ? top->op : 0, qpulse__now(), ns, ns);
+    uint32_t b = qp_load_acquire(&set->base);
+    if (!b && !(b = qpulse__bind(set)))
+        return;
+    qpulse__push((b - 1 + op) | QPULSE__NS, qpulse__tls.top_op, qpulse__now(), ns, ns);
 }
 
-qpulse_timer_t qpulse__timer_start(const qpulse_set_t *set, uint32_t op)
+qpulse_timer_t qpulse__timer_start(qpulse_set_t *set, uint32_t op)
 {
     qpulse_timer_t t = { 0, 0, 0, 0, 0 };
     if (!qpulse__enabled)
         return t;
-    qpulse_scope_t *top = qpulse__tls.top;
-    t.op = set->base + op + 1;
-    t.parent = top ? top->op : 0;
+    uint32_t b = qp_load_acquire(&set->base);
+    if (!b && !(b = qpulse__bind(set)))
+        return t;
+    t.op = b + op;
+    t.parent = qpulse__tls.top_op;
     t.start = qpulse__now();
     return t;
 }
@@ -647,7 +957,7 @@ void qpulse_timer_discard(qpulse_timer_t *t)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Process life: load, fork, exit                                          */
+/* Process life: load, fork, exit, unload                                  */
 /* ---------------------------------------------------------------------- */
 
 int qpulse_enabled(void)
@@ -667,9 +977,10 @@ uint64_t qpulse_recorded(void)
 
 uint64_t qpulse_dropped(void)
 {
+    uint64_t n = qp_load_relaxed(&g_dropped_early);
     if (!g_seg)
-        return 0;
-    uint64_t n = qp_load_relaxed(&g_seg->dropped_noslot) + qp_load_relaxed(&g_seg->dropped_error);
+        return n;
+    n += qp_load_relaxed(&g_seg->dropped_noslot) + qp_load_relaxed(&g_seg->dropped_error);
     for (uint32_t i = 0; i < g_seg->slot_count; i++)
         n += qp_load_relaxed(&seg_slot(i)->dropped);
     return n;
@@ -713,14 +1024,18 @@ static void atfork_parent(void)
 }
 
 /* The child has one thread (this one) and must not write the parent's
- * segment: drop the mapping, forget the slot, and start over lazily.  The
- * open scopes on this thread's stack stay valid and keep nesting. */
+ * segment: keep its mapping only to copy the tables from, forget the slot,
+ * and start over lazily.  The open scopes on this thread's stack stay
+ * valid and keep nesting. */
 static void atfork_child(void)
 {
     pthread_mutex_init(&g_lock, NULL);
     pthread_mutex_init(&g_fd_lock, NULL);
     if (g_seg) {
-        munmap(g_seg, g_seg_size);
+        if (g_parent_seg)
+            munmap(g_parent_seg, g_parent_size);
+        g_parent_seg = g_seg;
+        g_parent_size = g_seg_size;
         if (seg_fd_ours())
             close(g_seg_fd);
     }
@@ -729,6 +1044,7 @@ static void atfork_child(void)
     g_seg_size = 0;
     g_seg_failed = 0;
     g_seg_seq = 0;
+    g_dropped_early = 0;
     g_shutdown_done = 0;
     g_warned_space = g_warned_slots = 0;
     struct qpulse__tls *t = &qpulse__tls;
@@ -738,6 +1054,7 @@ static void atfork_child(void)
     t->limit = 0;
     t->slot = 0;
     t->state = 0;
+    t->slot_gen = 0;
     qpulse__busy--;
 }
 
@@ -747,13 +1064,25 @@ __attribute__((constructor)) static void qpulse_init(void)
     if (d && *d && strcmp(d, "0") != 0)
         qpulse__enabled = 0;
     const char *c = getenv("QPULSE_CLOCK");
-    qpulse__use_tsc = tsc_invariant() && !(c && !strcmp(c, "monotonic"));
-    clock_pair(&g_tick_ref, &g_mono_ref);
+    if (c && !strcmp(c, "monotonic"))
+        qpulse__use_tsc = 0;
+    else if (c && !strcmp(c, "tsc"))
+        qpulse__use_tsc = tsc_invariant();
+    else
+        qpulse__use_tsc = qpulse__enabled && tsc_invariant() && tsc_trusted_by_kernel();
     g_key_ok = pthread_key_create(&g_thread_key, slot_release) == 0;
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
+/* At exit, and when the library itself is unloaded (dlclose of the last
+ * object that needed it): after this no thread may call into us, so the
+ * thread-exit destructor is withdrawn (pthread_atfork handlers are
+ * withdrawn by the C library). */
 __attribute__((destructor)) static void qpulse_fini(void)
 {
     qpulse_shutdown();
+    if (g_key_ok) {
+        g_key_ok = 0;
+        pthread_key_delete(g_thread_key);
+    }
 }

@@ -24,6 +24,12 @@ for ex in trading ecommerce; do
   [ "$(recorded $ex)" -gt 0 ] || qp_fail "$ex recorded no samples"
   [ "$(qp_shm_count)" -eq 0 ] || { ls /dev/shm >&2; qp_fail "$ex left shared memory behind"; }
 done
+# The C++ example.
+run_example orderbook 1
+[ "$(recorded orderbook)" -gt 0 ] || qp_fail "orderbook recorded no samples"
+grep -Eq '^orderbook: orders=[1-9][0-9]* trades=[1-9][0-9]* rejected=[1-9]' "$T/orderbook.out" ||
+  qp_fail "orderbook matched or rejected nothing"
+[ "$(qp_shm_count)" -eq 0 ] || qp_fail "orderbook left shared memory behind"
 grep -Eq '^trading: updates=[1-9][0-9]* .* orders=[1-9]' "$T/trading.out" ||
   qp_fail "trading submitted no orders"
 grep -Eq '^ecommerce: requests=[1-9][0-9]* ok=[1-9]' "$T/ecommerce.out" ||

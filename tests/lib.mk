@@ -6,7 +6,34 @@ tests_test_record_SOURCES = tests/test_record.c
 tests_test_record_CPPFLAGS = $(QPTEST_CPPFLAGS_)
 tests_test_record_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_record_LDADD = $(QPTEST_LIBS_)
+
+## Signal handlers, longjmp, limits, slotless threads, clocks.
+check_PROGRAMS += tests/test_safety
+TESTS += tests/test_safety
+tests_test_safety_SOURCES = tests/test_safety.c
+tests_test_safety_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+tests_test_safety_CFLAGS = $(QPTEST_CFLAGS_)
+tests_test_safety_LDADD = $(QPTEST_LIBS_)
 endif
 
 TESTS += tests/api-compile.sh
 EXTRA_DIST += tests/api-compile.sh
+
+## Plugins, constructors, dlclose, unloading libqpulse, C++ and the case
+## label (tests/safety.sh and tests/cxx-compile.sh).
+check_LTLIBRARIES += tests/plug_net1.la tests/plug_net2.la
+tests_plug_net1_la_SOURCES = tests/plug_net1.c
+tests_plug_net1_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests
+tests_plug_net1_la_LIBADD = lib/libqpulse.la
+tests_plug_net2_la_SOURCES = tests/plug_net2.c
+tests_plug_net2_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests
+tests_plug_net2_la_LIBADD = lib/libqpulse.la
+check_PROGRAMS += tests/qp_safety tests/qp_unload
+tests_qp_safety_SOURCES = tests/qp_safety.c
+tests_qp_safety_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
+tests_qp_unload_SOURCES = tests/qp_unload.c
+tests_qp_unload_LDADD = $(PTHREAD_LIBS)
+TESTS += tests/safety.sh
+EXTRA_DIST += tests/safety.sh
+TESTS += tests/cxx-compile.sh
+EXTRA_DIST += tests/cxx-compile.sh tests/cxx_api.cpp

@@ -120,7 +120,9 @@ Test(record, no_segment_before_first_sample)
 
 Test(record, tables_describe_the_sets)
 {
+    /* A set enters the tables with its first sample. */
     QPULSE_RECORD(tset, Outer, 5);
+    QPULSE_RECORD(tother, Alpha, 5);
     qp_reader_t *r = open_self();
     cr_assert_eq(qp_reader_nops(r), 4, "3 ops of tset + 1 of tother, got %u", qp_reader_nops(r));
     int seen = 0;
