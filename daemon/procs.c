@@ -305,7 +305,12 @@ static void try_open(const char *name)
         qp_reader_close(r);
         return;
     }
-    qp_reader_set_daemon(r, getpid());
+    if (qp_reader_set_daemon(r, getpid()) < 0) {
+        log_warn("segment %s (pid %ld) shrank as we attached; skipping it", path, (long)p->pid);
+        names_add(&skipped, name);
+        proc_close(p, 0);
+        return;
+    }
     log_info("attached to %s[%ld] (%s)", p->name, (long)p->pid, path);
     /* Adopted at start-up or found late: it may be gone already. */
     if (qp_reader_exited(r))
@@ -575,7 +580,7 @@ void procs_shutdown(void)
      * producer stores EXITED before it reads daemon_pid). */
     for (struct proc *p = qpd.procs; p; p = p->next)
         if (p->r)
-            qp_reader_set_daemon(p->r, 0);
+            (void)qp_reader_set_daemon(p->r, 0);   /* -EFAULT: the drain below sees it */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     procs_retry_pending();
     cur_sec = mono_ns() / 1000000000;

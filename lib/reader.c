@@ -5,7 +5,8 @@
  * offset and count is bounded against the size the reader mapped, strings
  * are copied out only when terminated inside their region, and records are
  * copied out before they are looked at.  A segment shrunk under the reader
- * raises SIGBUS on access; a thread-local guard turns that into -EFAULT.
+ * raises SIGBUS on access, a read or a write of the consumer region alike;
+ * a thread-local guard turns that into -EFAULT.
  */
 #include "config.h"
 
@@ -79,7 +80,7 @@ static void guard_install(void)
 }
 
 /* Guards nest: an inner guard restores the outer one when it ends.  The
- * guarded code only reads the segment; on a fault the function returns
+ * guarded code reads the segment or stores to the consumer region; on a fault the function returns
  * fail_ret at once and uses none of its locals. */
 #define GUARD_BEGIN(fail_ret)                                                  \
     sigjmp_buf jb__;                                                           \
@@ -586,6 +587,14 @@ uint64_t qp_reader_invalid(const qp_reader_t *r)
     return r->invalid;
 }
 
+uint64_t qp_reader_consumed(const qp_reader_t *r)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < r->hdr.slot_count; i++)
+        n += r->tails[i];
+    return n;
+}
+
 uint64_t qp_reader_drained(const qp_reader_t *r)
 {
     return r->drained;
@@ -618,8 +627,11 @@ int qp_reader_set_daemon(qp_reader_t *r, pid_t pid)
     if (!r->cons)
         return -EINVAL;
     /* Read by the producer at exit (qpulse_shutdown) to leave the segment
-     * for us; nothing else is ordered by it. */
+     * for us; nothing else is ordered by it.  The producer may have shrunk
+     * the object under our mapping: the store then faults like a read. */
+    GUARD_BEGIN(-EFAULT);
     qp_store_release(&r->cons->daemon_pid, pid);
     r->cons->attach_count++;
+    GUARD_END();
     return 0;
 }
