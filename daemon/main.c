@@ -485,6 +485,8 @@ static void run_loop(int sig_fd)
 int main(int argc, char **argv)
 {
     parse_options(argc, argv);
+    qpd.system = geteuid() == 0;
+    qpd.view_uid = (uid_t)-1;
     /* Refusals (namespace taken, bad log file) go to the terminal; after
      * that the log goes where it was told to. */
     take_lock();
@@ -511,8 +513,8 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&qpd.lock);
     procs_rescan();
     pthread_mutex_unlock(&qpd.lock);
-    log_notice("qpulsed %s ready: namespace '%s', window %us, retain %us%s%s%s%s",
-               PACKAGE_VERSION, qpd.cfg.ns, qpd.cfg.window, qpd.cfg.retain,
+    log_notice("qpulsed %s ready: namespace '%s'%s, window %us, retain %us%s%s%s%s",
+               PACKAGE_VERSION, qpd.cfg.ns, qpd.system ? " (system mode: every user)" : "", qpd.cfg.window, qpd.cfg.retain,
                qpd.cfg.listen ? ", metrics on " : "", qpd.cfg.listen ? qpd.cfg.listen : "",
                qpd.budgets ? ", budgets " : "", qpd.budgets ? qpd.cfg.budgets_path : "");
     if (ready_fd >= 0) {

@@ -233,6 +233,7 @@ static struct proc *proc_new(qp_reader_t *r)
     snprintf(p->shm_name, sizeof p->shm_name, "%s", in->shm_name);
     snprintf(p->name, sizeof p->name, "%s", in->name);
     p->pid = in->pid;
+    p->uid = access_proc_uid(in);
     p->start_time = in->start_time;
     p->alive = 1;
     p->started_at = (double)in->created_realtime_ns / 1e9;
@@ -547,6 +548,7 @@ void procs_tick_second(void)
             if (!qp_proc_alive(p->pid, p->start_time))
                 proc_finish(p, "died");
             else {
+                p->uid = access_proc_uid(qp_reader_info(p->r));   /* setuid() */
                 p->threads = qp_reader_threads(p->r);
                 proc_usage(p, now);
             }
@@ -617,6 +619,10 @@ void procs_reset(void)
     struct proc **pp = &qpd.procs;
     while (*pp) {
         struct proc *p = *pp;
+        if (!access_visible(p)) {   /* system mode: another user's */
+            pp = &p->next;
+            continue;
+        }
         if (!p->r) {   /* nothing left to show of an exited process */
             *pp = p->next;
             qpd.nprocs--;
@@ -625,11 +631,13 @@ void procs_reset(void)
         }
         proc_update_dropped(p);
         p->dropped_base = p->dropped_last;
+        p->lost_prev = 0;
         p->seen_mono = now;
         for (uint32_t i = 0; i < p->nops; i++)
             if (p->ops[i])
                 agg_op_clear(p->ops[i]);
         pp = &p->next;
     }
-    qpd.dropped_gone = 0;
+    if (qpd.view_uid == (uid_t)-1)
+        qpd.dropped_gone = 0;
 }

@@ -189,10 +189,11 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
         close(fd);
         return fail(err, errlen, -e, "fstat: %s", strerror(e));
     }
-    /* Only our own user's segments, root included: another user could
-     * otherwise feed a root daemon statistics in the name of root's
-     * processes (issue 7; tests/reliability-security.sh). */
-    if (sb.st_uid != getuid()) {
+    /* Our own user's segments; root (system mode) also reads other users'
+     * segments, each checked below against the process it names, so that
+     * nobody can feed a root daemon statistics in the name of another
+     * user's process (tests/system-users.sh). */
+    if (sb.st_uid != getuid() && getuid() != 0) {
         close(fd);
         return fail(err, errlen, -EPERM, "owned by uid %lu, not us", (unsigned long)sb.st_uid);
     }
@@ -237,12 +238,21 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
                    (long)npid, r->hdr.pid);
     if (ret == 0 && r->hdr.uid != sb.st_uid)
         ret = fail(err, errlen, -EPERM, "header uid %u differs from owner", r->hdr.uid);
-    if (ret == 0 && qp_proc_alive(npid, 0)) {
-        /* A live pid must belong to the segment's owner. */
-        char p[64];
-        struct stat ps;
-        snprintf(p, sizeof p, "/proc/%ld", (long)npid);
-        if (stat(p, &ps) == 0 && ps.st_uid != sb.st_uid)
+    if (ret == 0 && sb.st_uid != 0 && sb.st_uid != getuid()) {
+        /* Another user's segment (we are root): trusted only while the
+         * process it names runs, started when the name says, as that user
+         * (real or effective uid). */
+        uid_t ru = (uid_t)-1, eu = (uid_t)-1;
+        if (!qp_proc_alive(npid, r->hdr.start_time) || qp_proc_uids(npid, &ru, &eu) < 0 ||
+            (ru != sb.st_uid && eu != sb.st_uid))
+            ret = fail(err, errlen, -EPERM,
+                       "owned by uid %lu, but pid %ld is not a running process of that user",
+                       (unsigned long)sb.st_uid, (long)npid);
+    } else if (ret == 0 && sb.st_uid != 0 && qp_proc_alive(npid, 0)) {
+        /* A live pid must belong to the segment's owner (root's segments
+         * may name any process: a server that dropped privileges). */
+        uid_t ru = (uid_t)-1, eu = (uid_t)-1;
+        if (qp_proc_uids(npid, &ru, &eu) == 0 && ru != sb.st_uid && eu != sb.st_uid)
             ret = fail(err, errlen, -EPERM, "pid %ld is not owned by the segment's owner",
                        (long)npid);
     }
