@@ -31,6 +31,7 @@
 #include "layout.h"
 #include "log.h"
 #include "qpulsed.h"
+#include "state.h"
 
 #define NS_PER_MS 1000000ll
 #define NS_PER_S 1000000000ll
@@ -63,7 +64,7 @@ double real_s(void)
 /* ---------------------------------------------------------------------- */
 
 enum { OPT_NS = 256, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
-       OPT_PIDFILE, OPT_LOGFILE, OPT_VERSION };
+       OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION };
 
 /* The one table of options: getopt_long's table and --help come from it. */
 static const struct opt_def {
@@ -80,6 +81,7 @@ static const struct opt_def {
     { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
     { "daemon", OPT_DAEMON, NULL, NULL, "detach and run in the background" },
     { "pidfile", OPT_PIDFILE, "FILE", "none", "also write the pid to FILE" },
+    { "state", OPT_STATE, "FILE", "<runtime dir>/<ns>.state", "save statistics there across restarts ('none': off)" },
     { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
     { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
     { "help", 'h', NULL, NULL, "show this help" },
@@ -168,6 +170,7 @@ static void parse_options(int argc, char **argv)
         case OPT_DAEMON: c->daemonize = 1; break;
         case OPT_PIDFILE: c->pidfile = optarg; break;
         case OPT_LOGFILE: c->log_file = optarg; break;
+        case OPT_STATE: c->state = optarg; break;
         case 'v': c->verbose++; break;
         case 'h': usage(stdout); exit(0);
         case OPT_VERSION: printf("qpulsed (qpulse) %s\n", PACKAGE_VERSION); exit(0);
@@ -221,6 +224,7 @@ static void parse_options(int argc, char **argv)
 static int lock_fd = -1;        /* the daemon record, flock'ed */
 static int pidfile_fd = -1;
 static char pid_path[PATH_MAX + 64];
+static char state_default[PATH_MAX + 64];
 static char daemon_shm[128];
 static int ready_fd = -1;   /* --daemon: tells the waiting parent we are up */
 
@@ -276,6 +280,12 @@ static void open_pidfile(void)
         fatal("runtime directory %s", dir);
     }
     snprintf(pid_path, sizeof pid_path, "%s/%s.pid", dir, qpd.cfg.ns);
+    if (!qpd.cfg.state) {
+        snprintf(state_default, sizeof state_default, "%s/%s.state", dir, qpd.cfg.ns);
+        qpd.state_path = state_default;
+    } else if (strcmp(qpd.cfg.state, "none") && *qpd.cfg.state) {
+        qpd.state_path = qpd.cfg.state;
+    }
     pidfile_fd = open(pid_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (pidfile_fd < 0)
         fatal("cannot open %s", pid_path);
@@ -473,6 +483,7 @@ static void run_loop(int sig_fd)
         }
         if (now >= next_sec) {
             procs_tick_second();
+            restart_tick(now);
             advance(&next_sec, NS_PER_S, now);
         }
         server_expire();
@@ -511,7 +522,11 @@ int main(int argc, char **argv)
      * for us; then adopt what is there already. */
     daemon_rec_create();
     pthread_mutex_lock(&qpd.lock);
+    restart_load();
     procs_rescan();
+    restart_settle();
+    if (restart_save() < 0 && qpd.cfg.state)
+        fatalx("--state %s: cannot write the state file", qpd.cfg.state);
     pthread_mutex_unlock(&qpd.lock);
     log_notice("qpulsed %s ready: namespace '%s'%s, window %us, retain %us%s%s%s%s",
                PACKAGE_VERSION, qpd.cfg.ns, qpd.system ? " (system mode: every user)" : "", qpd.cfg.window, qpd.cfg.retain,
@@ -529,6 +544,8 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&qpd.lock);
     daemon_rec_withdraw();
     procs_shutdown();
+    if (qpd.state_path && restart_save() == 0)
+        log_notice("statistics saved to %s", qpd.state_path);
     pthread_mutex_unlock(&qpd.lock);
     prom_stop();
     server_fini();

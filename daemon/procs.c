@@ -24,6 +24,7 @@
 #include "common.h"
 #include "log.h"
 #include "qpulsed.h"
+#include "state.h"
 
 #define SHM_DIR "/dev/shm"
 #define DRAIN_MAX (1u << 20)      /* samples per reader per call */
@@ -140,7 +141,8 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
 static void proc_update_dropped(struct proc *p)
 {
     if (p->r)
-        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost;
+        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost +
+                          p->dropped_prev;
     else
         p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
 }
@@ -313,6 +315,7 @@ static void try_open(const char *name)
         return;
     }
     log_info("attached to %s[%ld] (%s)", p->name, (long)p->pid, path);
+    restart_adopt(p);   /* its saved statistics, or what is lost */
     /* Adopted at start-up or found late: it may be gone already. */
     if (qp_reader_exited(r))
         proc_finish(p, "had exited");
@@ -553,7 +556,7 @@ void procs_tick_second(void)
                 proc_usage(p, now);
             }
         }
-        if (!p->r && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
+        if (!p->r && !p->saved && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
             log_debug("forgetting %s[%ld]", p->name, (long)p->pid);
             qpd.dropped_gone += p->dropped_last - p->dropped_base;
             *pp = p->next;

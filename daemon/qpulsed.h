@@ -49,6 +49,10 @@ struct proc {
                                    attached (all counted or lost) */
     uint64_t dropped_prev;      /* invalid/uncounted samples of earlier
                                    daemons (from the state file) */
+    int saved;                  /* loaded from --state, not yet matched to
+                                   its segment (restart.c) */
+    uint64_t saved_consumed;    /* records consumed when it was saved */
+    double saved_seen;          /* seen_mono as Unix seconds */
     uint32_t threads;
     double cpu_pct;             /* -1 when unknown */
     uint64_t rss_bytes;
@@ -66,6 +70,7 @@ struct qpd_config {
     const char *budgets_path;
     const char *log_file;
     const char *pidfile;
+    const char *state;          /* --state as given, NULL: the default */
     int verbose;
     int daemonize;
 };
