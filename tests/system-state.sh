@@ -53,8 +53,12 @@ kill -USR1 $P
 qp_wait_for 30 grep -q "phase 2" "$T/prod.out" || qp_fail "phase 1"
 qp_wait_for 30 settled $P $((4 * N + 2)) || qp_fail "phase 1 not all counted"
 
-# 2. SIGKILL: phase 2 is consumed, then the daemon dies before (most
-# likely) its next save; at least everything up to phase 1 survives.
+# 2. SIGKILL: a periodic save covers phases 0-1; phase 2 is consumed, then
+# the daemon dies before (most likely) its next save.  The new daemon
+# restores phases 0-1, counts phase 3 (recorded with no daemon running)
+# and phase 2 is lost, or counted if a save came in between.
+touch "$T/mark"
+qp_wait_for 15 sh -c "find '$ST' -newer '$T/mark' | grep -q ." || qp_fail "no periodic save within 15 s"
 kill -USR1 $P
 qp_wait_for 30 grep -q "phase 3" "$T/prod.out" || qp_fail "phase 2"
 qp_wait_for 30 settled $P $((6 * N + 2)) || qp_fail "phase 2 not all counted"
@@ -69,7 +73,7 @@ qp_wait_for 30 settled $P "$want" || {
   cat "$T/qpulsed.log" >&2
   qp_fail "count $(total $P) + dropped $(pj $P .dropped) + lost $(pj $P .lost) != recorded $want after SIGKILL"
 }
-[ "$(total $P)" -ge $((4 * N + 2)) ] || qp_fail "the saved statistics did not survive the SIGKILL: $(total $P)"
+[ "$(total $P)" -ge $((6 * N + 2)) ] || qp_fail "the saved statistics did not survive the SIGKILL: $(total $P)"
 qp_log "after SIGKILL: count $(total $P) + dropped $(pj $P .dropped) + lost $(pj $P .lost) = $want"
 
 # 3. A malformed state file, then one of another format version.
