@@ -22,6 +22,28 @@ _Static_assert(HIST_GROUPS * HIST_SUB < (1u << (32 - HIST_PACK_SHIFT)),
                "a bucket index fits a packed entry");
 
 #define PACK_COUNT_MASK ((1u << HIST_PACK_SHIFT) - 1)
+#define GROUP_BYTES (HIST_SUB * sizeof(uint32_t))
+#define DIR_BYTES (HIST_GROUPS * sizeof(uint32_t *))
+
+/* The high 32 bits of dense counters that passed 2^32, by bucket index
+ * (sorted; rare: a bucket needs 4 billion values). */
+struct hist_wide {
+    uint32_t n, cap;
+    struct wide_ent {
+        uint32_t idx;
+        uint32_t hi;
+    } e[];
+};
+
+static inline uint32_t ent_idx(uint32_t e)
+{
+    return e >> HIST_PACK_SHIFT;
+}
+
+static inline uint32_t ent_count(uint32_t e)
+{
+    return e & PACK_COUNT_MASK;
+}
 
 void hist_init(hist_t *h)
 {
@@ -29,55 +51,165 @@ void hist_init(hist_t *h)
     h->min = UINT64_MAX;
 }
 
+static void free_dense(hist_t *h)
+{
+    if (h->grp) {
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            free(h->grp[g]);
+        free(h->grp);
+    }
+    h->grp = NULL;
+    free(h->wide);
+    h->wide = NULL;
+}
+
 void hist_free(hist_t *h)
 {
-    for (unsigned g = 0; g < HIST_GROUPS; g++)
-        free(h->grp[g]);
+    free_dense(h);
     free(h->packed);
     hist_init(h);
 }
 
 void hist_reset(hist_t *h)
 {
-    for (unsigned g = 0; g < HIST_GROUPS; g++)
-        if (h->grp[g])
-            memset(h->grp[g], 0, HIST_SUB * sizeof(uint64_t));
-    free(h->packed);
-    h->packed = NULL;
-    h->npacked = 0;
+    if (h->grp)
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            if (h->grp[g])
+                memset(h->grp[g], 0, GROUP_BYTES);
+    free(h->wide);
+    h->wide = NULL;
+    h->npacked = 0;   /* keeps its capacity for reuse */
     h->count = h->total = h->clamped = h->nomem = h->max = 0;
     h->min = UINT64_MAX;
 }
 
-/* Turns a packed histogram back into the dense form. */
-static int unpack(hist_t *h)
+/* The high part of dense bucket idx (0 when none). */
+static uint64_t wide_hi(const hist_t *h, unsigned idx)
 {
-    for (uint32_t i = 0; i < h->npacked; i++) {
-        unsigned idx = (unsigned)(h->packed[i] >> HIST_PACK_SHIFT);
-        unsigned g = idx / HIST_SUB;
-        if (!h->grp[g] && !(h->grp[g] = calloc(HIST_SUB, sizeof(uint64_t)))) {
-            for (unsigned k = 0; k < HIST_GROUPS; k++) {   /* back to packed */
-                free(h->grp[k]);
-                h->grp[k] = NULL;
-            }
-            return -ENOMEM;
-        }
-        h->grp[g][idx % HIST_SUB] = h->packed[i] & PACK_COUNT_MASK;
-    }
-    free(h->packed);
-    h->packed = NULL;
-    h->npacked = 0;
+    if (!h->wide)
+        return 0;
+    for (uint32_t i = 0; i < h->wide->n; i++)
+        if (h->wide->e[i].idx == idx)
+            return h->wide->e[i].hi;
     return 0;
 }
 
-int hist__grow(hist_t *h, unsigned g)
+/* Adds hi << 32 to dense bucket idx's high part.  0 or -ENOMEM. */
+static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
 {
-    if (h->packed && unpack(h) < 0)
-        return -ENOMEM;
-    if (h->grp[g])
+    struct hist_wide *w = h->wide;
+    uint32_t i = 0;
+    for (; w && i < w->n && w->e[i].idx < idx; i++)
+        ;
+    if (w && i < w->n && w->e[i].idx == idx) {
+        w->e[i].hi += (uint32_t)hi;
         return 0;
-    h->grp[g] = calloc(HIST_SUB, sizeof(uint64_t));
-    return h->grp[g] ? 0 : -ENOMEM;
+    }
+    if (!w || w->n == w->cap) {
+        uint32_t cap = w ? w->cap * 2 : 4;
+        struct hist_wide *nw = realloc(w, sizeof *nw + cap * sizeof nw->e[0]);
+        if (!nw)
+            return -ENOMEM;
+        if (!w)
+            nw->n = 0;
+        nw->cap = cap;
+        h->wide = w = nw;
+    }
+    memmove(&w->e[i + 1], &w->e[i], (w->n - i) * sizeof w->e[0]);
+    w->e[i] = (struct wide_ent){ idx, (uint32_t)hi };
+    w->n++;
+    return 0;
+}
+
+/* Adds n to bucket (g, sub) of a dense histogram. */
+static int dense_add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
+{
+    if (!h->grp[g] && !(h->grp[g] = calloc(HIST_SUB, sizeof(uint32_t))))
+        return -ENOMEM;
+    uint32_t *c = &h->grp[g][sub];
+    uint64_t sum = (uint64_t)*c + (n & 0xffffffffu);
+    uint64_t hi = (n >> 32) + (sum >> 32);
+    if (hi && wide_add(h, g * HIST_SUB + sub, hi) < 0)
+        return -ENOMEM;
+    *c = (uint32_t)sum;
+    return 0;
+}
+
+/* Turns a sparse histogram dense (its entries become counters). */
+static int to_dense(hist_t *h)
+{
+    uint32_t **dir = calloc(HIST_GROUPS, sizeof *dir);
+    if (!dir)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        unsigned idx = ent_idx(h->packed[i]), g = idx / HIST_SUB;
+        if (!dir[g] && !(dir[g] = calloc(HIST_SUB, sizeof(uint32_t)))) {
+            for (unsigned k = 0; k < HIST_GROUPS; k++)
+                free(dir[k]);
+            free(dir);
+            return -ENOMEM;
+        }
+        dir[g][idx % HIST_SUB] = ent_count(h->packed[i]);
+    }
+    free(h->packed);
+    h->packed = NULL;
+    h->npacked = h->cappacked = 0;
+    h->grp = dir;
+    return 0;
+}
+
+/* The position of bucket idx in the sparse entries, or where it goes. */
+static uint32_t sparse_find(const hist_t *h, unsigned idx)
+{
+    uint32_t lo = 0, hi = h->npacked;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ent_idx(h->packed[mid]) < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int reserve(hist_t *h, uint32_t n)
+{
+    if (n <= h->cappacked)
+        return 0;
+    uint32_t cap = h->cappacked ? h->cappacked : 8;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *v = realloc(h->packed, cap * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    h->packed = v;
+    h->cappacked = cap;
+    return 0;
+}
+
+int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
+{
+    if (h->grp)
+        return dense_add(h, g, sub, n);
+    unsigned idx = g * HIST_SUB + sub;
+    uint32_t i = sparse_find(h, idx);
+    int found = i < h->npacked && ent_idx(h->packed[i]) == idx;
+    if (found && n <= PACK_COUNT_MASK - ent_count(h->packed[i])) {
+        h->packed[i] += (uint32_t)n;
+        return 0;
+    }
+    if (!found && n <= PACK_COUNT_MASK && h->npacked < HIST_SPARSE_MAX) {
+        if (reserve(h, h->npacked + 1) < 0)
+            return -ENOMEM;
+        memmove(&h->packed[i + 1], &h->packed[i], (h->npacked - i) * sizeof h->packed[0]);
+        h->packed[i] = (uint32_t)idx << HIST_PACK_SHIFT | (uint32_t)n;
+        h->npacked++;
+        return 0;
+    }
+    /* a busy bucket or too many of them: dense from now on */
+    if (to_dense(h) < 0)
+        return -ENOMEM;
+    return dense_add(h, g, sub, n);
 }
 
 /* Bounds of bucket (g, sub). */
@@ -106,21 +238,25 @@ typedef int (*walk_fn)(void *ctx, unsigned g, unsigned sub, uint64_t count);
 static int walk(const hist_t *h, walk_fn fn, void *ctx)
 {
     int r;
-    if (h->packed) {
+    if (!h->grp) {
         for (uint32_t i = 0; i < h->npacked; i++) {
-            unsigned idx = (unsigned)(h->packed[i] >> HIST_PACK_SHIFT);
-            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, h->packed[i] & PACK_COUNT_MASK)))
+            unsigned idx = ent_idx(h->packed[i]);
+            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, ent_count(h->packed[i]))))
                 return r;
         }
         return 0;
     }
     for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        const uint64_t *c = h->grp[g];
+        const uint32_t *c = h->grp[g];
         if (!c)
             continue;
-        for (unsigned i = 0; i < HIST_SUB; i++)
-            if (c[i] && (r = fn(ctx, g, i, c[i])))
+        for (unsigned i = 0; i < HIST_SUB; i++) {
+            uint64_t n = c[i];
+            if (h->wide)
+                n += wide_hi(h, g * HIST_SUB + i) << 32;
+            if (n && (r = fn(ctx, g, i, n)))
                 return r;
+        }
     }
     return 0;
 }
@@ -150,8 +286,22 @@ static int pack_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 
 int hist_pack(hist_t *h, hist_t *spare)
 {
-    if (h->packed)
+    if (!h->grp) {   /* sparse already: trim */
+        if (h->cappacked > h->npacked) {
+            if (h->npacked == 0) {
+                free(h->packed);
+                h->packed = NULL;
+                h->cappacked = 0;
+            } else {
+                uint32_t *v = realloc(h->packed, h->npacked * sizeof *v);
+                if (v) {
+                    h->packed = v;
+                    h->cappacked = h->npacked;
+                }
+            }
+        }
         return 1;
+    }
     uint32_t n = 0;
     walk(h, count_entry, &n);
     if ((size_t)n * sizeof(uint32_t) >= hist_memory(h) && n)
@@ -163,56 +313,97 @@ int hist_pack(hist_t *h, hist_t *spare)
         free(pc.v);
         return 0;
     }
-    for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        if (!h->grp[g])
-            continue;
-        if (spare && !spare->grp[g] && !spare->packed) {
-            memset(h->grp[g], 0, HIST_SUB * sizeof(uint64_t));
-            spare->grp[g] = h->grp[g];
-        } else {
-            free(h->grp[g]);
-        }
-        h->grp[g] = NULL;
+    if (spare && !spare->grp && spare->npacked == 0) {
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            if (h->grp[g])
+                memset(h->grp[g], 0, GROUP_BYTES);
+        free(spare->packed);
+        spare->packed = NULL;
+        spare->cappacked = 0;
+        spare->grp = h->grp;
+        h->grp = NULL;
     }
-    /* An empty histogram packs to no entries; a non-NULL array marks the
-     * form, so keep a placeholder. */
-    h->packed = pc.v ? pc.v : malloc(sizeof(uint32_t));
-    h->npacked = n;
-    if (!h->packed) {
-        h->npacked = 0;
-        return -ENOMEM;   /* now dense and empty: still correct */
-    }
+    free_dense(h);
+    h->packed = pc.v;
+    h->npacked = h->cappacked = n;
     return 1;
 }
 
 size_t hist_memory(const hist_t *h)
 {
-    size_t n = (size_t)h->npacked * sizeof(uint32_t);
-    for (unsigned g = 0; g < HIST_GROUPS; g++)
-        if (h->grp[g])
-            n += HIST_SUB * sizeof(uint64_t);
+    size_t n = (size_t)h->cappacked * sizeof(uint32_t);
+    if (h->grp) {
+        n += DIR_BYTES;
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            if (h->grp[g])
+                n += GROUP_BYTES;
+    }
+    if (h->wide)
+        n += sizeof *h->wide + h->wide->cap * sizeof h->wide->e[0];
     return n;
 }
 
 static int merge_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 {
     hist_t *dst = ctx;
-    if (!dst->grp[g] && hist__grow(dst, g) < 0) {
+    if (hist__add(dst, g, sub, count) < 0) {
         dst->nomem += count;
         dst->count -= count;   /* added in full by hist_merge */
-        return 0;
     }
-    dst->grp[g][sub] += count;
+    return 0;
+}
+
+/* dst and src both sparse: one pass over the two sorted lists.  0, or 1
+ * when the result would not stay sparse (nothing changed), or -ENOMEM. */
+static int merge_sparse(hist_t *dst, const hist_t *src)
+{
+    uint32_t n = dst->npacked + src->npacked;
+    uint32_t *v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v)
+        return -ENOMEM;
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < dst->npacked || j < src->npacked) {
+        uint32_t a = i < dst->npacked ? dst->packed[i] : UINT32_MAX;
+        uint32_t b = j < src->npacked ? src->packed[j] : UINT32_MAX;
+        if (ent_idx(a) == ent_idx(b)) {
+            uint32_t c = ent_count(a) + ent_count(b);
+            if (c > PACK_COUNT_MASK) {
+                free(v);
+                return 1;
+            }
+            v[k++] = (a & ~PACK_COUNT_MASK) | c;
+            i++;
+            j++;
+        } else if (ent_idx(a) < ent_idx(b)) {
+            v[k++] = a;
+            i++;
+        } else {
+            v[k++] = b;
+            j++;
+        }
+    }
+    if (k > HIST_SPARSE_MAX) {
+        free(v);
+        return 1;
+    }
+    free(dst->packed);
+    dst->packed = v;
+    dst->npacked = dst->cappacked = k;
     return 0;
 }
 
 int hist_merge(hist_t *dst, const hist_t *src)
 {
     uint64_t nomem = dst->nomem;
-    if (dst->packed && unpack(dst) < 0)
+    int r = 1;
+    if (!dst->grp && !src->grp && (r = merge_sparse(dst, src)) < 0)
         return -ENOMEM;
+    if (r && !dst->grp && (src->grp || dst->npacked + src->npacked > HIST_SPARSE_MAX) &&
+        to_dense(dst) < 0)
+        return -ENOMEM;   /* bucket by bucket into a sparse one would be quadratic */
     dst->count += src->count;
-    walk(src, merge_entry, dst);
+    if (r)
+        walk(src, merge_entry, dst);
     if (__builtin_add_overflow(dst->total, src->total, &dst->total))
         dst->total = UINT64_MAX;   /* saturates, as in hist_record() */
     dst->clamped += src->clamped;
