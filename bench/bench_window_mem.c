@@ -48,6 +48,12 @@ static void run(int rate)
                 agg_add(ops[i], sec, v, v);
             }
     size_t used = mallinfo2().uordblks - before;
+    size_t cum = 0, win = 0;
+    for (int i = 0; i < NOPS; i++) {
+        cum += hist_memory(&ops[i]->cum.h);
+        for (unsigned k = 0; k < agg_slots; k++)
+            win += hist_memory(&ops[i]->win[k].st.h);
+    }
     /* the naive layout: each window second as dense as the cumulative one */
     for (int i = 0; i < NOPS; i++)
         dense += hist_memory(&ops[i]->cum.h) * (agg_slots + 1);
@@ -55,6 +61,10 @@ static void run(int rate)
            "(all seconds dense, estimated: %7.1f MiB; ratio %.2f)\n",
            rate, (double)used / 1024 / NOPS, (double)used / 1048576, NOPS,
            (double)dense / 1048576, (double)used / (double)dense);
+    printf("        of which buckets: cumulative %.1f KiB/op, window seconds %.1f KiB/op; "
+           "the rest %.1f KiB/op\n",
+           (double)cum / 1024 / NOPS, (double)win / 1024 / NOPS,
+           ((double)used - (double)cum - (double)win) / 1024 / NOPS);
     for (int i = 0; i < NOPS; i++)
         agg_op_free(ops[i]);
     free(ops);

@@ -21,7 +21,7 @@ export QPULSE_RUNTIME_DIR="$T/run"
 mkdir -m 0700 "$QPULSE_RUNTIME_DIR"
 pids=""
 cleanup() {
-  for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+  for p in $pids; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   [ -n "${dpid:-}" ] && kill -TERM "$dpid" 2>/dev/null
   sleep 0.5
   rm -f /dev/shm/qpulse."$QPULSE_NS".*
@@ -44,7 +44,7 @@ start() {
 start 0
 sleep 2
 idle=$(anon_kib)
-for p in $pids; do kill -KILL "$p"; done
+for p in $pids; do kill -KILL "$p"; wait "$p" 2>/dev/null; done
 pids=""
 sleep 2
 start "$rate"
@@ -53,7 +53,7 @@ busy=$(anon_kib)
 ops=$((procs * 50))
 per_proc=$(( (idle - base) * 1024 / procs ))
 per_op=$(awk -v b="$busy" -v i="$idle" -v n=$ops 'BEGIN { printf "%.1f", (b - i) / n }')
-model=$("$build/bench/bench_window_mem" "$rate" | awk '/KiB\/op/ { print $5 }')
+model=$("$build/bench/bench_window_mem" "$rate" | awk '/samples\/s per op:/ { print $5 }')
 echo "qpulsed memory with real producers: $procs processes x 50 ops, $rate samples/s per op, ${secs}s"
 echo "  daemon heap: empty ${base} KiB, $procs idle processes ${idle} KiB ($per_proc bytes each),"
 echo "  busy ${busy} KiB: ${per_op} KiB per operation (bench_window_mem: ${model} KiB/op, ratio $(awk -v a="$per_op" -v b="$model" 'BEGIN { printf "%.2f", a / b }'))"

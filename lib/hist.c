@@ -45,6 +45,100 @@ static inline uint32_t ent_count(uint32_t e)
     return e & PACK_COUNT_MASK;
 }
 
+/* The frozen form (hist_pack): the sparse entries as LEB128 varints, the
+ * bucket index as the difference from the previous one, then the count:
+ * about 2 bytes a bucket.  Marked by FROZEN in cappacked, whose other bits
+ * are then the byte length; npacked still counts the entries. */
+#define FROZEN 0x80000000u
+
+static inline int is_frozen(const hist_t *h)
+{
+    return (h->cappacked & FROZEN) != 0;
+}
+
+static uint8_t *put_var(uint8_t *p, uint32_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static const uint8_t *get_var(const uint8_t *p, uint32_t *v)
+{
+    uint32_t r = 0;
+    for (unsigned sh = 0;; sh += 7) {
+        uint8_t b = *p++;
+        r |= (uint32_t)(b & 0x7f) << sh;
+        if (!(b & 0x80))
+            break;
+    }
+    *v = r;
+    return p;
+}
+
+/* The sparse entries of a frozen histogram, decoded into a new array. */
+static uint32_t *decode_frozen(const hist_t *h)
+{
+    uint32_t *v = malloc((h->npacked ? h->npacked : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    const uint8_t *p = (const uint8_t *)h->packed;
+    uint32_t idx = 0;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        uint32_t d, c;
+        p = get_var(p, &d);
+        p = get_var(p, &c);
+        idx += d;
+        v[i] = idx << HIST_PACK_SHIFT | c;
+    }
+    return v;
+}
+
+/* Frozen back to the plain sparse form.  0 or -ENOMEM. */
+static int thaw(hist_t *h)
+{
+    if (!is_frozen(h))
+        return 0;
+    uint32_t *v = decode_frozen(h);
+    if (!v)
+        return -ENOMEM;
+    free(h->packed);
+    h->packed = v;
+    h->cappacked = h->npacked ? h->npacked : 1;
+    return 0;
+}
+
+/* The plain sparse form into the frozen one (smaller; not recordable). */
+static void freeze(hist_t *h)
+{
+    if (is_frozen(h) || h->grp)
+        return;
+    if (h->npacked == 0) {
+        free(h->packed);
+        h->packed = NULL;
+        h->cappacked = 0;
+        return;
+    }
+    uint8_t *buf = malloc((size_t)h->npacked * 8), *p = buf;
+    if (!buf)
+        return;   /* stays plain: correct, only larger */
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        uint32_t idx = ent_idx(h->packed[i]);
+        p = put_var(p, idx - prev);
+        p = put_var(p, ent_count(h->packed[i]));
+        prev = idx;
+    }
+    size_t len = (size_t)(p - buf);
+    uint8_t *fit = realloc(buf, len);
+    free(h->packed);
+    h->packed = (uint32_t *)(void *)(fit ? fit : buf);
+    h->cappacked = (uint32_t)len | FROZEN;
+}
+
 void hist_init(hist_t *h)
 {
     memset(h, 0, sizeof *h);
@@ -78,6 +172,11 @@ void hist_reset(hist_t *h)
                 memset(h->grp[g], 0, GROUP_BYTES);
     free(h->wide);
     h->wide = NULL;
+    if (is_frozen(h)) {
+        free(h->packed);
+        h->packed = NULL;
+        h->cappacked = 0;
+    }
     h->npacked = 0;   /* keeps its capacity for reuse */
     h->count = h->total = h->clamped = h->nomem = h->max = 0;
     h->min = UINT64_MAX;
@@ -138,6 +237,8 @@ static int dense_add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
 /* Turns a sparse histogram dense (its entries become counters). */
 static int to_dense(hist_t *h)
 {
+    if (thaw(h) < 0)
+        return -ENOMEM;
     uint32_t **dir = calloc(HIST_GROUPS, sizeof *dir);
     if (!dir)
         return -ENOMEM;
@@ -178,7 +279,7 @@ static int reserve(hist_t *h, uint32_t n)
         return 0;
     uint32_t cap = h->cappacked ? h->cappacked : 8;
     while (cap < n)
-        cap *= 2;
+        cap += cap / 2;   /* not doubling: less slack in long-lived ones */
     uint32_t *v = realloc(h->packed, cap * sizeof *v);
     if (!v)
         return -ENOMEM;
@@ -191,6 +292,8 @@ int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
 {
     if (h->grp)
         return dense_add(h, g, sub, n);
+    if (thaw(h) < 0)
+        return -ENOMEM;
     unsigned idx = g * HIST_SUB + sub;
     uint32_t i = sparse_find(h, idx);
     int found = i < h->npacked && ent_idx(h->packed[i]) == idx;
@@ -238,6 +341,19 @@ typedef int (*walk_fn)(void *ctx, unsigned g, unsigned sub, uint64_t count);
 static int walk(const hist_t *h, walk_fn fn, void *ctx)
 {
     int r;
+    if (is_frozen(h)) {
+        const uint8_t *p = (const uint8_t *)h->packed;
+        uint32_t idx = 0;
+        for (uint32_t i = 0; i < h->npacked; i++) {
+            uint32_t d, c;
+            p = get_var(p, &d);
+            p = get_var(p, &c);
+            idx += d;
+            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, c)))
+                return r;
+        }
+        return 0;
+    }
     if (!h->grp) {
         for (uint32_t i = 0; i < h->npacked; i++) {
             unsigned idx = ent_idx(h->packed[i]);
@@ -286,20 +402,8 @@ static int pack_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 
 int hist_pack(hist_t *h, hist_t *spare)
 {
-    if (!h->grp) {   /* sparse already: trim */
-        if (h->cappacked > h->npacked) {
-            if (h->npacked == 0) {
-                free(h->packed);
-                h->packed = NULL;
-                h->cappacked = 0;
-            } else {
-                uint32_t *v = realloc(h->packed, h->npacked * sizeof *v);
-                if (v) {
-                    h->packed = v;
-                    h->cappacked = h->npacked;
-                }
-            }
-        }
+    if (!h->grp) {   /* sparse already: freeze */
+        freeze(h);
         return 1;
     }
     uint32_t n = 0;
@@ -326,12 +430,13 @@ int hist_pack(hist_t *h, hist_t *spare)
     free_dense(h);
     h->packed = pc.v;
     h->npacked = h->cappacked = n;
+    freeze(h);
     return 1;
 }
 
 size_t hist_memory(const hist_t *h)
 {
-    size_t n = (size_t)h->cappacked * sizeof(uint32_t);
+    size_t n = is_frozen(h) ? h->cappacked & ~FROZEN : (size_t)h->cappacked * sizeof(uint32_t);
     if (h->grp) {
         n += DIR_BYTES;
         for (unsigned g = 0; g < HIST_GROUPS; g++)
@@ -353,18 +458,33 @@ static int merge_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
     return 0;
 }
 
+static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn);
+
 /* dst and src both sparse: one pass over the two sorted lists.  0, or 1
  * when the result would not stay sparse (nothing changed), or -ENOMEM. */
 static int merge_sparse(hist_t *dst, const hist_t *src)
 {
-    uint32_t n = dst->npacked + src->npacked;
+    if (thaw(dst) < 0)
+        return -ENOMEM;
+    const uint32_t *sp = src->packed;
+    uint32_t *owned = NULL;
+    if (is_frozen(src) && !(sp = owned = decode_frozen(src)))
+        return -ENOMEM;
+    int r = merge_entries(dst, sp, src->npacked);
+    free(owned);
+    return r;
+}
+
+static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn)
+{
+    uint32_t n = dst->npacked + sn;
     uint32_t *v = n ? malloc(n * sizeof *v) : NULL;
     if (n && !v)
         return -ENOMEM;
     uint32_t i = 0, j = 0, k = 0;
-    while (i < dst->npacked || j < src->npacked) {
+    while (i < dst->npacked || j < sn) {
         uint32_t a = i < dst->npacked ? dst->packed[i] : UINT32_MAX;
-        uint32_t b = j < src->npacked ? src->packed[j] : UINT32_MAX;
+        uint32_t b = j < sn ? sp[j] : UINT32_MAX;
         if (ent_idx(a) == ent_idx(b)) {
             uint32_t c = ent_count(a) + ent_count(b);
             if (c > PACK_COUNT_MASK) {

@@ -250,6 +250,15 @@ Test(hist, sparse_dense_and_packed_forms_keep_every_count)
     cr_assert_not_null(spare.grp, "the counters went to the spare for reuse");
     for (double p = 0; p <= 100; p += 0.1)
         cr_assert_eq(hist_percentile(&d, p), hist_percentile(&h, p), "p%g packed", p);
+    hist_t m;   /* merging from the packed (frozen) form */
+    hist_init(&m);
+    hist_merge(&m, &d);
+    hist_merge(&m, &d);
+    for (int k = 1; k <= 3; k++) {
+        uint64_t v = hist_percentile(&h, 25.0 * k);
+        cr_assert_eq(hist_count_le(&m, v), 2 * hist_count_le(&h, v), "merge of packed at %d", k);
+    }
+    hist_free(&m);
     hist_record(&d, 12345, 2);
     hist_record(&h, 12345, 2);
     for (double p = 0; p <= 100; p += 0.1)
