@@ -234,31 +234,6 @@ static int dense_add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
     return 0;
 }
 
-/* Turns a sparse histogram dense (its entries become counters). */
-static int to_dense(hist_t *h)
-{
-    if (thaw(h) < 0)
-        return -ENOMEM;
-    uint32_t **dir = calloc(HIST_GROUPS, sizeof *dir);
-    if (!dir)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < h->npacked; i++) {
-        unsigned idx = ent_idx(h->packed[i]), g = idx / HIST_SUB;
-        if (!dir[g] && !(dir[g] = calloc(HIST_SUB, sizeof(uint32_t)))) {
-            for (unsigned k = 0; k < HIST_GROUPS; k++)
-                free(dir[k]);
-            free(dir);
-            return -ENOMEM;
-        }
-        dir[g][idx % HIST_SUB] = ent_count(h->packed[i]);
-    }
-    free(h->packed);
-    h->packed = NULL;
-    h->npacked = h->cappacked = 0;
-    h->grp = dir;
-    return 0;
-}
-
 /* The position of bucket idx in the sparse entries, or where it goes. */
 static uint32_t sparse_find(const hist_t *h, unsigned idx)
 {
@@ -288,9 +263,60 @@ static int reserve(hist_t *h, uint32_t n)
     return 0;
 }
 
+/* Dense form, octave g: its sparse entries move into a new group of
+ * counters.  0 or -ENOMEM. */
+static int promote(hist_t *h, unsigned g)
+{
+    uint32_t *c = calloc(HIST_SUB, sizeof(uint32_t));
+    if (!c)
+        return -ENOMEM;
+    uint32_t i = sparse_find(h, g * HIST_SUB), j = i;
+    for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
+        c[ent_idx(h->packed[j]) % HIST_SUB] = ent_count(h->packed[j]);
+    memmove(&h->packed[i], &h->packed[j], (h->npacked - j) * sizeof h->packed[0]);
+    h->npacked -= j - i;
+    h->grp[g] = c;
+    return 0;
+}
+
+/* Turns a sparse histogram dense: a directory of groups, and a group of
+ * counters for each octave with HIST_PROMOTE or more buckets in use; the
+ * other octaves' buckets stay sparse entries (the tails of a distribution
+ * cost 4 bytes a bucket, not 512 bytes an octave). */
+#define HIST_PROMOTE 64u
+static int to_dense(hist_t *h)
+{
+    if (thaw(h) < 0)
+        return -ENOMEM;
+    uint32_t **dir = calloc(HIST_GROUPS, sizeof *dir);
+    if (!dir)
+        return -ENOMEM;
+    h->grp = dir;
+    for (uint32_t i = 0; i < h->npacked;) {
+        unsigned g = ent_idx(h->packed[i]) / HIST_SUB;
+        uint32_t j = i;
+        while (j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g)
+            j++;
+        if (j - i >= HIST_PROMOTE) {
+            if (promote(h, g) < 0)
+                return -ENOMEM;   /* still correct: the entries stay sparse */
+            continue;             /* the entries after moved to i */
+        }
+        i = j;
+    }
+    /* what stays sparse is the tails: give back the rest of the array */
+    uint32_t cap = h->npacked + h->npacked / 2 + 8;
+    uint32_t *v = cap < h->cappacked ? realloc(h->packed, cap * sizeof *v) : NULL;
+    if (v) {
+        h->packed = v;
+        h->cappacked = cap;
+    }
+    return 0;
+}
+
 int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
 {
-    if (h->grp)
+    if (h->grp && h->grp[g])
         return dense_add(h, g, sub, n);
     if (thaw(h) < 0)
         return -ENOMEM;
@@ -301,7 +327,14 @@ int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
         h->packed[i] += (uint32_t)n;
         return 0;
     }
-    if (!found && n <= PACK_COUNT_MASK && h->npacked < HIST_SPARSE_MAX) {
+    int room;
+    if (h->grp) {   /* dense, this octave sparse: until it is busy */
+        uint32_t a = sparse_find(h, g * HIST_SUB), b = sparse_find(h, (g + 1) * HIST_SUB);
+        room = b - a < HIST_PROMOTE;
+    } else {
+        room = h->npacked < HIST_SPARSE_MAX;
+    }
+    if (!found && n <= PACK_COUNT_MASK && room) {
         if (reserve(h, h->npacked + 1) < 0)
             return -ENOMEM;
         memmove(&h->packed[i + 1], &h->packed[i], (h->npacked - i) * sizeof h->packed[0]);
@@ -309,8 +342,10 @@ int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
         h->npacked++;
         return 0;
     }
-    /* a busy bucket or too many of them: dense from now on */
-    if (to_dense(h) < 0)
+    /* a busy bucket or too many of them: counters for this octave */
+    if (!h->grp && to_dense(h) < 0)
+        return -ENOMEM;
+    if (!h->grp[g] && promote(h, g) < 0)
         return -ENOMEM;
     return dense_add(h, g, sub, n);
 }
@@ -362,10 +397,15 @@ static int walk(const hist_t *h, walk_fn fn, void *ctx)
         }
         return 0;
     }
+    uint32_t j = 0;   /* the sparse entries of the octaves without counters */
     for (unsigned g = 0; g < HIST_GROUPS; g++) {
         const uint32_t *c = h->grp[g];
-        if (!c)
+        if (!c) {
+            for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
+                if ((r = fn(ctx, g, ent_idx(h->packed[j]) % HIST_SUB, ent_count(h->packed[j]))))
+                    return r;
             continue;
+        }
         for (unsigned i = 0; i < HIST_SUB; i++) {
             uint64_t n = c[i];
             if (h->wide)
@@ -428,6 +468,7 @@ int hist_pack(hist_t *h, hist_t *spare)
         h->grp = NULL;
     }
     free_dense(h);
+    free(h->packed);
     h->packed = pc.v;
     h->npacked = h->cappacked = n;
     freeze(h);
