@@ -36,12 +36,12 @@ enum { CL_FREE = 0, CL_READ, CL_WRITE };
 struct client {
     int state;
     int fd;
-    uid_t uid;                    /* the peer's user (SO_PEERCRED) */
     int64_t deadline;
     size_t rlen;
     char req[REQ_MAX + 1];
     char *out;
     size_t olen, opos;
+    uid_t uid;                    /* the peer's user (SO_PEERCRED) */
 };
 
 static int lfd = -1;
@@ -237,8 +237,8 @@ static void accept_clients(void)
         }
         for (int i = 0; i < MAX_CLIENTS; i++)
             if (clients[i].state == CL_FREE) {
-                clients[i] = (struct client){ CL_READ, fd, uid, mono_ns() + READ_TIMEOUT_NS,
-                                              0, { 0 }, NULL, 0, 0 };
+                clients[i] = (struct client){ CL_READ, fd, mono_ns() + READ_TIMEOUT_NS, 0,
+                                              { 0 }, NULL, 0, 0, uid };
                 nclients++;
                 break;
             }
