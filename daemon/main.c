@@ -81,7 +81,8 @@ static const struct opt_def {
     { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
     { "daemon", OPT_DAEMON, NULL, NULL, "detach and run in the background" },
     { "pidfile", OPT_PIDFILE, "FILE", "none", "also write the pid to FILE" },
-    { "state", OPT_STATE, "FILE", "<runtime dir>/<ns>.state", "save statistics there across restarts ('none': off)" },
+    { "state", OPT_STATE, "FILE", "<runtime dir>/<ns>.state",
+      "keep statistics there across restarts ('none': off)" },
     { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
     { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
     { "help", 'h', NULL, NULL, "show this help" },
@@ -529,7 +530,8 @@ int main(int argc, char **argv)
         fatalx("--state %s: cannot write the state file", qpd.cfg.state);
     pthread_mutex_unlock(&qpd.lock);
     log_notice("qpulsed %s ready: namespace '%s'%s, window %us, retain %us%s%s%s%s",
-               PACKAGE_VERSION, qpd.cfg.ns, qpd.system ? " (system mode: every user)" : "", qpd.cfg.window, qpd.cfg.retain,
+               PACKAGE_VERSION, qpd.cfg.ns, qpd.system ? " (system mode: every user)" : "",
+               qpd.cfg.window, qpd.cfg.retain,
                qpd.cfg.listen ? ", metrics on " : "", qpd.cfg.listen ? qpd.cfg.listen : "",
                qpd.budgets ? ", budgets " : "", qpd.budgets ? qpd.cfg.budgets_path : "");
     if (ready_fd >= 0) {

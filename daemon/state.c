@@ -21,7 +21,15 @@
 #define STR_MAX 4096u
 #define PROCS_MAX (1u << 20)
 #define HIST_LAYOUT ((uint32_t)HIST_GROUPS << 8 | HIST_SUB_BITS)
-#define HDR_SIZE (8 + 4 * 4 + 8 + 8 + 64)
+#define HDR_SIZE STATE_HEADER_SIZE
+_Static_assert(STATE_HEADER_SIZE == 8 + 4 * 4 + 8 + 8 + 64, "header layout");
+
+static uint64_t fnv1a(const uint8_t *p, size_t n);
+
+uint64_t state_checksum(const uint8_t *p, size_t n)
+{
+    return fnv1a(p, n);
+}
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {

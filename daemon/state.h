@@ -35,6 +35,7 @@
 #include "qpulsed.h"
 
 #define STATE_VERSION 1u
+#define STATE_HEADER_SIZE 104u      /* the payload's length at 24, its checksum at 32 */
 #define STATE_MAX_BYTES (1u << 30)
 
 /* Serialises the processes of list (linked by next) of namespace ns into a
@@ -48,6 +49,9 @@ int state_serialize(const struct proc *list, const char *ns, double now_real,
  * layout) or -ENOMEM, and writes the reason into err. */
 int state_parse(const uint8_t *buf, size_t len, const char *ns, struct proc **out,
                 char *err, size_t errlen);
+
+/* The checksum of a payload (FNV-1a, 64 bits). */
+uint64_t state_checksum(const uint8_t *p, size_t n);
 
 /* Frees a list from state_parse(). */
 void state_free_list(struct proc *list);

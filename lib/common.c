@@ -167,7 +167,8 @@ int qp_runtime_dir(char *buf, size_t len, int create)
     struct stat st;
     if (stat(buf, &st) < 0)
         return create ? -errno : 0;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & (sys || !getuid() ? 022 : 077)))
+    mode_t open_to = sys || !getuid() ? 022 : 077;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & open_to))
         return -EPERM;
     return 0;
 }

@@ -273,8 +273,10 @@ static int promote(hist_t *h, unsigned g)
     uint32_t i = sparse_find(h, g * HIST_SUB), j = i;
     for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
         c[ent_idx(h->packed[j]) % HIST_SUB] = ent_count(h->packed[j]);
-    memmove(&h->packed[i], &h->packed[j], (h->npacked - j) * sizeof h->packed[0]);
-    h->npacked -= j - i;
+    if (j > i) {
+        memmove(&h->packed[i], &h->packed[j], (h->npacked - j) * sizeof h->packed[0]);
+        h->npacked -= j - i;
+    }
     h->grp[g] = c;
     return 0;
 }
