@@ -111,8 +111,10 @@ static int thaw(hist_t *h)
     return 0;
 }
 
-/* The plain sparse form into the frozen one (smaller; not recordable). */
-static void freeze(hist_t *h)
+/* The plain sparse form into the frozen one (smaller; not recordable).
+ * The plain array goes to spare (when not NULL and without one) for
+ * reuse, else is freed. */
+static void freeze(hist_t *h, hist_t *spare)
 {
     if (is_frozen(h) || h->grp)
         return;
@@ -134,7 +136,13 @@ static void freeze(hist_t *h)
     }
     size_t len = (size_t)(p - buf);
     uint8_t *fit = realloc(buf, len);
-    free(h->packed);
+    if (spare && !spare->grp && !spare->packed) {
+        spare->packed = h->packed;
+        spare->cappacked = h->cappacked;
+        spare->npacked = 0;
+    } else {
+        free(h->packed);
+    }
     h->packed = (uint32_t *)(void *)(fit ? fit : buf);
     h->cappacked = (uint32_t)len | FROZEN;
 }
@@ -445,7 +453,7 @@ static int pack_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 int hist_pack(hist_t *h, hist_t *spare)
 {
     if (!h->grp) {   /* sparse already: freeze */
-        freeze(h);
+        freeze(h, spare);
         return 1;
     }
     uint32_t n = 0;
@@ -473,7 +481,7 @@ int hist_pack(hist_t *h, hist_t *spare)
     free(h->packed);
     h->packed = pc.v;
     h->npacked = h->cappacked = n;
-    freeze(h);
+    freeze(h, NULL);
     return 1;
 }
 

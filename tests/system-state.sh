@@ -83,7 +83,8 @@ cp "$ST" "$T/good.state"
 printf 'QPSTATE\n garbage' > "$ST"
 qp_start_daemon --state "$ST"
 D=$QP_DAEMON_PID
-grep -q "state file $ST: .*ignoring it" "$T/qpulsed.log" || qp_fail "the bad state file was not refused clearly"
+qp_wait_for 20 grep -q "state file $ST: .*ignoring it" "$T/qpulsed.log" ||
+  qp_fail "the bad state file was not refused clearly"
 qp_wait_for 30 settled $P "$want" || qp_fail "identity broken after a malformed state file"
 expect "count after a malformed state file" "$(total $P)" 0
 expect "lost after a malformed state file" "$(pj $P .lost)" "$((want - $(pj $P .dropped)))"
@@ -92,7 +93,7 @@ wait $D || qp_fail "daemon D did not exit cleanly"
 cp "$T/good.state" "$ST"
 printf '\143' | dd of="$ST" bs=1 seek=8 conv=notrunc 2>/dev/null   # version 99
 qp_start_daemon --state "$ST"
-grep -q "format version 99, this qpulsed reads version 1" "$T/qpulsed.log" ||
+qp_wait_for 20 grep -q "format version 99, this qpulsed reads version 1" "$T/qpulsed.log" ||
   qp_fail "a state file of another version was not refused clearly"
 qp_wait_for 30 settled $P "$want" || qp_fail "identity broken after a state of another version"
 exit 0

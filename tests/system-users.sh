@@ -30,7 +30,7 @@ useradd -M -N -s /bin/sh $U2 || qp_skip "useradd failed"
 chmod 711 "$T"
 chmod 755 "$QPULSE_RUNTIME_DIR"
 qp_start_daemon
-grep -q 'system mode' "$T/qpulsed.log" || qp_fail "root daemon not in system mode"
+qp_wait_for 20 grep -q 'system mode' "$T/qpulsed.log" || qp_fail "root daemon not in system mode"
 [ "$(stat -c %a "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock")" = 666 ] ||
   qp_fail "system socket mode $(stat -c %a "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock")"
 
