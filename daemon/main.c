@@ -229,6 +229,15 @@ static char state_default[PATH_MAX + 64];
 static char daemon_shm[128];
 static int ready_fd = -1;   /* --daemon: tells the waiting parent we are up */
 
+static void lock_release(void)
+{
+    if (lock_fd < 0)
+        return;
+    shm_unlink(daemon_shm);   /* ours: we hold its lock */
+    close(lock_fd);
+    lock_fd = -1;
+}
+
 /* One daemon per namespace on the host: an exclusive flock on the
  * namespace's daemon record /dev/shm/qpulse.<ns>.daemon, next to the
  * segments it serves, so that two daemons with different runtime
@@ -263,8 +272,10 @@ static void take_lock(void)
         }
         struct stat a, b;
         if (fstat(lock_fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev)
+            a.st_dev == b.st_dev) {
+            atexit(lock_release);   /* a start-up failure leaves nothing */
             return;
+        }
         close(lock_fd);   /* its owner removed it as we opened it: again */
         lock_fd = -1;
     }
@@ -558,8 +569,7 @@ int main(int argc, char **argv)
     unlink(pid_path);
     close(pidfile_fd);
     /* Last: the next daemon may start once the name is gone or unlocked. */
-    shm_unlink(daemon_shm);
-    close(lock_fd);
+    lock_release();
     log_notice("exited cleanly after %llu samples", (unsigned long long)qpd.aggregated);
     return 0;
 }
