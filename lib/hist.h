@@ -18,8 +18,9 @@
  * second of the live window with a few hundred samples costs a few hundred
  * bytes.  Past HIST_SPARSE_MAX distinct buckets, or a count beyond 2^19, it
  * turns dense: a directory of HIST_GROUPS pointers and, per power of two
- * actually used, 128 32-bit counters (512 bytes); a counter that passes
- * 2^32 keeps its high part in a small side table.  A typical operation
+ * with 64 or more buckets in use, 128 32-bit counters (512 bytes); the
+ * other octaves' buckets stay sparse entries.  A counter that passes 2^32
+ * keeps its high part in a small side table.  A typical operation
  * spans 3 to 10 octaves: at most ~5.4 KiB dense, whatever the rate.
  * A histogram that will not change any more can be packed (hist_pack()):
  * sparse again and trimmed to its entries.
@@ -46,11 +47,12 @@ typedef struct hist {
     uint64_t clamped;             /* values above HIST_MAX_NS */
     uint64_t nomem;               /* values lost to a failed allocation */
     /* Dense form: HIST_GROUPS pointers to HIST_SUB counters each (or
-     * NULL); NULL when sparse. */
+     * NULL); NULL while sparse. */
     uint32_t **grp;
-    /* Sparse form: the non-empty buckets as sorted entries
-     * (bucket index << HIST_PACK_SHIFT | count).  A histogram is dense or
-     * sparse, never both. */
+    /* The non-empty buckets as sorted entries (bucket index <<
+     * HIST_PACK_SHIFT | count): all of them while sparse; in the dense form
+     * those of the octaves without counters (the tails).  Frozen by
+     * hist_pack() into varints, then cappacked has its top bit set. */
     uint32_t *packed;
     uint32_t npacked, cappacked;
     struct hist_wide *wide;       /* dense counters past 2^32: high parts */
