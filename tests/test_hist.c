@@ -327,3 +327,36 @@ Test(hist, total_saturates_instead_of_wrapping)
     hist_free(&m);
     hist_free(&s);
 }
+
+/* Merging any mix of forms (sparse, dense with sparse tails, frozen) gives
+ * the sum of the parts, bucket by bucket. */
+Test(hist, merging_every_form_adds_up)
+{
+    enum { NH = 12 };
+    hist_t part[NH], sum;
+    hist_init(&sum);
+    for (int k = 0; k < NH; k++) {
+        hist_init(&part[k]);
+        int n = (k % 4 == 0) ? 3000 : 40 + 60 * k;   /* some go dense */
+        for (int i = 0; i < n; i++)
+            hist_record(&part[k], (uint64_t)(20000 * exp((1 + k % 3) * gauss())) + 1,
+                        k == 5 ? 1000 : 1);
+        if (k % 2)
+            hist_pack(&part[k], NULL);   /* frozen, or left dense */
+    }
+    for (int k = 0; k < NH; k++)
+        hist_merge(&sum, &part[k]);
+    uint64_t total = 0;
+    for (int k = 0; k < NH; k++)
+        total += part[k].count;
+    cr_assert_eq(sum.count, total);
+    for (uint64_t v = 1; v < 100000000; v = v * 5 / 4 + 1) {
+        uint64_t want = 0;
+        for (int k = 0; k < NH; k++)
+            want += hist_count_le(&part[k], v);
+        cr_assert_eq(hist_count_le(&sum, v), want, "count <= %llu", (unsigned long long)v);
+    }
+    for (int k = 0; k < NH; k++)
+        hist_free(&part[k]);
+    hist_free(&sum);
+}
