@@ -517,61 +517,49 @@ static int merge_sparse(hist_t *dst, const hist_t *src)
 {
     if (thaw(dst) < 0)
         return -ENOMEM;
-    uint32_t buf[HIST_SPARSE_MAX];   /* a frozen src, decoded */
     const uint32_t *sp = src->packed;
     uint32_t *owned = NULL;
-    if (is_frozen(src) && src->npacked <= HIST_SPARSE_MAX) {
-        const uint8_t *p = (const uint8_t *)src->packed;
-        uint32_t idx = 0;
-        for (uint32_t i = 0; i < src->npacked; i++) {
-            uint32_t d, c;
-            p = get_var(p, &d);
-            p = get_var(p, &c);
-            idx += d;
-            buf[i] = idx << HIST_PACK_SHIFT | c;
-        }
-        sp = buf;
-    } else if (is_frozen(src) && !(sp = owned = decode_frozen(src))) {
+    if (is_frozen(src) && !(sp = owned = decode_frozen(src)))
         return -ENOMEM;
-    }
     int r = merge_entries(dst, sp, src->npacked);
     free(owned);
     return r;
 }
 
-/* Merges sorted entries sp into dst's, in place (from the back, after
- * counting the result): no allocation once dst has grown. */
 static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn)
 {
-    const uint32_t *dp = dst->packed;
-    uint32_t i = 0, j = 0, k = 0;
-    while (i < dst->npacked && j < sn) {
-        uint32_t a = ent_idx(dp[i]), b = ent_idx(sp[j]);
-        if (a == b && ent_count(dp[i]) + ent_count(sp[j]) > PACK_COUNT_MASK)
-            return 1;   /* a busy bucket: not sparse */
-        i += a <= b;
-        j += b <= a;
-        k++;
-    }
-    k += (dst->npacked - i) + (sn - j);
-    if (k > HIST_SPARSE_MAX)
-        return 1;
-    if (reserve(dst, k) < 0)
+    uint32_t n = dst->npacked + sn;
+    uint32_t *v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v)
         return -ENOMEM;
-    uint32_t *v = dst->packed;
-    int64_t a = (int64_t)dst->npacked - 1, b = (int64_t)sn - 1, w = (int64_t)k - 1;
-    while (b >= 0) {
-        if (a >= 0 && ent_idx(v[a]) > ent_idx(sp[b])) {
-            v[w--] = v[a--];
-        } else if (a >= 0 && ent_idx(v[a]) == ent_idx(sp[b])) {
-            v[w--] = v[a] + ent_count(sp[b]);
-            a--;
-            b--;
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < dst->npacked || j < sn) {
+        uint32_t a = i < dst->npacked ? dst->packed[i] : UINT32_MAX;
+        uint32_t b = j < sn ? sp[j] : UINT32_MAX;
+        if (ent_idx(a) == ent_idx(b)) {
+            uint32_t c = ent_count(a) + ent_count(b);
+            if (c > PACK_COUNT_MASK) {
+                free(v);
+                return 1;
+            }
+            v[k++] = (a & ~PACK_COUNT_MASK) | c;
+            i++;
+            j++;
+        } else if (ent_idx(a) < ent_idx(b)) {
+            v[k++] = a;
+            i++;
         } else {
-            v[w--] = sp[b--];
+            v[k++] = b;
+            j++;
         }
     }
-    dst->npacked = k;
+    if (k > HIST_SPARSE_MAX) {
+        free(v);
+        return 1;
+    }
+    free(dst->packed);
+    dst->packed = v;
+    dst->npacked = dst->cappacked = k;
     return 0;
 }
 
