@@ -324,6 +324,11 @@ static int to_dense(hist_t *h)
     return 0;
 }
 
+/* Recording keeps a histogram sparse only up to this many buckets (each
+ * new one is an insertion into the sorted array), merging up to
+ * HIST_SPARSE_MAX (one pass). */
+#define HIST_SPARSE_RECORD_MAX 256u
+
 int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
 {
     if (h->grp && h->grp[g])
@@ -342,7 +347,7 @@ int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
         uint32_t a = sparse_find(h, g * HIST_SUB), b = sparse_find(h, (g + 1) * HIST_SUB);
         room = b - a < HIST_PROMOTE;
     } else {
-        room = h->npacked < HIST_SPARSE_MAX;
+        room = h->npacked < HIST_SPARSE_RECORD_MAX;
     }
     if (!found && n <= PACK_COUNT_MASK && room) {
         if (reserve(h, h->npacked + 1) < 0)

@@ -16,8 +16,8 @@
  * Memory: a histogram starts sparse: its non-empty buckets as a sorted
  * array of 4-byte entries (bucket index and a count below 2^19), so a
  * second of the live window with a few hundred samples costs a few hundred
- * bytes.  Past HIST_SPARSE_MAX distinct buckets, or a count beyond 2^19, it
- * turns dense: a directory of HIST_GROUPS pointers and, per power of two
+ * bytes.  Past 256 distinct buckets recorded (HIST_SPARSE_MAX merged), or a
+ * count beyond 2^19, it turns dense: a directory of HIST_GROUPS pointers and, per power of two
  * with 64 or more buckets in use, 128 32-bit counters (512 bytes); the
  * other octaves' buckets stay sparse entries.  A counter that passes 2^32
  * keeps its high part in a small side table.  A typical operation
