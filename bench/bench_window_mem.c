@@ -6,6 +6,8 @@
  * so each holds a cumulative histogram and a full 10 s window.
  *
  *   bench_window_mem [RATE...]     samples per second per operation
+ *   BENCH_SECONDS=600 bench_window_mem 100   a long run: the cumulative
+ *                                  histograms fill up
  *
  * Prints bytes per operation and the total, against the naive layout (every
  * per-second histogram dense) as a ratio.
@@ -20,7 +22,7 @@
 #include "agg.h"
 
 #define NOPS 5000
-#define SECONDS 12
+static int SECONDS = 12;   /* simulated seconds; $BENCH_SECONDS overrides */
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -48,6 +50,12 @@ static void run(int rate)
                 agg_add(ops[i], sec, v, v);
             }
     size_t used = mallinfo2().uordblks - before;
+    size_t cum = 0, win = 0;
+    for (int i = 0; i < NOPS; i++) {
+        cum += hist_memory(&ops[i]->cum.h);
+        for (unsigned k = 0; k < agg_slots; k++)
+            win += hist_memory(&ops[i]->win[k].st.h);
+    }
     /* the naive layout: each window second as dense as the cumulative one */
     for (int i = 0; i < NOPS; i++)
         dense += hist_memory(&ops[i]->cum.h) * (agg_slots + 1);
@@ -55,6 +63,10 @@ static void run(int rate)
            "(all seconds dense, estimated: %7.1f MiB; ratio %.2f)\n",
            rate, (double)used / 1024 / NOPS, (double)used / 1048576, NOPS,
            (double)dense / 1048576, (double)used / (double)dense);
+    printf("        of which buckets: cumulative %.1f KiB/op, window seconds %.1f KiB/op; "
+           "the rest %.1f KiB/op\n",
+           (double)cum / 1024 / NOPS, (double)win / 1024 / NOPS,
+           ((double)used - (double)cum - (double)win) / 1024 / NOPS);
     for (int i = 0; i < NOPS; i++)
         agg_op_free(ops[i]);
     free(ops);
@@ -64,7 +76,10 @@ int main(int argc, char **argv)
 {
     agg_window_s = 10;
     agg_slots = 11;
-    printf("qpulsed statistics memory, %d ops, 10 s window, log-normal latencies\n", NOPS);
+    if (getenv("BENCH_SECONDS"))
+        SECONDS = atoi(getenv("BENCH_SECONDS"));
+    printf("qpulsed statistics memory, %d ops, 10 s window, log-normal latencies, %d s\n",
+           NOPS, SECONDS);
     if (argc > 1)
         for (int i = 1; i < argc; i++)
             run(atoi(argv[i]));

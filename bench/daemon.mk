@@ -10,3 +10,9 @@ noinst_PROGRAMS += bench/bench_window_mem
 bench_bench_window_mem_SOURCES = bench/bench_window_mem.c daemon/agg.c daemon/agg.h
 bench_bench_window_mem_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_window_mem_LDADD = lib/libqpulse-internal.la $(LIBM)
+
+## The same with real producers: bench/mem_real.sh BUILDDIR [PROCS] [RATE] [SECONDS].
+noinst_PROGRAMS += bench/mem_prod
+bench_mem_prod_SOURCES = bench/mem_prod.c
+bench_mem_prod_LDADD = lib/libqpulse.la $(LIBM)
+EXTRA_DIST += bench/mem_real.sh

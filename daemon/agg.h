@@ -8,9 +8,9 @@
  * older second is emptied when it is reused, so the window slides without a
  * sweep over every operation.
  *
- * Memory: only the cumulative histogram and the current second's are dense;
- * a second that is over is packed (8 bytes per non-empty bucket) and hands
- * its counters to the next second.
+ * Memory: histograms are sparse until busy (lib/hist.h); a second that is
+ * over is packed (about 2 bytes per non-empty bucket) and hands its
+ * counters or its array to the next second.
  *
  * Variance: each stats block sums (x - shift)^2 around its first value, so
  * no division happens per sample and the sum does not cancel

@@ -31,6 +31,7 @@
 #include "layout.h"
 #include "log.h"
 #include "qpulsed.h"
+#include "state.h"
 
 #define NS_PER_MS 1000000ll
 #define NS_PER_S 1000000000ll
@@ -63,7 +64,7 @@ double real_s(void)
 /* ---------------------------------------------------------------------- */
 
 enum { OPT_NS = 256, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
-       OPT_PIDFILE, OPT_LOGFILE, OPT_VERSION };
+       OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION };
 
 /* The one table of options: getopt_long's table and --help come from it. */
 static const struct opt_def {
@@ -80,6 +81,8 @@ static const struct opt_def {
     { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
     { "daemon", OPT_DAEMON, NULL, NULL, "detach and run in the background" },
     { "pidfile", OPT_PIDFILE, "FILE", "none", "also write the pid to FILE" },
+    { "state", OPT_STATE, "FILE", "<runtime dir>/<ns>.state",
+      "keep statistics there across restarts ('none': off)" },
     { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
     { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
     { "help", 'h', NULL, NULL, "show this help" },
@@ -168,6 +171,7 @@ static void parse_options(int argc, char **argv)
         case OPT_DAEMON: c->daemonize = 1; break;
         case OPT_PIDFILE: c->pidfile = optarg; break;
         case OPT_LOGFILE: c->log_file = optarg; break;
+        case OPT_STATE: c->state = optarg; break;
         case 'v': c->verbose++; break;
         case 'h': usage(stdout); exit(0);
         case OPT_VERSION: printf("qpulsed (qpulse) %s\n", PACKAGE_VERSION); exit(0);
@@ -218,13 +222,68 @@ static void parse_options(int argc, char **argv)
 /* Start-up pieces                                                         */
 /* ---------------------------------------------------------------------- */
 
-static int lock_fd = -1;
-static char lock_path[PATH_MAX + 64];
+static int lock_fd = -1;        /* the daemon record, flock'ed */
+static int pidfile_fd = -1;
+static char pid_path[PATH_MAX + 64];
+static char state_default[PATH_MAX + 64];
 static char daemon_shm[128];
 static int ready_fd = -1;   /* --daemon: tells the waiting parent we are up */
 
-/* One daemon per namespace: an flock on <runtime dir>/<ns>.pid. */
+static void lock_release(void)
+{
+    if (lock_fd < 0)
+        return;
+    shm_unlink(daemon_shm);   /* ours: we hold its lock */
+    close(lock_fd);
+    lock_fd = -1;
+}
+
+/* One daemon per namespace on the host: an exclusive flock on the
+ * namespace's daemon record /dev/shm/qpulse.<ns>.daemon, next to the
+ * segments it serves, so that two daemons with different runtime
+ * directories (or users) still exclude each other.  The record is unlinked
+ * by its owner at exit while it still holds the lock, so a lock taken on an
+ * object that is no longer (or not the one) under the name is retried. */
 static void take_lock(void)
+{
+    if (qp_daemon_shm_name(daemon_shm, sizeof daemon_shm, qpd.cfg.ns) < 0)
+        fatalx("namespace name too long");
+    char path[160];
+    snprintf(path, sizeof path, "/dev/shm%s", daemon_shm);
+    for (int tries = 0; tries < 20; tries++) {
+        lock_fd = shm_open(daemon_shm, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock_fd < 0) {
+            struct stat ps;
+            if (errno == EACCES && stat(path, &ps) == 0)
+                fatalx("another user's qpulsed (uid %lu) already serves namespace '%s' "
+                       "(lock %s); its clients reach it through the system socket",
+                       (unsigned long)ps.st_uid, qpd.cfg.ns, path);
+            fatal("cannot open the namespace lock %s", path);
+        }
+        if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            struct qp_daemon_rec rec;
+            memset(&rec, 0, sizeof rec);
+            ssize_t n = pread(lock_fd, &rec, sizeof rec, 0);
+            if (n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC && rec.pid > 0)
+                fatalx("another qpulsed (pid %ld) already serves namespace '%s' (lock %s)",
+                       (long)rec.pid, qpd.cfg.ns, path);
+            fatalx("another qpulsed already serves namespace '%s' (lock %s)", qpd.cfg.ns,
+                   path);
+        }
+        struct stat a, b;
+        if (fstat(lock_fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            atexit(lock_release);   /* a start-up failure leaves nothing */
+            return;
+        }
+        close(lock_fd);   /* its owner removed it as we opened it: again */
+        lock_fd = -1;
+    }
+    fatalx("cannot take the namespace lock %s", path);
+}
+
+/* <runtime dir>/<ns>.pid: for scripts; the lock is the daemon record. */
+static void open_pidfile(void)
 {
     char dir[PATH_MAX];
     int r = qp_runtime_dir(dir, sizeof dir, 1);
@@ -232,18 +291,16 @@ static void take_lock(void)
         errno = -r;
         fatal("runtime directory %s", dir);
     }
-    snprintf(lock_path, sizeof lock_path, "%s/%s.pid", dir, qpd.cfg.ns);
-    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lock_fd < 0)
-        fatal("cannot open %s", lock_path);
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        char buf[32] = "";
-        ssize_t n = pread(lock_fd, buf, sizeof buf - 1, 0);
-        buf[n > 0 ? n : 0] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        fatalx("another qpulsed%s%s%s already serves namespace '%s' (lock %s)",
-               *buf ? " (pid " : "", buf, *buf ? ")" : "", qpd.cfg.ns, lock_path);
+    snprintf(pid_path, sizeof pid_path, "%s/%s.pid", dir, qpd.cfg.ns);
+    if (!qpd.cfg.state) {
+        snprintf(state_default, sizeof state_default, "%s/%s.state", dir, qpd.cfg.ns);
+        qpd.state_path = state_default;
+    } else if (strcmp(qpd.cfg.state, "none") && *qpd.cfg.state) {
+        qpd.state_path = qpd.cfg.state;
     }
+    pidfile_fd = open(pid_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (pidfile_fd < 0)
+        fatal("cannot open %s", pid_path);
 }
 
 static void write_pid(int fd, const char *path)
@@ -256,7 +313,7 @@ static void write_pid(int fd, const char *path)
 
 static void write_pidfiles(void)
 {
-    write_pid(lock_fd, lock_path);
+    write_pid(pidfile_fd, pid_path);
     if (qpd.cfg.pidfile) {
         int fd = open(qpd.cfg.pidfile, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
@@ -303,14 +360,10 @@ static void daemonize(void)
     }
 }
 
-/* The presence record that tells producers a daemon will drain them. */
+/* The presence record that tells producers a daemon will drain them
+ * (written into the locked object, after --daemon's forks). */
 static void daemon_rec_create(void)
 {
-    if (qp_daemon_shm_name(daemon_shm, sizeof daemon_shm, qpd.cfg.ns) < 0)
-        fatalx("namespace name too long");
-    int fd = shm_open(daemon_shm, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        fatal("shm_open %s", daemon_shm);
     struct qp_daemon_rec rec;
     memset(&rec, 0, sizeof rec);
     rec.pid = getpid();
@@ -318,11 +371,18 @@ static void daemon_rec_create(void)
     uint64_t magic = QP_DAEMON_MAGIC;
     /* Fields first, the magic last (a producer reads the whole record and
      * trusts it only with the magic). */
-    if (fchmod(fd, 0600) < 0 || ftruncate(fd, sizeof rec) < 0 ||
-        pwrite(fd, &rec, sizeof rec, 0) != (ssize_t)sizeof rec ||
-        pwrite(fd, &magic, sizeof magic, 0) != (ssize_t)sizeof magic)
+    if (fchmod(lock_fd, 0600) < 0 || ftruncate(lock_fd, sizeof rec) < 0 ||
+        pwrite(lock_fd, &rec, sizeof rec, 0) != (ssize_t)sizeof rec ||
+        pwrite(lock_fd, &magic, sizeof magic, 0) != (ssize_t)sizeof magic)
         fatal("cannot write %s", daemon_shm);
-    close(fd);
+}
+
+/* At shutdown: producers must no longer leave their segments for us. */
+static void daemon_rec_withdraw(void)
+{
+    uint64_t zero = 0;
+    if (pwrite(lock_fd, &zero, sizeof zero, 0) != (ssize_t)sizeof zero)
+        log_warn("cannot clear %s: %s", daemon_shm, strerror(errno));
 }
 
 static int signals_init(void)
@@ -435,6 +495,7 @@ static void run_loop(int sig_fd)
         }
         if (now >= next_sec) {
             procs_tick_second();
+            restart_tick(now);
             advance(&next_sec, NS_PER_S, now);
         }
         server_expire();
@@ -447,9 +508,12 @@ static void run_loop(int sig_fd)
 int main(int argc, char **argv)
 {
     parse_options(argc, argv);
+    qpd.system = geteuid() == 0;
+    qpd.view_uid = (uid_t)-1;
     /* Refusals (namespace taken, bad log file) go to the terminal; after
      * that the log goes where it was told to. */
     take_lock();
+    open_pidfile();
     if (log_open(qpd.cfg.log_file, qpd.cfg.daemonize) < 0)
         fatal("cannot open log file %s", qpd.cfg.log_file);
     if (qpd.cfg.daemonize)
@@ -470,10 +534,15 @@ int main(int argc, char **argv)
      * for us; then adopt what is there already. */
     daemon_rec_create();
     pthread_mutex_lock(&qpd.lock);
+    restart_load();
     procs_rescan();
+    restart_settle();
+    if (restart_save() < 0 && qpd.cfg.state)
+        fatalx("--state %s: cannot write the state file", qpd.cfg.state);
     pthread_mutex_unlock(&qpd.lock);
-    log_notice("qpulsed %s ready: namespace '%s', window %us, retain %us%s%s%s%s",
-               PACKAGE_VERSION, qpd.cfg.ns, qpd.cfg.window, qpd.cfg.retain,
+    log_notice("qpulsed %s ready: namespace '%s'%s, window %us, retain %us%s%s%s%s",
+               PACKAGE_VERSION, qpd.cfg.ns, qpd.system ? " (system mode: every user)" : "",
+               qpd.cfg.window, qpd.cfg.retain,
                qpd.cfg.listen ? ", metrics on " : "", qpd.cfg.listen ? qpd.cfg.listen : "",
                qpd.budgets ? ", budgets " : "", qpd.budgets ? qpd.cfg.budgets_path : "");
     if (ready_fd >= 0) {
@@ -486,8 +555,10 @@ int main(int argc, char **argv)
     run_loop(sig_fd);
 
     pthread_mutex_lock(&qpd.lock);
-    shm_unlink(daemon_shm);
+    daemon_rec_withdraw();
     procs_shutdown();
+    if (qpd.state_path && restart_save() == 0)
+        log_notice("statistics saved to %s", qpd.state_path);
     pthread_mutex_unlock(&qpd.lock);
     prom_stop();
     server_fini();
@@ -495,8 +566,10 @@ int main(int argc, char **argv)
     qp_budgets_free(qpd.budgets);
     if (qpd.cfg.pidfile)
         unlink(qpd.cfg.pidfile);
-    unlink(lock_path);
-    close(lock_fd);
+    unlink(pid_path);
+    close(pidfile_fd);
+    /* Last: the next daemon may start once the name is gone or unlocked. */
+    lock_release();
     log_notice("exited cleanly after %llu samples", (unsigned long long)qpd.aggregated);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "common.h"
 #include "log.h"
 #include "qpulsed.h"
+#include "state.h"
 
 #define SHM_DIR "/dev/shm"
 #define DRAIN_MAX (1u << 20)      /* samples per reader per call */
@@ -140,7 +141,8 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
 static void proc_update_dropped(struct proc *p)
 {
     if (p->r)
-        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost;
+        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost +
+                          p->dropped_prev;
     else
         p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
 }
@@ -233,6 +235,7 @@ static struct proc *proc_new(qp_reader_t *r)
     snprintf(p->shm_name, sizeof p->shm_name, "%s", in->shm_name);
     snprintf(p->name, sizeof p->name, "%s", in->name);
     p->pid = in->pid;
+    p->uid = access_proc_uid(in);
     p->start_time = in->start_time;
     p->alive = 1;
     p->started_at = (double)in->created_realtime_ns / 1e9;
@@ -305,8 +308,14 @@ static void try_open(const char *name)
         qp_reader_close(r);
         return;
     }
-    qp_reader_set_daemon(r, getpid());
+    if (qp_reader_set_daemon(r, getpid()) < 0) {
+        log_warn("segment %s (pid %ld) shrank as we attached; skipping it", path, (long)p->pid);
+        names_add(&skipped, name);
+        proc_close(p, 0);
+        return;
+    }
     log_info("attached to %s[%ld] (%s)", p->name, (long)p->pid, path);
+    restart_adopt(p);   /* its saved statistics, or what is lost */
     /* Adopted at start-up or found late: it may be gone already. */
     if (qp_reader_exited(r))
         proc_finish(p, "had exited");
@@ -542,11 +551,12 @@ void procs_tick_second(void)
             if (!qp_proc_alive(p->pid, p->start_time))
                 proc_finish(p, "died");
             else {
+                p->uid = access_proc_uid(qp_reader_info(p->r));   /* setuid() */
                 p->threads = qp_reader_threads(p->r);
                 proc_usage(p, now);
             }
         }
-        if (!p->r && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
+        if (!p->r && !p->saved && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
             log_debug("forgetting %s[%ld]", p->name, (long)p->pid);
             qpd.dropped_gone += p->dropped_last - p->dropped_base;
             *pp = p->next;
@@ -575,7 +585,7 @@ void procs_shutdown(void)
      * producer stores EXITED before it reads daemon_pid). */
     for (struct proc *p = qpd.procs; p; p = p->next)
         if (p->r)
-            qp_reader_set_daemon(p->r, 0);
+            (void)qp_reader_set_daemon(p->r, 0);   /* -EFAULT: the drain below sees it */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     procs_retry_pending();
     cur_sec = mono_ns() / 1000000000;
@@ -612,6 +622,10 @@ void procs_reset(void)
     struct proc **pp = &qpd.procs;
     while (*pp) {
         struct proc *p = *pp;
+        if (!access_visible(p)) {   /* system mode: another user's */
+            pp = &p->next;
+            continue;
+        }
         if (!p->r) {   /* nothing left to show of an exited process */
             *pp = p->next;
             qpd.nprocs--;
@@ -620,11 +634,13 @@ void procs_reset(void)
         }
         proc_update_dropped(p);
         p->dropped_base = p->dropped_last;
+        p->lost_prev = 0;
         p->seen_mono = now;
         for (uint32_t i = 0; i < p->nops; i++)
             if (p->ops[i])
                 agg_op_clear(p->ops[i]);
         pp = &p->next;
     }
-    qpd.dropped_gone = 0;
+    if (qpd.view_uid == (uid_t)-1)
+        qpd.dropped_gone = 0;
 }

@@ -8,6 +8,8 @@
  *   server.c  the local socket (PING, SNAPSHOT, RESET)
  *   prom.c    the Prometheus endpoint (--listen), on libmicrohttpd's thread
  *   budgets.c budget rules: evaluation and breach logging
+ *   access.c  system mode: whose processes a client sees and may reset
+ *   state.c   --state: saving and loading the statistics across restarts
  *
  * Everything runs on the main thread except prom.c's handler, which takes
  * qpd.lock; the main loop holds qpd.lock while it changes the process table
@@ -30,6 +32,7 @@ struct proc {
     qp_reader_t *r;             /* NULL once the segment is closed */
     char shm_name[128];
     pid_t pid;
+    uid_t uid;                  /* the user the process belongs to */
     uint64_t start_time;        /* /proc starttime of the producer */
     char name[64];
     int alive;
@@ -40,6 +43,16 @@ struct proc {
     uint64_t dropped_base;      /* not-aggregated count at the last RESET */
     uint64_t dropped_last;      /* last known producer drops + reader invalid */
     uint64_t lost;              /* samples this daemon could not count */
+    uint64_t lost_prev;         /* "lost": consumed by an earlier daemon whose
+                                   statistics did not survive (state.c) */
+    uint64_t consumed_base;     /* records consumed before this daemon
+                                   attached (all counted or lost) */
+    uint64_t dropped_prev;      /* invalid/uncounted samples of earlier
+                                   daemons (from the state file) */
+    int saved;                  /* loaded from --state, not yet matched to
+                                   its segment (restart.c) */
+    uint64_t saved_consumed;    /* records consumed when it was saved */
+    double saved_seen;          /* seen_mono as Unix seconds */
     uint32_t threads;
     double cpu_pct;             /* -1 when unknown */
     uint64_t rss_bytes;
@@ -57,6 +70,7 @@ struct qpd_config {
     const char *budgets_path;
     const char *log_file;
     const char *pidfile;
+    const char *state;          /* --state as given, NULL: the default */
     int verbose;
     int daemonize;
 };
@@ -76,6 +90,10 @@ struct qpd {
     uint64_t dropped_gone;      /* drops of processes no longer listed */
     unsigned nopen;             /* segments attached now */
     int drain_now;              /* a segment was just attached */
+    int system;                 /* system mode: running as root */
+    uid_t view_uid;             /* whose processes the request being served
+                                   sees: (uid_t)-1 all (access.c) */
+    const char *state_path;     /* --state, NULL when off */
 };
 
 extern struct qpd qpd;
@@ -100,6 +118,18 @@ void procs_tick_second(void);
 /* Final drain at shutdown; removes the segments of exited processes. */
 void procs_shutdown(void);
 void procs_reset(void);
+
+/* access.c */
+/* The user process `in` belongs to: the segment's owner, or for a root
+ * segment (a server that dropped privileges) the process's real uid. */
+uid_t access_proc_uid(const qp_proc_info_t *in);
+/* Whether the client being served (qpd.view_uid) sees p. */
+int access_visible(const struct proc *p);
+/* Sets qpd.view_uid for a client of uid peer. */
+void access_begin(uid_t peer);
+void access_end(void);
+/* Whether a client of uid peer may connect at all. */
+int access_peer_allowed(uid_t peer);
 
 /* render.c */
 /* Appends the snapshot JSON (one line, no newline) to w. */

@@ -164,6 +164,10 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
     jw_bool(w, p->alive);
     jw_key(w, "dropped");
     jw_u64(w, p->dropped_last - p->dropped_base);
+    jw_key(w, "lost");
+    jw_u64(w, p->lost_prev);
+    jw_key(w, "uid");
+    jw_u64(w, p->uid);
     jw_key(w, "started_at");
     jw_double(w, p->started_at);
     jw_key(w, "exited_at");
@@ -204,8 +208,11 @@ void render_snapshot(jw_t *w, int cumulative, int with_hist)
 {
     int64_t now = mono_ns();
     uint64_t dropped = qpd.dropped_gone;
+    if (qpd.view_uid != (uid_t)-1)
+        dropped = 0;   /* a user's client: its own processes' only */
     for (const struct proc *p = qpd.procs; p; p = p->next)
-        dropped += p->dropped_last - p->dropped_base;
+        if (access_visible(p))
+            dropped += p->dropped_last - p->dropped_base;
     jw_obj_begin(w);
     jw_key(w, "qpulse");
     jw_i64(w, 1);
@@ -229,7 +236,8 @@ void render_snapshot(jw_t *w, int cumulative, int with_hist)
     jw_key(w, "processes");
     jw_arr_begin(w);
     for (const struct proc *p = qpd.procs; p; p = p->next)
-        render_proc(w, p, cumulative, with_hist, now);
+        if (access_visible(p))
+            render_proc(w, p, cumulative, with_hist, now);
     jw_arr_end(w);
     jw_obj_end(w);
 }

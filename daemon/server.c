@@ -6,7 +6,9 @@
  * deadline for the request (2 s) and for the reply (5 s); at most
  * MAX_CLIENTS are served at once (the rest wait in the listen backlog), so
  * no viewer can stall the drain or make the daemon grow without bound.
- * Peers are checked with SO_PEERCRED: our uid or root only.
+ * Peers are checked with SO_PEERCRED: our uid or root only, except in
+ * system mode (a root daemon), where the socket is open to every user and
+ * each request is answered for the peer's own user (access.c).
  */
 #include "config.h"
 
@@ -39,6 +41,7 @@ struct client {
     char req[REQ_MAX + 1];
     char *out;
     size_t olen, opos;
+    uid_t uid;                    /* the peer's user (SO_PEERCRED) */
 };
 
 static int lfd = -1;
@@ -65,7 +68,8 @@ int server_init(void)
     mode_t old = umask(077);
     int r = bind(lfd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
-    if (r < 0 || chmod(sock_path, 0600) < 0 || listen(lfd, 128) < 0) {
+    /* System mode: every user may connect; each sees its own processes. */
+    if (r < 0 || chmod(sock_path, qpd.system ? 0666 : 0600) < 0 || listen(lfd, 128) < 0) {
         int e = errno;
         log_err("cannot listen on %s: %s", sock_path, strerror(e));
         close(lfd);
@@ -176,10 +180,18 @@ static void handle_request(struct client *c)
             client_error(c, "usage: SNAPSHOT window|cumulative [hist]");
             return;
         }
+        access_begin(c->uid);
         render_snapshot(&out, cum, n == 3);
+        access_end();
     } else if (n == 1 && !strcmp(w[0], "RESET")) {
+        access_begin(c->uid);
         procs_reset();
-        log_notice("statistics reset by a client");
+        access_end();
+        if (qpd.system && c->uid != 0)
+            log_notice("statistics of uid %lu's processes reset by a client",
+                       (unsigned long)c->uid);
+        else
+            log_notice("statistics reset by a client");
         jw_puts(&out, "{\"ok\":true}");
     } else {
         char msg[REQ_MAX + 96];
@@ -198,13 +210,14 @@ static void handle_request(struct client *c)
     client_reply(c, s, len);
 }
 
-static int peer_allowed(int fd)
+static int peer_allowed(int fd, uid_t *uid)
 {
     struct ucred cr;
     socklen_t len = sizeof cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
         return 0;
-    return cr.uid == getuid() || cr.uid == 0;
+    *uid = cr.uid;
+    return access_peer_allowed(cr.uid);
 }
 
 static void accept_clients(void)
@@ -216,7 +229,8 @@ static void accept_clients(void)
                 log_warn("accept: %s", strerror(errno));
             return;
         }
-        if (!peer_allowed(fd)) {
+        uid_t uid = (uid_t)-1;
+        if (!peer_allowed(fd, &uid)) {
             log_warn("refused a client of another user");
             close(fd);
             continue;
@@ -224,7 +238,7 @@ static void accept_clients(void)
         for (int i = 0; i < MAX_CLIENTS; i++)
             if (clients[i].state == CL_FREE) {
                 clients[i] = (struct client){ CL_READ, fd, mono_ns() + READ_TIMEOUT_NS, 0,
-                                              { 0 }, NULL, 0, 0 };
+                                              { 0 }, NULL, 0, 0, uid };
                 nclients++;
                 break;
             }

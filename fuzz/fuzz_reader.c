@@ -170,8 +170,12 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
 /* Touches everything the reader hands out, so that ASan sees a bad copy. */
 static void exercise(qp_reader_t *r)
 {
+    /* the daemon's attach, drain and detach (shutdown) writes */
+    (void)qp_reader_set_daemon(r, 4242);
     (void)qp_reader_refresh(r, NULL, 0);
     (void)qp_reader_drain(r, on_events, NULL, 1000);
+    (void)qp_reader_set_daemon(r, 0);
+    sink += qp_reader_consumed(r);
     sink += qp_reader_pending(r) + qp_reader_dropped(r) + qp_reader_invalid(r) +
             qp_reader_drained(r) + (uint64_t)qp_reader_exited(r) + qp_reader_threads(r);
     sink += (uint64_t)(qp_reader_max_fill(r) * 100);

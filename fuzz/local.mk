@@ -4,4 +4,4 @@
 ## scripts/ci-extra.sh (fuzz/run.sh); not by `make`, which may use gcc.
 ## fuzz/corpus/<target>/ holds the seeds and every input that once crashed.
 EXTRA_DIST += fuzz/build.sh fuzz/run.sh fuzz/fuzz_reader.c fuzz/fuzz_budget.c \
-	fuzz/fuzz_snapshot.c fuzz/fuzz_request.c fuzz/corpus
+	fuzz/fuzz_snapshot.c fuzz/fuzz_request.c fuzz/fuzz_state.c fuzz/corpus

@@ -41,30 +41,52 @@ static int wait_fd(int fd, short ev, long long deadline)
     }
 }
 
+/* A connected socket to the daemon at path, or -errno. */
+static int connect_to(const char *path, long long deadline)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int r = -errno;
+        if (errno == EINPROGRESS || errno == EAGAIN)
+            r = wait_fd(fd, POLLOUT, deadline);
+        if (r < 0) {
+            close(fd);
+            return r;
+        }
+    }
+    return fd;
+}
+
 int qp_client_request(const char *ns, const char *request, char **out, size_t *outlen,
                       int timeout_ms)
 {
     *out = NULL;
     if (outlen)
         *outlen = 0;
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if (qp_socket_path(sa.sun_path, sizeof sa.sun_path, ns) < 0)
-        return -ENAMETOOLONG;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
     long long deadline = now_ms() + timeout_ms;
-    int r = 0;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        if (errno != EINPROGRESS && errno != EAGAIN) {
-            r = -errno;
-            goto out;
-        }
-        if ((r = wait_fd(fd, POLLOUT, deadline)) < 0)
-            goto out;
+    /* Our own user's daemon first, then the system daemon (a root qpulsed
+     * serves every user the processes of that user). */
+    char own[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char sys[sizeof own];
+    int r = qp_socket_path(own, sizeof own, ns);
+    int fd = r < 0 ? r : connect_to(own, deadline);
+    if ((fd == -ENOENT || fd == -ECONNREFUSED || r < 0) &&
+        qp_system_socket_path(sys, sizeof sys, ns) == 0 && (r < 0 || strcmp(own, sys))) {
+        int fd2 = connect_to(sys, deadline);
+        if (fd2 >= 0 || r < 0)
+            fd = fd2;
     }
+    if (fd < 0)
+        return fd;
+    r = 0;
     char line[512];
     int n = snprintf(line, sizeof line, "%s\n", request);
     if (n < 0 || (size_t)n >= sizeof line) {

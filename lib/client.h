@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* Sends one request line (without '\n') to the daemon of namespace ns and
+/* Sends one request line (without '\n') to the daemon of namespace ns (our
+ * own user's, else the system daemon's socket: qp_system_socket_path) and
  * reads the whole reply into a malloc'd, NUL-terminated *out.  Returns 0, or
  * -ECONNREFUSED/-ENOENT when no daemon runs, -ETIMEDOUT, -EMSGSIZE (reply
  * over 256 MiB), or another -errno. */

@@ -139,25 +139,36 @@ int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid,
     return 0;
 }
 
+const char *qp_system_dir(void)
+{
+    const char *e = getenv("QPULSE_SYSTEM_RUNTIME_DIR");
+    return e && *e ? e : QP_SYSTEM_RUNTIME_DIR;
+}
+
 int qp_runtime_dir(char *buf, size_t len, int create)
 {
     const char *e = getenv("QPULSE_RUNTIME_DIR");
     const char *x = getenv("XDG_RUNTIME_DIR");
-    int r;
+    int r, sys = 0;   /* root: the directory may be open to others */
     if (e && *e)
         r = fmt(buf, len, "%s", e);
+    else if (geteuid() == 0)
+        sys = 1, r = fmt(buf, len, "%s", qp_system_dir());
     else if (x && *x && access(x, W_OK) == 0)
         r = fmt(buf, len, "%s/qpulse", x);
     else
         r = fmt(buf, len, "/tmp/qpulse-%lu", (unsigned long)getuid());
     if (r < 0)
         return r;
-    if (create && mkdir(buf, 0700) < 0 && errno != EEXIST)
+    /* root's default directory is the system one: every user reaches the
+     * socket in it (the daemon checks each client's credentials) */
+    if (create && mkdir(buf, sys ? 0755 : 0700) < 0 && errno != EEXIST)
         return -errno;
     struct stat st;
     if (stat(buf, &st) < 0)
         return create ? -errno : 0;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
+    mode_t open_to = sys || !getuid() ? 022 : 077;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & open_to))
         return -EPERM;
     return 0;
 }
@@ -169,6 +180,37 @@ int qp_socket_path(char *buf, size_t len, const char *ns)
     if (r < 0)
         return r;
     return fmt(buf, len, "%s/%s.sock", dir, ns);
+}
+
+int qp_system_socket_path(char *buf, size_t len, const char *ns)
+{
+    return fmt(buf, len, "%s/%s.sock", qp_system_dir(), ns);
+}
+
+static int read_status_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -EIO;
+    buf[n] = 0;
+    const char *u = strstr(buf, "\nUid:");
+    unsigned long r, e;
+    if (!u || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
+        return -EIO;
+    *ruid = (uid_t)r;
+    *euid = (uid_t)e;
+    return 0;
+}
+
+int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+    return read_status_uids(pid, ruid, euid);
 }
 
 /* Reads /proc/<pid>/stat; the comm field may hold spaces and parentheses, so

@@ -35,12 +35,25 @@ int qp_daemon_shm_name(char *buf, size_t len, const char *ns);
  * producer leaves its segment at exit for such a daemon to drain. */
 int qp_daemon_running(const char *ns);
 
+/* The system daemon's runtime directory: $QPULSE_SYSTEM_RUNTIME_DIR, else
+ * /run/qpulse.  A root qpulsed (system mode) listens there, on a socket
+ * every user may connect to. */
+#define QP_SYSTEM_RUNTIME_DIR "/run/qpulse"
+const char *qp_system_dir(void);
+
 /* Directory for daemon sockets and pid files: $QPULSE_RUNTIME_DIR, else
- * $XDG_RUNTIME_DIR/qpulse, else /tmp/qpulse-<uid>.  Created 0700 when
- * create is set; -EPERM if it exists and is not ours or not 0700. */
+ * (root) the system directory, else $XDG_RUNTIME_DIR/qpulse, else
+ * /tmp/qpulse-<uid>.  Created when create is set (0700; the system one
+ * 0755); -EPERM if it exists and is not ours or is open to others (for
+ * root: writable by others). */
 int qp_runtime_dir(char *buf, size_t len, int create);
 /* "<runtime dir>/<ns>.sock" */
 int qp_socket_path(char *buf, size_t len, const char *ns);
+/* "<system dir>/<ns>.sock": where clients look when their own user runs no
+ * daemon for the namespace. */
+int qp_system_socket_path(char *buf, size_t len, const char *ns);
+/* Real and effective uid of pid (from /proc/<pid>/status); 0 or -errno. */
+int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid);
 
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks); 0 if unknown. */
 uint64_t qp_proc_starttime(pid_t pid);

@@ -22,6 +22,130 @@ _Static_assert(HIST_GROUPS * HIST_SUB < (1u << (32 - HIST_PACK_SHIFT)),
                "a bucket index fits a packed entry");
 
 #define PACK_COUNT_MASK ((1u << HIST_PACK_SHIFT) - 1)
+#define GROUP_BYTES (HIST_SUB * sizeof(uint32_t))
+#define DIR_BYTES (HIST_GROUPS * sizeof(uint32_t *))
+
+/* The high 32 bits of dense counters that passed 2^32, by bucket index
+ * (sorted; rare: a bucket needs 4 billion values). */
+struct hist_wide {
+    uint32_t n, cap;
+    struct wide_ent {
+        uint32_t idx;
+        uint32_t hi;
+    } e[];
+};
+
+static inline uint32_t ent_idx(uint32_t e)
+{
+    return e >> HIST_PACK_SHIFT;
+}
+
+static inline uint32_t ent_count(uint32_t e)
+{
+    return e & PACK_COUNT_MASK;
+}
+
+/* The frozen form (hist_pack): the sparse entries as LEB128 varints, the
+ * bucket index as the difference from the previous one, then the count:
+ * about 2 bytes a bucket.  Marked by FROZEN in cappacked, whose other bits
+ * are then the byte length; npacked still counts the entries. */
+#define FROZEN 0x80000000u
+
+static inline int is_frozen(const hist_t *h)
+{
+    return (h->cappacked & FROZEN) != 0;
+}
+
+static uint8_t *put_var(uint8_t *p, uint32_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static const uint8_t *get_var(const uint8_t *p, uint32_t *v)
+{
+    uint32_t r = 0;
+    for (unsigned sh = 0;; sh += 7) {
+        uint8_t b = *p++;
+        r |= (uint32_t)(b & 0x7f) << sh;
+        if (!(b & 0x80))
+            break;
+    }
+    *v = r;
+    return p;
+}
+
+/* The sparse entries of a frozen histogram, decoded into a new array. */
+static uint32_t *decode_frozen(const hist_t *h)
+{
+    uint32_t *v = malloc((h->npacked ? h->npacked : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    const uint8_t *p = (const uint8_t *)h->packed;
+    uint32_t idx = 0;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        uint32_t d, c;
+        p = get_var(p, &d);
+        p = get_var(p, &c);
+        idx += d;
+        v[i] = idx << HIST_PACK_SHIFT | c;
+    }
+    return v;
+}
+
+/* Frozen back to the plain sparse form.  0 or -ENOMEM. */
+static int thaw(hist_t *h)
+{
+    if (!is_frozen(h))
+        return 0;
+    uint32_t *v = decode_frozen(h);
+    if (!v)
+        return -ENOMEM;
+    free(h->packed);
+    h->packed = v;
+    h->cappacked = h->npacked ? h->npacked : 1;
+    return 0;
+}
+
+/* The plain sparse form into the frozen one (smaller; not recordable).
+ * The plain array goes to spare (when not NULL and without one) for
+ * reuse, else is freed. */
+static void freeze(hist_t *h, hist_t *spare)
+{
+    if (is_frozen(h) || h->grp)
+        return;
+    if (h->npacked == 0) {
+        free(h->packed);
+        h->packed = NULL;
+        h->cappacked = 0;
+        return;
+    }
+    uint8_t *buf = malloc((size_t)h->npacked * 8), *p = buf;
+    if (!buf)
+        return;   /* stays plain: correct, only larger */
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        uint32_t idx = ent_idx(h->packed[i]);
+        p = put_var(p, idx - prev);
+        p = put_var(p, ent_count(h->packed[i]));
+        prev = idx;
+    }
+    size_t len = (size_t)(p - buf);
+    uint8_t *fit = realloc(buf, len);
+    if (spare && !spare->grp && !spare->packed) {
+        spare->packed = h->packed;
+        spare->cappacked = h->cappacked;
+        spare->npacked = 0;
+    } else {
+        free(h->packed);
+    }
+    h->packed = (uint32_t *)(void *)(fit ? fit : buf);
+    h->cappacked = (uint32_t)len | FROZEN;
+}
 
 void hist_init(hist_t *h)
 {
@@ -29,55 +153,216 @@ void hist_init(hist_t *h)
     h->min = UINT64_MAX;
 }
 
+static void free_dense(hist_t *h)
+{
+    if (h->grp) {
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            free(h->grp[g]);
+        free(h->grp);
+    }
+    h->grp = NULL;
+    free(h->wide);
+    h->wide = NULL;
+}
+
 void hist_free(hist_t *h)
 {
-    for (unsigned g = 0; g < HIST_GROUPS; g++)
-        free(h->grp[g]);
+    free_dense(h);
     free(h->packed);
     hist_init(h);
 }
 
 void hist_reset(hist_t *h)
 {
-    for (unsigned g = 0; g < HIST_GROUPS; g++)
-        if (h->grp[g])
-            memset(h->grp[g], 0, HIST_SUB * sizeof(uint64_t));
-    free(h->packed);
-    h->packed = NULL;
-    h->npacked = 0;
+    if (h->grp)
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            if (h->grp[g])
+                memset(h->grp[g], 0, GROUP_BYTES);
+    free(h->wide);
+    h->wide = NULL;
+    if (is_frozen(h)) {
+        free(h->packed);
+        h->packed = NULL;
+        h->cappacked = 0;
+    }
+    h->npacked = 0;   /* keeps its capacity for reuse */
     h->count = h->total = h->clamped = h->nomem = h->max = 0;
     h->min = UINT64_MAX;
 }
 
-/* Turns a packed histogram back into the dense form. */
-static int unpack(hist_t *h)
+/* The high part of dense bucket idx (0 when none). */
+static uint64_t wide_hi(const hist_t *h, unsigned idx)
 {
-    for (uint32_t i = 0; i < h->npacked; i++) {
-        unsigned idx = (unsigned)(h->packed[i] >> HIST_PACK_SHIFT);
-        unsigned g = idx / HIST_SUB;
-        if (!h->grp[g] && !(h->grp[g] = calloc(HIST_SUB, sizeof(uint64_t)))) {
-            for (unsigned k = 0; k < HIST_GROUPS; k++) {   /* back to packed */
-                free(h->grp[k]);
-                h->grp[k] = NULL;
-            }
-            return -ENOMEM;
-        }
-        h->grp[g][idx % HIST_SUB] = h->packed[i] & PACK_COUNT_MASK;
-    }
-    free(h->packed);
-    h->packed = NULL;
-    h->npacked = 0;
+    if (!h->wide)
+        return 0;
+    for (uint32_t i = 0; i < h->wide->n; i++)
+        if (h->wide->e[i].idx == idx)
+            return h->wide->e[i].hi;
     return 0;
 }
 
-int hist__grow(hist_t *h, unsigned g)
+/* Adds hi << 32 to dense bucket idx's high part.  0 or -ENOMEM. */
+static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
 {
-    if (h->packed && unpack(h) < 0)
-        return -ENOMEM;
-    if (h->grp[g])
+    struct hist_wide *w = h->wide;
+    uint32_t i = 0;
+    for (; w && i < w->n && w->e[i].idx < idx; i++)
+        ;
+    if (w && i < w->n && w->e[i].idx == idx) {
+        w->e[i].hi += (uint32_t)hi;
         return 0;
-    h->grp[g] = calloc(HIST_SUB, sizeof(uint64_t));
-    return h->grp[g] ? 0 : -ENOMEM;
+    }
+    if (!w || w->n == w->cap) {
+        uint32_t cap = w ? w->cap * 2 : 4;
+        struct hist_wide *nw = realloc(w, sizeof *nw + cap * sizeof nw->e[0]);
+        if (!nw)
+            return -ENOMEM;
+        if (!w)
+            nw->n = 0;
+        nw->cap = cap;
+        h->wide = w = nw;
+    }
+    memmove(&w->e[i + 1], &w->e[i], (w->n - i) * sizeof w->e[0]);
+    w->e[i] = (struct wide_ent){ idx, (uint32_t)hi };
+    w->n++;
+    return 0;
+}
+
+/* Adds n to bucket (g, sub) of a dense histogram. */
+static int dense_add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
+{
+    if (!h->grp[g] && !(h->grp[g] = calloc(HIST_SUB, sizeof(uint32_t))))
+        return -ENOMEM;
+    uint32_t *c = &h->grp[g][sub];
+    uint64_t sum = (uint64_t)*c + (n & 0xffffffffu);
+    uint64_t hi = (n >> 32) + (sum >> 32);
+    if (hi && wide_add(h, g * HIST_SUB + sub, hi) < 0)
+        return -ENOMEM;
+    *c = (uint32_t)sum;
+    return 0;
+}
+
+/* The position of bucket idx in the sparse entries, or where it goes. */
+static uint32_t sparse_find(const hist_t *h, unsigned idx)
+{
+    uint32_t lo = 0, hi = h->npacked;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ent_idx(h->packed[mid]) < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int reserve(hist_t *h, uint32_t n)
+{
+    if (n <= h->cappacked)
+        return 0;
+    uint32_t cap = h->cappacked ? h->cappacked : 8;
+    while (cap < n)
+        cap += cap / 2;   /* not doubling: less slack in long-lived ones */
+    uint32_t *v = realloc(h->packed, cap * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    h->packed = v;
+    h->cappacked = cap;
+    return 0;
+}
+
+/* Dense form, octave g: its sparse entries move into a new group of
+ * counters.  0 or -ENOMEM. */
+static int promote(hist_t *h, unsigned g)
+{
+    uint32_t *c = calloc(HIST_SUB, sizeof(uint32_t));
+    if (!c)
+        return -ENOMEM;
+    uint32_t i = sparse_find(h, g * HIST_SUB), j = i;
+    for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
+        c[ent_idx(h->packed[j]) % HIST_SUB] = ent_count(h->packed[j]);
+    if (j > i) {
+        memmove(&h->packed[i], &h->packed[j], (h->npacked - j) * sizeof h->packed[0]);
+        h->npacked -= j - i;
+    }
+    h->grp[g] = c;
+    return 0;
+}
+
+/* Turns a sparse histogram dense: a directory of groups, and a group of
+ * counters for each octave with HIST_PROMOTE or more buckets in use; the
+ * other octaves' buckets stay sparse entries (the tails of a distribution
+ * cost 4 bytes a bucket, not 512 bytes an octave). */
+#define HIST_PROMOTE 64u
+static int to_dense(hist_t *h)
+{
+    if (thaw(h) < 0)
+        return -ENOMEM;
+    uint32_t **dir = calloc(HIST_GROUPS, sizeof *dir);
+    if (!dir)
+        return -ENOMEM;
+    h->grp = dir;
+    for (uint32_t i = 0; i < h->npacked;) {
+        unsigned g = ent_idx(h->packed[i]) / HIST_SUB;
+        uint32_t j = i;
+        while (j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g)
+            j++;
+        if (j - i >= HIST_PROMOTE) {
+            if (promote(h, g) < 0)
+                return -ENOMEM;   /* still correct: the entries stay sparse */
+            continue;             /* the entries after moved to i */
+        }
+        i = j;
+    }
+    /* what stays sparse is the tails: give back the rest of the array */
+    uint32_t cap = h->npacked + h->npacked / 2 + 8;
+    uint32_t *v = cap < h->cappacked ? realloc(h->packed, cap * sizeof *v) : NULL;
+    if (v) {
+        h->packed = v;
+        h->cappacked = cap;
+    }
+    return 0;
+}
+
+/* Recording keeps a histogram sparse only up to this many buckets (each
+ * new one is an insertion into the sorted array), merging up to
+ * HIST_SPARSE_MAX (one pass). */
+#define HIST_SPARSE_RECORD_MAX 256u
+
+int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
+{
+    if (h->grp && h->grp[g])
+        return dense_add(h, g, sub, n);
+    if (thaw(h) < 0)
+        return -ENOMEM;
+    unsigned idx = g * HIST_SUB + sub;
+    uint32_t i = sparse_find(h, idx);
+    int found = i < h->npacked && ent_idx(h->packed[i]) == idx;
+    if (found && n <= PACK_COUNT_MASK - ent_count(h->packed[i])) {
+        h->packed[i] += (uint32_t)n;
+        return 0;
+    }
+    int room;
+    if (h->grp) {   /* dense, this octave sparse: until it is busy */
+        uint32_t a = sparse_find(h, g * HIST_SUB), b = sparse_find(h, (g + 1) * HIST_SUB);
+        room = b - a < HIST_PROMOTE;
+    } else {
+        room = h->npacked < HIST_SPARSE_RECORD_MAX;
+    }
+    if (!found && n <= PACK_COUNT_MASK && room) {
+        if (reserve(h, h->npacked + 1) < 0)
+            return -ENOMEM;
+        memmove(&h->packed[i + 1], &h->packed[i], (h->npacked - i) * sizeof h->packed[0]);
+        h->packed[i] = (uint32_t)idx << HIST_PACK_SHIFT | (uint32_t)n;
+        h->npacked++;
+        return 0;
+    }
+    /* a busy bucket or too many of them: counters for this octave */
+    if (!h->grp && to_dense(h) < 0)
+        return -ENOMEM;
+    if (!h->grp[g] && promote(h, g) < 0)
+        return -ENOMEM;
+    return dense_add(h, g, sub, n);
 }
 
 /* Bounds of bucket (g, sub). */
@@ -106,21 +391,43 @@ typedef int (*walk_fn)(void *ctx, unsigned g, unsigned sub, uint64_t count);
 static int walk(const hist_t *h, walk_fn fn, void *ctx)
 {
     int r;
-    if (h->packed) {
+    if (is_frozen(h)) {
+        const uint8_t *p = (const uint8_t *)h->packed;
+        uint32_t idx = 0;
         for (uint32_t i = 0; i < h->npacked; i++) {
-            unsigned idx = (unsigned)(h->packed[i] >> HIST_PACK_SHIFT);
-            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, h->packed[i] & PACK_COUNT_MASK)))
+            uint32_t d, c;
+            p = get_var(p, &d);
+            p = get_var(p, &c);
+            idx += d;
+            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, c)))
                 return r;
         }
         return 0;
     }
-    for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        const uint64_t *c = h->grp[g];
-        if (!c)
-            continue;
-        for (unsigned i = 0; i < HIST_SUB; i++)
-            if (c[i] && (r = fn(ctx, g, i, c[i])))
+    if (!h->grp) {
+        for (uint32_t i = 0; i < h->npacked; i++) {
+            unsigned idx = ent_idx(h->packed[i]);
+            if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, ent_count(h->packed[i]))))
                 return r;
+        }
+        return 0;
+    }
+    uint32_t j = 0;   /* the sparse entries of the octaves without counters */
+    for (unsigned g = 0; g < HIST_GROUPS; g++) {
+        const uint32_t *c = h->grp[g];
+        if (!c) {
+            for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
+                if ((r = fn(ctx, g, ent_idx(h->packed[j]) % HIST_SUB, ent_count(h->packed[j]))))
+                    return r;
+            continue;
+        }
+        for (unsigned i = 0; i < HIST_SUB; i++) {
+            uint64_t n = c[i];
+            if (h->wide)
+                n += wide_hi(h, g * HIST_SUB + i) << 32;
+            if (n && (r = fn(ctx, g, i, n)))
+                return r;
+        }
     }
     return 0;
 }
@@ -150,8 +457,10 @@ static int pack_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 
 int hist_pack(hist_t *h, hist_t *spare)
 {
-    if (h->packed)
+    if (!h->grp) {   /* sparse already: freeze */
+        freeze(h, spare);
         return 1;
+    }
     uint32_t n = 0;
     walk(h, count_entry, &n);
     if ((size_t)n * sizeof(uint32_t) >= hist_memory(h) && n)
@@ -163,56 +472,114 @@ int hist_pack(hist_t *h, hist_t *spare)
         free(pc.v);
         return 0;
     }
-    for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        if (!h->grp[g])
-            continue;
-        if (spare && !spare->grp[g] && !spare->packed) {
-            memset(h->grp[g], 0, HIST_SUB * sizeof(uint64_t));
-            spare->grp[g] = h->grp[g];
-        } else {
-            free(h->grp[g]);
-        }
-        h->grp[g] = NULL;
+    if (spare && !spare->grp && spare->npacked == 0) {
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            if (h->grp[g])
+                memset(h->grp[g], 0, GROUP_BYTES);
+        free(spare->packed);
+        spare->packed = NULL;
+        spare->cappacked = 0;
+        spare->grp = h->grp;
+        h->grp = NULL;
     }
-    /* An empty histogram packs to no entries; a non-NULL array marks the
-     * form, so keep a placeholder. */
-    h->packed = pc.v ? pc.v : malloc(sizeof(uint32_t));
-    h->npacked = n;
-    if (!h->packed) {
-        h->npacked = 0;
-        return -ENOMEM;   /* now dense and empty: still correct */
-    }
+    free_dense(h);
+    free(h->packed);
+    h->packed = pc.v;
+    h->npacked = h->cappacked = n;
+    freeze(h, NULL);
     return 1;
 }
 
 size_t hist_memory(const hist_t *h)
 {
-    size_t n = (size_t)h->npacked * sizeof(uint32_t);
-    for (unsigned g = 0; g < HIST_GROUPS; g++)
-        if (h->grp[g])
-            n += HIST_SUB * sizeof(uint64_t);
+    size_t n = is_frozen(h) ? h->cappacked & ~FROZEN : (size_t)h->cappacked * sizeof(uint32_t);
+    if (h->grp) {
+        n += DIR_BYTES;
+        for (unsigned g = 0; g < HIST_GROUPS; g++)
+            if (h->grp[g])
+                n += GROUP_BYTES;
+    }
+    if (h->wide)
+        n += sizeof *h->wide + h->wide->cap * sizeof h->wide->e[0];
     return n;
 }
 
 static int merge_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 {
     hist_t *dst = ctx;
-    if (!dst->grp[g] && hist__grow(dst, g) < 0) {
+    if (hist__add(dst, g, sub, count) < 0) {
         dst->nomem += count;
         dst->count -= count;   /* added in full by hist_merge */
-        return 0;
     }
-    dst->grp[g][sub] += count;
+    return 0;
+}
+
+static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn);
+
+/* dst and src both sparse: one pass over the two sorted lists.  0, or 1
+ * when the result would not stay sparse (nothing changed), or -ENOMEM. */
+static int merge_sparse(hist_t *dst, const hist_t *src)
+{
+    if (thaw(dst) < 0)
+        return -ENOMEM;
+    const uint32_t *sp = src->packed;
+    uint32_t *owned = NULL;
+    if (is_frozen(src) && !(sp = owned = decode_frozen(src)))
+        return -ENOMEM;
+    int r = merge_entries(dst, sp, src->npacked);
+    free(owned);
+    return r;
+}
+
+static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn)
+{
+    uint32_t n = dst->npacked + sn;
+    uint32_t *v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v)
+        return -ENOMEM;
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < dst->npacked || j < sn) {
+        uint32_t a = i < dst->npacked ? dst->packed[i] : UINT32_MAX;
+        uint32_t b = j < sn ? sp[j] : UINT32_MAX;
+        if (ent_idx(a) == ent_idx(b)) {
+            uint32_t c = ent_count(a) + ent_count(b);
+            if (c > PACK_COUNT_MASK) {
+                free(v);
+                return 1;
+            }
+            v[k++] = (a & ~PACK_COUNT_MASK) | c;
+            i++;
+            j++;
+        } else if (ent_idx(a) < ent_idx(b)) {
+            v[k++] = a;
+            i++;
+        } else {
+            v[k++] = b;
+            j++;
+        }
+    }
+    if (k > HIST_SPARSE_MAX) {
+        free(v);
+        return 1;
+    }
+    free(dst->packed);
+    dst->packed = v;
+    dst->npacked = dst->cappacked = k;
     return 0;
 }
 
 int hist_merge(hist_t *dst, const hist_t *src)
 {
     uint64_t nomem = dst->nomem;
-    if (dst->packed && unpack(dst) < 0)
+    int r = 1;
+    if (!dst->grp && !src->grp && (r = merge_sparse(dst, src)) < 0)
         return -ENOMEM;
+    if (r && !dst->grp && (src->grp || dst->npacked + src->npacked > HIST_SPARSE_MAX) &&
+        to_dense(dst) < 0)
+        return -ENOMEM;   /* bucket by bucket into a sparse one would be quadratic */
     dst->count += src->count;
-    walk(src, merge_entry, dst);
+    if (r)
+        walk(src, merge_entry, dst);
     if (__builtin_add_overflow(dst->total, src->total, &dst->total))
         dst->total = UINT64_MAX;   /* saturates, as in hist_record() */
     dst->clamped += src->clamped;

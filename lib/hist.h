@@ -13,11 +13,17 @@
  * HIST_MAX_NS, and in `clamped`; min, max and total keep the true values
  * (total saturates at UINT64_MAX rather than wrap).
  *
- * Memory: the 128 counters of one power of two (1 KiB) are allocated the
- * first time a value falls in it, so a histogram costs ~340 bytes plus 1 KiB
- * per octave actually used (a typical operation spans 3 to 10).  A
- * histogram that will not change any more (a finished second of the live
- * window) can be packed into 4 bytes per non-empty bucket.
+ * Memory: a histogram starts sparse: its non-empty buckets as a sorted
+ * array of 4-byte entries (bucket index and a count below 2^19), so a
+ * second of the live window with a few hundred samples costs a few hundred
+ * bytes.  Past 256 distinct buckets recorded (HIST_SPARSE_MAX merged), or a
+ * count beyond 2^19, it turns dense: a directory of HIST_GROUPS pointers and, per power of two
+ * with 64 or more buckets in use, 128 32-bit counters (512 bytes); the
+ * other octaves' buckets stay sparse entries.  A counter that passes 2^32
+ * keeps its high part in a small side table.  A typical operation
+ * spans 3 to 10 octaves: at most ~5.4 KiB dense, whatever the rate.
+ * A histogram that will not change any more can be packed (hist_pack()):
+ * sparse again and trimmed to its entries.
  *
  * Not thread-safe: one writer, or the caller's lock.
  */
@@ -32,21 +38,28 @@
 #define HIST_MAX_NS 3600000000000ull            /* 1 hour */
 #define HIST_GROUPS 36   /* group 0: 0..127 exact; group g: octave 2^(g+6) */
 
+struct hist_wide;
+
 typedef struct hist {
     uint64_t count;               /* values recorded */
     uint64_t total;               /* sum of the true values (ns), saturating */
     uint64_t min, max;            /* true values; min = UINT64_MAX when empty */
     uint64_t clamped;             /* values above HIST_MAX_NS */
     uint64_t nomem;               /* values lost to a failed allocation */
-    uint64_t *grp[HIST_GROUPS];   /* HIST_SUB counters each, or NULL */
-    /* Packed form (hist_pack): the non-empty buckets as sorted entries
-     * (bucket index << HIST_PACK_SHIFT | count), and no groups.  A
-     * histogram is dense or packed, never both. */
+    /* Dense form: HIST_GROUPS pointers to HIST_SUB counters each (or
+     * NULL); NULL while sparse. */
+    uint32_t **grp;
+    /* The non-empty buckets as sorted entries (bucket index <<
+     * HIST_PACK_SHIFT | count): all of them while sparse; in the dense form
+     * those of the octaves without counters (the tails).  Frozen by
+     * hist_pack() into varints, then cappacked has its top bit set. */
     uint32_t *packed;
-    uint32_t npacked;
+    uint32_t npacked, cappacked;
+    struct hist_wide *wide;       /* dense counters past 2^32: high parts */
 } hist_t;
 
-#define HIST_PACK_SHIFT 19         /* packed counts are below 2^19 */
+#define HIST_PACK_SHIFT 19         /* sparse counts are below 2^19 */
+#define HIST_SPARSE_MAX 1024u      /* distinct buckets before going dense */
 
 void hist_init(hist_t *h);
 /* Frees the counters; the histogram is then empty (hist_init state). */
@@ -54,15 +67,15 @@ void hist_free(hist_t *h);
 /* Empties the histogram but keeps its counters allocated for reuse. */
 void hist_reset(hist_t *h);
 
-/* Slow path of hist_record(): unpacks a packed histogram, allocates group
- * g.  0 or -ENOMEM. */
-int hist__grow(hist_t *h, unsigned g);
+/* Slow path of hist_record(): adds n to bucket (g, sub), in whatever form
+ * h is, changing the form when needed.  0 or -ENOMEM. */
+int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n);
 
-/* Freezes h into the packed form (exact, 4 bytes per non-empty bucket)
- * when that is smaller than its dense counters and every count fits; its
- * counter groups, zeroed, go to `spare` (when not NULL and it lacks them)
- * for reuse, else are freed.  Recording into a packed histogram unpacks it
- * first.  Returns 1 when packed, 0 when left dense, or -ENOMEM. */
+/* Freezes h: a sparse histogram is trimmed to its entries; a dense one
+ * turns sparse (exact) when that is smaller and every count fits, and its
+ * counters, zeroed, go to `spare` (when not NULL and empty) for reuse,
+ * else are freed.  Recording into it afterwards works as before.
+ * Returns 1 when h is now sparse, 0 when left dense, or -ENOMEM. */
 int hist_pack(hist_t *h, hist_t *spare);
 /* Bytes of counters h holds (dense groups and packed entries). */
 size_t hist_memory(const hist_t *h);
@@ -83,16 +96,19 @@ static inline unsigned hist__group(uint64_t v, unsigned *sub)
 static inline int hist_record(hist_t *h, uint64_t v, uint64_t n)
 {
     uint64_t b = v;
-    if (__builtin_expect(v > HIST_MAX_NS, 0)) {
+    if (__builtin_expect(v > HIST_MAX_NS, 0))
         b = HIST_MAX_NS;
-        h->clamped += n;
-    }
     unsigned sub, g = hist__group(b, &sub);
-    if (__builtin_expect(!h->grp[g], 0) && hist__grow(h, g) < 0) {
+    uint32_t *c, nc;
+    if (__builtin_expect(h->grp && (c = h->grp[g]) != NULL && n <= UINT32_MAX &&
+                             !__builtin_add_overflow(c[sub], (uint32_t)n, &nc), 1)) {
+        c[sub] = nc;
+    } else if (hist__add(h, g, sub, n) < 0) {
         h->nomem += n;
         return -12;   /* -ENOMEM; errno.h is not needed by every includer */
     }
-    h->grp[g][sub] += n;
+    if (__builtin_expect(v > HIST_MAX_NS, 0))
+        h->clamped += n;
     h->count += n;
     /* A garbage duration (QPULSE_RECORD of a negative difference) must not
      * wrap the sum back to a small value: it saturates. */

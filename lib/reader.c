@@ -5,7 +5,8 @@
  * offset and count is bounded against the size the reader mapped, strings
  * are copied out only when terminated inside their region, and records are
  * copied out before they are looked at.  A segment shrunk under the reader
- * raises SIGBUS on access; a thread-local guard turns that into -EFAULT.
+ * raises SIGBUS on access, a read or a write of the consumer region alike;
+ * a thread-local guard turns that into -EFAULT.
  */
 #include "config.h"
 
@@ -151,7 +152,7 @@ static void guard_install(void)
 }
 
 /* Guards nest: an inner guard restores the outer one when it ends.  The
- * guarded code only reads the segment; on a fault the function returns
+ * guarded code reads the segment or stores to the consumer region; on a fault the function returns
  * fail_ret at once and uses none of its locals. */
 #define GUARD_BEGIN(fail_ret)                                                  \
     sigjmp_buf jb__;                                                           \
@@ -258,10 +259,11 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
         close(fd);
         return fail(err, errlen, -e, "fstat: %s", strerror(e));
     }
-    /* Only our own user's segments, root included: another user could
-     * otherwise feed a root daemon statistics in the name of root's
-     * processes (issue 7; tests/reliability-security.sh). */
-    if (sb.st_uid != getuid()) {
+    /* Our own user's segments; root (system mode) also reads other users'
+     * segments, each checked below against the process it names, so that
+     * nobody can feed a root daemon statistics in the name of another
+     * user's process (tests/system-users.sh). */
+    if (sb.st_uid != getuid() && getuid() != 0) {
         close(fd);
         return fail(err, errlen, -EPERM, "owned by uid %lu, not us", (unsigned long)sb.st_uid);
     }
@@ -306,12 +308,21 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
                    (long)npid, r->hdr.pid);
     if (ret == 0 && r->hdr.uid != sb.st_uid)
         ret = fail(err, errlen, -EPERM, "header uid %u differs from owner", r->hdr.uid);
-    if (ret == 0 && qp_proc_alive(npid, 0)) {
-        /* A live pid must belong to the segment's owner. */
-        char p[64];
-        struct stat ps;
-        snprintf(p, sizeof p, "/proc/%ld", (long)npid);
-        if (stat(p, &ps) == 0 && ps.st_uid != sb.st_uid)
+    if (ret == 0 && sb.st_uid != 0 && sb.st_uid != getuid()) {
+        /* Another user's segment (we are root): trusted only while the
+         * process it names runs, started when the name says, as that user
+         * (real or effective uid). */
+        uid_t ru = (uid_t)-1, eu = (uid_t)-1;
+        if (!qp_proc_alive(npid, r->hdr.start_time) || qp_proc_uids(npid, &ru, &eu) < 0 ||
+            (ru != sb.st_uid && eu != sb.st_uid))
+            ret = fail(err, errlen, -EPERM,
+                       "owned by uid %lu, but pid %ld is not a running process of that user",
+                       (unsigned long)sb.st_uid, (long)npid);
+    } else if (ret == 0 && sb.st_uid != 0 && qp_proc_alive(npid, 0)) {
+        /* A live pid must belong to the segment's owner (root's segments
+         * may name any process: a server that dropped privileges). */
+        uid_t ru = (uid_t)-1, eu = (uid_t)-1;
+        if (qp_proc_uids(npid, &ru, &eu) == 0 && ru != sb.st_uid && eu != sb.st_uid)
             ret = fail(err, errlen, -EPERM, "pid %ld is not owned by the segment's owner",
                        (long)npid);
     }
@@ -672,6 +683,14 @@ uint64_t qp_reader_clamped(const qp_reader_t *r)
     return r->clamped;
 }
 
+uint64_t qp_reader_consumed(const qp_reader_t *r)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < r->hdr.slot_count; i++)
+        n += r->tails[i];
+    return n;
+}
+
 uint64_t qp_reader_drained(const qp_reader_t *r)
 {
     return r->drained;
@@ -704,8 +723,11 @@ int qp_reader_set_daemon(qp_reader_t *r, pid_t pid)
     if (!r->cons)
         return -EINVAL;
     /* Read by the producer at exit (qpulse_shutdown) to leave the segment
-     * for us; nothing else is ordered by it. */
+     * for us; nothing else is ordered by it.  The producer may have shrunk
+     * the object under our mapping: the store then faults like a read. */
+    GUARD_BEGIN(-EFAULT);
     qp_store_release(&r->cons->daemon_pid, pid);
     r->cons->attach_count++;
+    GUARD_END();
     return 0;
 }

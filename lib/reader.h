@@ -100,12 +100,16 @@ uint64_t qp_reader_clamped(const qp_reader_t *r);
  * 5 ms, at first use; refined as time passes).  Producers do not
  * calibrate: the reader converts their ticks with this. */
 double qp_reader_tsc_ns_per_tick(void);
+/* Records consumed from every ring so far, by this reader and by the
+ * readers before it (the sum of the consumer region's tails). */
+uint64_t qp_reader_consumed(const qp_reader_t *r);
 int qp_reader_exited(qp_reader_t *r);            /* producer ran its exit path */
 /* Threads holding a slot now. */
 uint32_t qp_reader_threads(qp_reader_t *r);
 
 /* Marks the segment as watched by daemon pid (consumer region), so that the
- * producer leaves it for the daemon at exit.  Needs QP_READER_CONSUME. */
+ * producer leaves it for the daemon at exit.  Needs QP_READER_CONSUME.
+ * 0, or -EFAULT when the segment shrank under the reader. */
 int qp_reader_set_daemon(qp_reader_t *r, pid_t pid);
 
 #endif /* QPULSE_READER_H */

@@ -307,6 +307,7 @@ static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
     if ((r = elem_object(c, o)) || (r = get_num(c, o, "pid", 1, &pid)) ||
         (r = get_str(c, o, "name", 1, &p->name)) || (r = get_bool(c, o, "alive", &p->alive)) ||
         (r = get_u64(c, o, "dropped", 0, &p->dropped)) ||
+        (r = get_u64(c, o, "lost", 0, &p->lost)) ||
         (r = get_num(c, o, "cpu_pct", 0, &p->cpu_pct)) ||
         (r = get_u64(c, o, "rss_bytes", 0, &rss)) ||
         (r = get_num(c, o, "threads", 0, &threads)) ||

@@ -50,6 +50,7 @@ typedef struct qp_snap_proc {
     char *name;
     int alive;
     uint64_t dropped;
+    uint64_t lost;              /* consumed by an earlier daemon, not saved */
     double cpu_pct;             /* -1 when unknown */
     uint64_t rss_bytes;
     uint32_t threads;

@@ -34,7 +34,7 @@ say() { printf 'ci-extra: %s\n' "$*" >&2; }
 
 # Tests that involve the daemon or the ring, for the tsan and valgrind stages.
 daemon_tests() {
-  (cd "$src" && ls tests/daemon-*.sh tests/reliability-*.sh 2>/dev/null) |
+  (cd "$src" && ls tests/daemon-*.sh tests/reliability-*.sh tests/system-*.sh 2>/dev/null) |
     grep -v -e daemon-common.sh | tr '\n' ' '
 }
 

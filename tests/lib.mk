@@ -37,3 +37,11 @@ TESTS += tests/safety.sh
 EXTRA_DIST += tests/safety.sh
 TESTS += tests/cxx-compile.sh
 EXTRA_DIST += tests/cxx-compile.sh tests/cxx_api.cpp
+if ENABLE_TESTS
+check_PROGRAMS += tests/test_reader_shrink
+TESTS += tests/test_reader_shrink
+tests_test_reader_shrink_SOURCES = tests/test_reader_shrink.c
+tests_test_reader_shrink_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+tests_test_reader_shrink_CFLAGS = $(QPTEST_CFLAGS_)
+tests_test_reader_shrink_LDADD = $(QPTEST_LIBS_)
+endif

@@ -75,6 +75,7 @@ static int get_field(qp_snapshot_t *s, char **argv)
     if (!strcmp(argv[4], "-")) {
         if (!strcmp(f, "alive")) printf("%d\n", p->alive);
         else if (!strcmp(f, "dropped")) printf("%llu\n", (unsigned long long)p->dropped);
+        else if (!strcmp(f, "lost")) printf("%llu\n", (unsigned long long)p->lost);
         else if (!strcmp(f, "threads")) printf("%u\n", p->threads);
         else if (!strcmp(f, "nops")) printf("%zu\n", p->nops);
         else if (!strcmp(f, "cpu_pct")) printf("%g\n", p->cpu_pct);

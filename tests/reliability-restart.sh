@@ -5,9 +5,10 @@
 # growing while none runs.  The new daemon adopts the segments and starts
 # where the killed one stopped (the ring tails live in the segment), so
 # nothing is counted twice and nothing published is lost.  What the killed
-# daemon had aggregated dies with it; the tails tell how much that was
-# (S).  Checked:  A - N <= S + C2 + D <= A  with C2, D the new daemon's
-# count and dropped, and S >= what the killed daemon last reported.
+# daemon had aggregated since its last --state save dies with it, counted
+# as lost; the tails tell how much it consumed (S).  Checked:
+# A - N <= C2 + D + L <= A  with C2, D, L the new daemon's count, dropped
+# and lost, L <= S, and S >= what the killed daemon last reported.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon-common.sh"
 qp_setup relrestart
@@ -51,8 +52,12 @@ wait_exited $p
 a=$(progress_sum "$T/prog" 2)
 c2=$(num "$(field $p rel Sample count)")
 d=$(num "$(field $p - - dropped)")
-qp_log "attempted $a = consumed by the first $s + aggregated by the second $c2 + dropped $d (+ up to 2 in flight)"
-[ $((s + c2 + d)) -le "$a" ] && [ $((s + c2 + d + 2)) -ge "$a" ] ||
-  qp_fail "unbalanced: $s + $c2 + $d vs $a"
+l=$(num "$(field $p - - lost)")
+# The second daemon continues from the first one's last state save: its
+# count includes what that save held, and lost is the rest of S.
+qp_log "attempted $a = count $c2 + dropped $d + lost $l (first consumed $s; + up to 2 in flight)"
+[ "$l" -le "$s" ] || qp_fail "lost $l is more than the first daemon consumed ($s)"
+[ $((l + c2 + d)) -le "$a" ] && [ $((l + c2 + d + 2)) -ge "$a" ] ||
+  qp_fail "unbalanced: $c2 + $d + $l vs $a"
 [ "$d" -gt 0 ] || qp_fail "rings of 4096 did not overflow during the 1 s without a daemon"
 qp_wait_for 10 qp_shm_is 1 || qp_fail "$(qp_shm_count) shm objects left"

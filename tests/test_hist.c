@@ -205,37 +205,88 @@ Test(hist, count_le_and_reset)
     hist_free(&h);
 }
 
-Test(hist, packing_keeps_every_count_and_recording_unpacks)
+/* A histogram starts sparse (4 bytes per non-empty bucket), turns dense
+ * past HIST_SPARSE_MAX buckets, and packs back; the counts never change. */
+Test(hist, sparse_dense_and_packed_forms_keep_every_count)
 {
-    hist_t h, spare, ref;
+    hist_t h, all, rev, d, spare;
     hist_init(&h);
+    hist_init(&all);
+    hist_init(&rev);
+    hist_init(&d);
     hist_init(&spare);
-    hist_init(&ref);
-    for (int i = 0; i < 300; i++) {
-        uint64_t v = (uint64_t)(20000 * exp(gauss())) + 1;
-        hist_record(&h, v, 1);
-        hist_record(&ref, v, 1);
-    }
-    size_t dense = hist_memory(&h);
-    cr_assert_eq(hist_pack(&h, &spare), 1, "a sparse histogram packs");
-    cr_assert(hist_memory(&h) < dense / 4, "packed %zu bytes, dense %zu", hist_memory(&h), dense);
-    cr_assert(hist_memory(&spare) > 0, "the counters went to the spare for reuse");
+    uint64_t v1[300], v2[3000];
+    for (int i = 0; i < 300; i++)
+        v1[i] = (uint64_t)(20000 * exp(gauss())) + 1;
+    for (int i = 0; i < 3000; i++)
+        v2[i] = (uint64_t)(20000 * exp(2 * gauss())) + 1;
+    for (int i = 0; i < 300; i++)
+        hist_record(&h, v1[i], 1);
+    cr_assert_null(h.grp, "300 values stay sparse");
+    cr_assert(hist_memory(&h) <= 2048, "sparse: %zu bytes", hist_memory(&h));
+    /* the same values: sparse then dense, in two orders */
+    for (int i = 0; i < 300; i++)
+        hist_record(&all, v1[i], 1);
+    for (int i = 0; i < 3000; i++)
+        hist_record(&all, v2[i], 1);
+    for (int i = 2999; i >= 0; i--)
+        hist_record(&rev, v2[i], 1);
+    hist_merge(&rev, &h);
+    cr_assert_not_null(all.grp, "3300 values over many octaves went dense");
+    cr_assert_eq(all.count, 3300);
     for (double p = 0; p <= 100; p += 0.1)
-        cr_assert_eq(hist_percentile(&h, p), hist_percentile(&ref, p), "p%g packed", p);
-    hist_t m;
+        cr_assert_eq(hist_percentile(&all, p), hist_percentile(&rev, p), "p%g", p);
+    cr_assert_eq(hist_count_le(&all, 30000), hist_count_le(&rev, 30000));
+    /* a dense histogram with few buckets packs, its counters go spare */
+    for (int i = 0; i < 3000; i++)
+        hist_record(&d, v2[i], 1);
+    hist_reset(&d);
+    for (int i = 0; i < 300; i++)
+        hist_record(&d, v1[i], 1);
+    cr_assert_not_null(d.grp, "reset keeps the dense counters");
+    size_t dense = hist_memory(&d);
+    cr_assert_eq(hist_pack(&d, &spare), 1, "a dense histogram with few buckets packs");
+    cr_assert(hist_memory(&d) < dense / 4, "packed %zu bytes, dense %zu", hist_memory(&d), dense);
+    cr_assert_not_null(spare.grp, "the counters went to the spare for reuse");
+    for (double p = 0; p <= 100; p += 0.1)
+        cr_assert_eq(hist_percentile(&d, p), hist_percentile(&h, p), "p%g packed", p);
+    hist_t m;   /* merging from the packed (frozen) form */
     hist_init(&m);
-    hist_merge(&m, &h);
-    cr_assert_eq(hist_count_le(&m, 30000), hist_count_le(&ref, 30000), "merge from packed");
-    cr_assert_eq(hist_count_le(&h, 30000), hist_count_le(&ref, 30000), "count_le on packed");
-    hist_record(&h, 12345, 2);   /* unpacks */
-    hist_record(&ref, 12345, 2);
-    cr_assert_null(h.packed, "recording unpacked it");
-    for (double p = 0; p <= 100; p += 0.1)
-        cr_assert_eq(hist_percentile(&h, p), hist_percentile(&ref, p), "p%g after unpack", p);
-    hist_free(&h);
-    hist_free(&spare);
-    hist_free(&ref);
+    hist_merge(&m, &d);
+    hist_merge(&m, &d);
+    for (int k = 1; k <= 3; k++) {
+        uint64_t v = hist_percentile(&h, 25.0 * k);
+        cr_assert_eq(hist_count_le(&m, v), 2 * hist_count_le(&h, v), "merge of packed at %d", k);
+    }
     hist_free(&m);
+    hist_record(&d, 12345, 2);
+    hist_record(&h, 12345, 2);
+    for (double p = 0; p <= 100; p += 0.1)
+        cr_assert_eq(hist_percentile(&d, p), hist_percentile(&h, p), "p%g after packing", p);
+    hist_free(&h);
+    hist_free(&all);
+    hist_free(&rev);
+    hist_free(&d);
+    hist_free(&spare);
+}
+
+/* A dense counter past 2^32 keeps its full count. */
+Test(hist, counts_beyond_32_bits)
+{
+    hist_t h;
+    hist_init(&h);
+    for (int i = 0; i < 2000; i++)
+        hist_record(&h, 1000 + 37 * (uint64_t)i, 1);   /* dense */
+    hist_record(&h, 5000, 3000000000u);
+    hist_record(&h, 5000, 3000000000u);
+    hist_record(&h, 7000, 1ull << 33);
+    uint64_t n = hist_count_le(&h, 5000) - hist_count_le(&h, 4991);   /* [4992, 5024) */
+    cr_assert_eq(h.count, 2000 + 6000000000ull + (1ull << 33));
+    cr_assert_geq(n, 6000000000ull, "bucket of 5000 holds %llu", (unsigned long long)n);
+    cr_assert_lt(n, 6000000000ull + 64, "bucket of 5000 holds %llu", (unsigned long long)n);
+    uint64_t le = hist_count_le(&h, HIST_MAX_NS);
+    cr_assert_eq(le, h.count, "every value counted once: %llu", (unsigned long long)le);
+    hist_free(&h);
 }
 
 Test(hist, busy_buckets_stay_dense)
@@ -244,8 +295,9 @@ Test(hist, busy_buckets_stay_dense)
     hist_init(&d);
     hist_record(&d, 300, 1u << 20);
     hist_record(&d, 5, 1);
+    cr_assert_not_null(d.grp, "a count beyond the sparse width makes it dense");
     cr_assert_eq(hist_pack(&d, NULL), 0, "a count beyond the packed width stays dense");
-    cr_assert_null(d.packed);
+    cr_assert_not_null(d.grp);
     cr_assert_eq(hist_percentile(&d, 50), 300);
     hist_free(&d);
 }
@@ -274,4 +326,37 @@ Test(hist, total_saturates_instead_of_wrapping)
     hist_free(&h);
     hist_free(&m);
     hist_free(&s);
+}
+
+/* Merging any mix of forms (sparse, dense with sparse tails, frozen) gives
+ * the sum of the parts, bucket by bucket. */
+Test(hist, merging_every_form_adds_up)
+{
+    enum { NH = 12 };
+    hist_t part[NH], sum;
+    hist_init(&sum);
+    for (int k = 0; k < NH; k++) {
+        hist_init(&part[k]);
+        int n = (k % 4 == 0) ? 3000 : 40 + 60 * k;   /* some go dense */
+        for (int i = 0; i < n; i++)
+            hist_record(&part[k], (uint64_t)(20000 * exp((1 + k % 3) * gauss())) + 1,
+                        k == 5 ? 1000 : 1);
+        if (k % 2)
+            hist_pack(&part[k], NULL);   /* frozen, or left dense */
+    }
+    for (int k = 0; k < NH; k++)
+        hist_merge(&sum, &part[k]);
+    uint64_t total = 0;
+    for (int k = 0; k < NH; k++)
+        total += part[k].count;
+    cr_assert_eq(sum.count, total);
+    for (uint64_t v = 1; v < 100000000; v = v * 5 / 4 + 1) {
+        uint64_t want = 0;
+        for (int k = 0; k < NH; k++)
+            want += hist_count_le(&part[k], v);
+        cr_assert_eq(hist_count_le(&sum, v), want, "count <= %llu", (unsigned long long)v);
+    }
+    for (int k = 0; k < NH; k++)
+        hist_free(&part[k]);
+    hist_free(&sum);
 }
