@@ -7,6 +7,7 @@ bench_bench_drain_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(JANSSON_L
 
 ## Memory of the daemon's statistics (100 processes x 50 ops, 10 s window).
 noinst_PROGRAMS += bench/bench_window_mem
-bench_bench_window_mem_SOURCES = bench/bench_window_mem.c daemon/agg.c daemon/agg.h
+bench_bench_window_mem_SOURCES = bench/bench_window_mem.c daemon/agg.c daemon/agg.h \
+	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
 bench_bench_window_mem_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_window_mem_LDADD = lib/libqpulse-internal.la $(LIBM)

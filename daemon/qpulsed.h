@@ -8,6 +8,9 @@
  *   server.c  the local socket (PING, SNAPSHOT, RESET)
  *   prom.c    the Prometheus endpoint (--listen), on libmicrohttpd's thread
  *   budgets.c budget rules: evaluation and breach logging
+ *   history.c the flight recorder (--history-mb)
+ *   trace.c   the recorder as Trace Event Format (HISTORY, --dump-dir)
+ *   slowest.c the slowest samples of each op, with what ran inside them
  *
  * Everything runs on the main thread except prom.c's handler, which takes
  * qpd.lock; the main loop holds qpd.lock while it changes the process table
@@ -47,6 +50,7 @@ struct proc {
     int64_t cpu_mono;           /* when they were read (ns) */
     struct agg_op **ops;        /* by op index; NULL where no sample yet */
     uint32_t nops;
+    uint32_t hid;               /* its id in the flight recorder */
 };
 
 struct qpd_config {
@@ -59,6 +63,9 @@ struct qpd_config {
     const char *pidfile;
     int verbose;
     int daemonize;
+    unsigned history_mb;        /* flight recorder bound */
+    unsigned slowest;           /* K slowest samples kept per op and second */
+    const char *dump_dir;       /* where a budget breach writes a trace */
 };
 
 struct qpd {
@@ -76,6 +83,8 @@ struct qpd {
     uint64_t dropped_gone;      /* drops of processes no longer listed */
     unsigned nopen;             /* segments attached now */
     int drain_now;              /* a segment was just attached */
+    uint32_t next_hid;          /* last struct proc.hid handed out */
+    uint64_t proc_gen;          /* bumped whenever a struct proc is freed */
 };
 
 extern struct qpd qpd;
@@ -127,6 +136,10 @@ void prom_stop(void);
 void budgets_match(struct agg_op *o);
 /* Evaluates the window stats st of op o of process p; logs changes. */
 void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st);
+/* trace.c: --dump-dir, rule r broke for op o of p: write the recent
+ * history of p to a trace file (at most one a minute per rule). */
+void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_rule_t *r);
+
 /* The value of a stat in st (ns). */
 double budgets_actual(const struct agg_stats *st, qp_stat_t stat);
 

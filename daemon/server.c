@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "history.h"
 #include "log.h"
 #include "qpulsed.h"
 
@@ -177,13 +178,30 @@ static void handle_request(struct client *c)
             return;
         }
         render_snapshot(&out, cum, n == 3);
+    } else if (n >= 1 && !strcmp(w[0], "HISTORY")) {
+        /* Two lines: {"qpulse":1,"events":N}, then the trace object. */
+        struct history_sel sel;
+        char err[96];
+        if (history_parse_request(w + 1, n - 1, &sel, err, sizeof err) < 0) {
+            client_error(c, err);
+            return;
+        }
+        jw_t trace;
+        jw_init(&trace);
+        size_t events = history_trace(&trace, &sel);
+        jw_printf(&out, "{\"qpulse\":1,\"events\":%zu}\n", events);
+        if (!trace.oom)
+            jw_raw(&out, trace.buf ? trace.buf : "", trace.len);
+        if (trace.oom)
+            out.oom = 1;
+        jw_free(&trace);
     } else if (n == 1 && !strcmp(w[0], "RESET")) {
         procs_reset();
         log_notice("statistics reset by a client");
         jw_puts(&out, "{\"ok\":true}");
     } else {
         char msg[REQ_MAX + 96];
-        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT or RESET",
+        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT, HISTORY or RESET",
                  n > 0 ? w[0] : "");
         client_error(c, msg);
         return;
