@@ -47,9 +47,10 @@ static void render_children(jw_t *w, const struct proc *p, const struct agg_stat
 }
 
 /* Nodes [*i, n) of depth `depth` and their descendants, as nested
- * "children" arrays. */
+ * "children" arrays; parent_off is their parent's offset from the slowest
+ * sample's start. */
 static void render_nodes(jw_t *w, const struct proc *p, const struct slow_tree *t, uint32_t *i,
-                         uint32_t depth)
+                         uint32_t depth, uint64_t parent_off)
 {
     jw_key(w, "children");
     jw_arr_begin(w);
@@ -61,13 +62,13 @@ static void render_nodes(jw_t *w, const struct proc *p, const struct slow_tree *
         jw_str(w, c ? c->set : "?");
         jw_key(w, "op");
         jw_str(w, c ? c->name : "?");
-        jw_key(w, "offset_ns");
-        jw_u64(w, nd->offset);
+        jw_key(w, "offset_ns");   /* after its parent's start */
+        jw_u64(w, nd->offset >= parent_off ? nd->offset - parent_off : 0);
         jw_key(w, "dur_ns");
         jw_u64(w, nd->dur);
         jw_key(w, "self_ns");
         jw_u64(w, nd->self);
-        render_nodes(w, p, t, i, depth + 1);
+        render_nodes(w, p, t, i, depth + 1, nd->offset);
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -97,7 +98,7 @@ static void render_slowest(jw_t *w, const struct proc *p, const struct agg_op *o
         }
         uint32_t i = 0;
         static const struct slow_tree empty = { 0, 0, 0, 0 };
-        render_nodes(w, p, s->tree ? s->tree : &empty, &i, 0);
+        render_nodes(w, p, s->tree ? s->tree : &empty, &i, 0, 0);
         jw_obj_end(w);
     }
     jw_arr_end(w);

@@ -179,7 +179,8 @@ static void handle_request(struct client *c)
         }
         render_snapshot(&out, cum, n == 3);
     } else if (n >= 1 && !strcmp(w[0], "HISTORY")) {
-        /* Two lines: {"qpulse":1,"events":N}, then the trace object. */
+        /* {"qpulse":1,"events":N,"trace":{...}}: the count first, so that
+         * a client can store the trace without parsing it. */
         struct history_sel sel;
         char err[96];
         if (history_parse_request(w + 1, n - 1, &sel, err, sizeof err) < 0) {
@@ -189,9 +190,10 @@ static void handle_request(struct client *c)
         jw_t trace;
         jw_init(&trace);
         size_t events = history_trace(&trace, &sel);
-        jw_printf(&out, "{\"qpulse\":1,\"events\":%zu}\n", events);
+        jw_printf(&out, "{\"qpulse\":1,\"events\":%zu,\"trace\":", events);
         if (!trace.oom)
             jw_raw(&out, trace.buf ? trace.buf : "", trace.len);
+        jw_raw(&out, "}", 1);
         if (trace.oom)
             out.oom = 1;
         jw_free(&trace);

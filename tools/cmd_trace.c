@@ -136,12 +136,17 @@ int qp_cmd_trace(int argc, char **argv)
                 r == -EMSGSIZE ? " (narrow it with --last or --pid)" : "");
         return 2;
     }
-    /* The first line says how many samples follow. */
-    char *nl = memchr(reply, '\n', len);
-    json_error_t je;
-    json_t *h = json_loadb(reply, nl ? (size_t)(nl - reply) : len, 0, &je);
-    json_t *ev = h ? json_object_get(h, "events") : NULL;
-    if (!json_is_integer(ev) || !nl) {
+    /* {"qpulse":1,"events":N,"trace":{...}}\n: the count, then the trace to
+     * store as it is (not parsed: it may be hundreds of megabytes). */
+    static const char key[] = ",\"trace\":";
+    char *tk = strstr(reply, key);
+    long long n = -1;
+    if (tk && len > 2 && reply[len - 1] == '\n' && reply[len - 2] == '}' &&
+        sscanf(reply, "{\"qpulse\":1,\"events\":%lld", &n) != 1)
+        n = -1;
+    if (!tk || n < 0) {
+        json_error_t je;
+        json_t *h = json_loadb(reply, len, 0, &je);
         json_t *e = h ? json_object_get(h, "error") : NULL;
         if (json_is_string(e))
             fprintf(stderr, "qpulse trace: qpulsed refused: %s\n", json_string_value(e));
@@ -151,17 +156,17 @@ int qp_cmd_trace(int argc, char **argv)
         free(reply);
         return 2;
     }
-    json_int_t n = json_integer_value(ev);
-    json_decref(h);
-    if (n <= 0) {
+    if (n == 0) {
         fprintf(stderr, "qpulse trace: qpulsed holds no samples%s%s in namespace %s%s\n",
                 pid ? " of pid " : "", pid ? (snprintf(err, sizeof err, "%ld", pid), err) : "",
                 ns, last > 0 ? " for the time asked" : "");
         free(reply);
         return 1;
     }
-    const char *body = nl + 1;
-    size_t blen = len - (size_t)(body - reply);
+    char *body = tk + sizeof key - 1;
+    size_t blen = (size_t)(reply + len - 2 - body);   /* without the final "}\n" */
+    body[blen] = '\n';
+    blen++;
     int fd = 1;
     if (out) {
         fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
