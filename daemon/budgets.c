@@ -37,7 +37,8 @@ double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
     }
 }
 
-void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st)
+void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
+                   int64_t sec)
 {
     for (int s = 0; s < QP_STAT_COUNT_; s++) {
         const qp_budget_rule_t *r = o->rules[s];
@@ -58,7 +59,7 @@ void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stat
             uint64_t dur;
             int32_t tid;
             double at;
-            if (slowest_recent(o, mono_ns() / 1000000000, &dur, &tid, &at)) {
+            if (slowest_recent(o, sec, &dur, &tid, &at)) {
                 char d[32];
                 qp_format_ns((double)dur, d, sizeof d);
                 log_warn("  slowest sample of %s.%s in the window: %s, tid %ld, at %.6f", o->set,

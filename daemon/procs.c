@@ -572,7 +572,7 @@ static void window_tick(struct proc *p, int64_t sec, int roll)
         if (roll)
             o->p99_prev = hist_percentile(&w.h, 99.0);
         if (o->rules_matched)
-            budgets_check(p, o, &w);
+            budgets_check(p, o, &w, sec);
         agg_stats_free(&w);
     }
 }

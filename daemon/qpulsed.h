@@ -134,8 +134,10 @@ void prom_stop(void);
 /* budgets.c */
 /* The rules that apply to op o (cached). */
 void budgets_match(struct agg_op *o);
-/* Evaluates the window stats st of op o of process p; logs changes. */
-void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st);
+/* Evaluates the window stats st (ending with second sec) of op o of
+ * process p; logs changes. */
+void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
+                   int64_t sec);
 /* trace.c: --dump-dir, rule r broke for op o of p: write the recent
  * history of p to a trace file (at most one a minute per rule). */
 void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_rule_t *r);

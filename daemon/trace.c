@@ -316,7 +316,7 @@ void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_
             oldest = &marks[i];
     }
     if (m && now - m->at < DUMP_EVERY_NS) {
-        log_info("budget breach of %s.%s: a trace for rule '%s' was written less than a "
+        log_notice("budget breach of %s.%s: a trace for rule '%s' was written less than a "
                  "minute ago; not writing another", o->set, o->name, rule->text);
         return;
     }
