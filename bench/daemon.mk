@@ -11,3 +11,11 @@ bench_bench_window_mem_SOURCES = bench/bench_window_mem.c daemon/agg.c daemon/ag
 	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
 bench_bench_window_mem_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_window_mem_LDADD = lib/libqpulse-internal.la $(LIBM)
+
+## The flight recorder and slowest samples: exactness with injected outliers,
+## cost per sample against the statistics alone, memory.
+noinst_PROGRAMS += bench/bench_slowest
+bench_bench_slowest_SOURCES = bench/bench_slowest.c daemon/agg.c daemon/agg.h \
+	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
+bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)

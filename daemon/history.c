@@ -31,6 +31,7 @@ int history_init(unsigned mb)
     hist_ring.v = v;
     hist_ring.cap = bytes / sizeof(struct hist_rec);
     hist_ring.head = 0;
+    hist_ring.pos = 0;
     return 0;
 }
 
@@ -44,6 +45,7 @@ void history_fini(void)
 void history_clear(void)
 {
     hist_ring.head = 0;
+    hist_ring.pos = 0;
 }
 
 size_t history_bound(void)

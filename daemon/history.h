@@ -34,6 +34,7 @@ struct history {
     struct hist_rec *v;  /* cap records */
     uint64_t cap;        /* 0: the recorder is off */
     uint64_t head;       /* records ever written; the newest is head - 1 */
+    uint64_t pos;        /* head % cap, kept without a division */
 };
 
 extern struct history hist_ring;
@@ -60,7 +61,9 @@ static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, 
                                    uint32_t op, uint32_t parent, uint32_t proc)
 {
     uint64_t i = hist_ring.head++;
-    struct hist_rec *r = history_at(i);
+    struct hist_rec *r = &hist_ring.v[hist_ring.pos];
+    if (++hist_ring.pos == hist_ring.cap)
+        hist_ring.pos = 0;
     r->start = start;
     r->dur = dur;
     r->self = self;
