@@ -7,4 +7,4 @@ tools_qpulse_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 ## qpulse-run's and qpulse-check's own additions follow in tools/run.mk and tools/check.mk
 include $(srcdir)/tools/run.mk
 include $(srcdir)/tools/check.mk
-dist_man_MANS += man/qpulse.1
+dist_man_MANS += man/qpulse.1 man/qpulse-trace.1
