@@ -10,6 +10,7 @@ tests_slow_check_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_slow_check_LDADD = lib/libqpulse-internal.la $(JANSSON_LIBS) $(LIBM)
 
 FLIGHT_TESTS = tests/flight-slowest.sh tests/flight-window.sh tests/flight-dump.sh \
+	tests/flight-waterfall.sh \
 	tests/flight-bound.sh
 TESTS += $(FLIGHT_TESTS)
 EXTRA_DIST += $(FLIGHT_TESTS)
