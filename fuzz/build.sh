@@ -48,4 +48,4 @@ build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
 flags+=(-I"$src/daemon" -Dmain=qpulsed_main)
 build fuzz_request "-lmicrohttpd -ljansson" fuzz/fuzz_request.c daemon/main.c daemon/log.c \
   daemon/jw.c daemon/agg.c daemon/procs.c daemon/render.c daemon/prom.c daemon/budgets.c \
-  lib/reader.c lib/common.c lib/hist.c lib/budget.c
+  daemon/history.c daemon/trace.c daemon/slowest.c lib/reader.c lib/common.c lib/hist.c lib/budget.c
