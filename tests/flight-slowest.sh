@@ -12,7 +12,7 @@ qp_setup flight-slowest
 SP="$top_builddir/tests/slow_prod"
 SC="$top_builddir/tests/slow_check"
 
-qp_start_daemon --slowest 10
+qp_start_daemon --slowest 30
 qp_bg "$SP" -t 2 -n 10000 -o 3 -e "$T/expect" -k > "$T/prod.out"
 P=$!
 qp_wait_for 60 grep -q done "$T/prod.out" || qp_fail "the producer did not finish"
