@@ -83,15 +83,18 @@ static void bud_print_slowest(const bud_state_t *st)
         if (!b->op->nslowest)
             continue;
         const qp_snap_slow_t *s = &b->op->slowest[0];
-        char d[32], self[32], lim[32], when[48], inside[600];
-        time_t t = (time_t)s->time;
+        char d[32], self[32], when[48], inside[600];
         struct tm tm;
-        localtime_r(&t, &tm);
-        size_t wl = strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        snprintf(when + wl, sizeof when - wl, ".%06ld", (long)((s->time - floor(s->time)) * 1e6));
+        time_t t = s->time >= 0 && s->time < 1e11 ? (time_t)s->time : 0;
+        if (t && localtime_r(&t, &tm)) {   /* a hostile --input may hold any time */
+            size_t wl = strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+            snprintf(when + wl, sizeof when - wl, ".%06ld",
+                     (long)((s->time - floor(s->time)) * 1e6));
+        } else {
+            snprintf(when, sizeof when, "%.6g", s->time);
+        }
         qp_format_ns((double)s->dur_ns, d, sizeof d);
         qp_format_ns((double)s->self_ns, self, sizeof self);
-        qp_format_ns(b->limit_ns, lim, sizeof lim);
         printf("%s[%ld] %s.%s: the slowest %ssample took %s at %s (tid %ld)", b->p->name,
                b->p->pid, b->op->set, b->op->op,
                (double)s->dur_ns > b->limit_ns ? "breaching " : "", d, when, s->tid);
@@ -121,14 +124,24 @@ static void bud_row(bud_state_t *st, const qp_snap_proc_t *p, const qp_snap_op_t
     };
     if (!st->o->quiet || broken)
         chk_table_add(&st->table, cells);
-    if (st->results)
-        json_array_append_new(st->results,
+    if (!st->results)
+        return;
+    json_t *res =
             json_pack("{s:s, s:s?, s:I, s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:b, s:I}",
                       "status", broken ? "broken" : "ok", "process", p->name,
                       "pid", (json_int_t)p->pid, "set", op->set, "op", op->op,
                       "stat", qp_stat_name(r->stat), "rule", r->text, "line", r->line,
                       "limit_ns", r->limit_ns, "actual_ns", actual, "over_pct", pct,
-                      "broken", broken, "count", (json_int_t)op->count));
+                      "broken", broken, "count", (json_int_t)op->count);
+    if (res && broken && op->nslowest) {
+        const qp_snap_slow_t *sl = &op->slowest[0];
+        json_object_set_new(res, "slowest",
+                            json_pack("{s:f, s:I, s:I, s:I, s:I}", "time", sl->time, "tid",
+                                      (json_int_t)sl->tid, "dur_ns", (json_int_t)sl->dur_ns,
+                                      "self_ns", (json_int_t)sl->self_ns, "children",
+                                      (json_int_t)sl->nchildren));
+    }
+    json_array_append_new(st->results, res);
 }
 
 /* One pass over the snapshot: rows whose state is want_broken. */

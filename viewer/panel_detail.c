@@ -177,9 +177,12 @@ int detail_slowest(ui_t *ui, const qp_snap_proc_t **procs, const qp_snap_slow_t 
 /* "12:34:56.123456" of Unix time t. */
 static char *clock_str(double t, char *buf, size_t len)
 {
-    time_t sec = (time_t)t;
     struct tm tm;
-    localtime_r(&sec, &tm);
+    time_t sec = t >= 0 && t < 1e11 ? (time_t)t : 0;
+    if (!sec || !localtime_r(&sec, &tm)) {   /* a saved --input may hold any time */
+        snprintf(buf, len, "%.6g", t);
+        return buf;
+    }
     size_t n = strftime(buf, len, "%H:%M:%S", &tm);
     snprintf(buf + n, len - n, ".%06ld", (long)((t - floor(t)) * 1e6));
     return buf;

@@ -63,11 +63,14 @@ unsigned waterfall_open(ui_t *ui, const qp_snap_proc_t *p, const qp_snap_op_t *o
     ui->wf[ui->wf_n++] = top;
     add_spans(ui, &cap, s->children, s->nchildren, 1, 0);
     char when[48], d[16];
-    time_t sec = (time_t)s->time;
     struct tm tm;
-    localtime_r(&sec, &tm);
-    size_t n = strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(when + n, sizeof when - n, ".%06ld", (long)((s->time - floor(s->time)) * 1e6));
+    time_t sec = s->time >= 0 && s->time < 1e11 ? (time_t)s->time : 0;
+    if (sec && localtime_r(&sec, &tm)) {
+        size_t n = strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(when + n, sizeof when - n, ".%06ld", (long)((s->time - floor(s->time)) * 1e6));
+    } else {
+        snprintf(when, sizeof when, "%.6g", s->time);
+    }
     snprintf(ui->wf_title, sizeof ui->wf_title, "%s.%s  %s  at %s  %s (pid %ld) tid %ld%s",
              o->set, o->op, NS(s->dur_ns, d), when, p->name, p->pid, s->tid,
              s->truncated ? "  (more ran inside than shown)" : "");
