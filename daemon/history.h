@@ -64,6 +64,16 @@ static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, 
     struct hist_rec *r = &hist_ring.v[hist_ring.pos];
     if (++hist_ring.pos == hist_ring.cap)
         hist_ring.pos = 0;
+#if defined(__x86_64__) && !defined(QPD_HISTORY_PLAIN)
+    /* Streaming stores: the ring is written once and read rarely, so its
+     * lines need not be fetched first nor evict the statistics. */
+    long long *w = (long long *)r;
+    __builtin_ia32_movnti64(&w[0], (long long)start);
+    __builtin_ia32_movnti64(&w[1], (long long)dur);
+    __builtin_ia32_movnti64(&w[2], (long long)self);
+    __builtin_ia32_movnti64(&w[3], (long long)((uint64_t)(uint32_t)tid | (uint64_t)op << 32));
+    __builtin_ia32_movnti64(&w[4], (long long)((uint64_t)parent | (uint64_t)proc << 32));
+#else
     r->start = start;
     r->dur = dur;
     r->self = self;
@@ -71,6 +81,7 @@ static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, 
     r->op = op;
     r->parent = parent;
     r->proc = proc;
+#endif
     return i;
 }
 

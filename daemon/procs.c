@@ -53,6 +53,7 @@ static int64_t cur_sec;           /* the daemon's second at this drain */
  * that map to it: a division per sample only when the second changes. */
 static uint64_t sec_lo = 1, sec_hi = 0;
 static int64_t sec_val;
+static unsigned sec_idx;          /* sec_val % agg_slots */
 
 static struct name_ent *names_find(struct name_set *s, const char *name)
 {
@@ -138,6 +139,7 @@ static int64_t sample_sec_slow(uint64_t start)
         sec_lo = (uint64_t)s * 1000000000u;
         sec_hi = sec_lo + 1000000000u;
         sec_val = v;
+        sec_idx = v == INT64_MIN ? 0 : (unsigned)((uint64_t)v % agg_slots);
     }
     return v;
 }
@@ -167,7 +169,9 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
         if (rec)
             hidx = history_add(e->start_ns, e->dur_ns, e->self_ns, e->tid, e->op, e->parent,
                                p->hid);
-        if (__builtin_expect(slowest_wants(o, sec, e->dur_ns), 0))
+        const unsigned idx = sec == sec_val ? sec_idx
+                             : sec == INT64_MIN ? 0 : (unsigned)((uint64_t)sec % agg_slots);
+        if (__builtin_expect(slowest_wants(o, sec, idx, e->dur_ns), 0))
             slowest_offer(o, sec, rec ? hidx : UINT64_MAX, e->start_ns, e->dur_ns, e->self_ns,
                           e->tid, p->hid);
         if (e->parent) {

@@ -168,6 +168,8 @@ static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur,
 void slowest_offer(struct agg_op *o, int64_t sec, uint64_t hidx, uint64_t start, uint64_t dur,
                    uint64_t self, int32_t tid, uint32_t proc_hid)
 {
+    if (!slow_k)
+        return;
     struct slow_op *s = slow_get(o);
     if (!s)
         return;

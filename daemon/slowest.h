@@ -68,19 +68,18 @@ struct slow_op {
 extern unsigned slow_k;
 
 /* The fast test, per drained sample: could a sample of second sec (or
- * INT64_MIN: too old for the window) with duration dur enter a set of o? */
-static inline int slowest_wants(const struct agg_op *o, int64_t sec, uint64_t dur)
+ * INT64_MIN: too old for the window) with duration dur enter a set of o?
+ * idx is sec % agg_slots (the caller keeps it with sec: no division here). */
+static inline int slowest_wants(const struct agg_op *o, int64_t sec, unsigned idx, uint64_t dur)
 {
     const struct slow_op *s = o->slow;
-    if (__builtin_expect(!slow_k, 0))
-        return 0;
-    if (!s)
-        return 1;
+    if (__builtin_expect(!s, 0))
+        return slow_k != 0;
     if (s->cum.n < slow_k || dur > s->cum.floor)
         return 1;
     if (sec == INT64_MIN)
         return 0;
-    const struct slow_set *w = &s->win[(uint64_t)sec % agg_slots];
+    const struct slow_set *w = &s->win[idx];
     return w->sec != sec || w->n < slow_k || dur > w->floor;
 }
 
