@@ -187,16 +187,20 @@ static void handle_request(struct client *c)
             client_error(c, err);
             return;
         }
-        jw_t trace;
-        jw_init(&trace);
-        size_t events = history_trace(&trace, &sel);
-        jw_printf(&out, "{\"qpulse\":1,\"events\":%zu,\"trace\":", events);
-        if (!trace.oom)
-            jw_raw(&out, trace.buf ? trace.buf : "", trace.len);
+        /* The trace is written in place (it may be a couple of hundred
+         * megabytes: never twice in memory); the count, known only after,
+         * goes into space kept for it (JSON allows the blanks). */
+        jw_puts(&out, "{\"qpulse\":1,\"events\":");
+        size_t at = out.len;
+        jw_puts(&out, "                    ,\"trace\":");
+        out.need_comma = 0;
+        size_t events = history_trace(&out, &sel);
         jw_raw(&out, "}", 1);
-        if (trace.oom)
-            out.oom = 1;
-        jw_free(&trace);
+        if (!out.oom) {
+            char num[24];
+            int k = snprintf(num, sizeof num, "%20zu", events);
+            memcpy(out.buf + at, num, (size_t)k);
+        }
     } else if (n == 1 && !strcmp(w[0], "RESET")) {
         procs_reset();
         log_notice("statistics reset by a client");

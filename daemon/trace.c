@@ -49,6 +49,10 @@ static int selected(const struct hist_rec *r, const struct history_sel *sel, str
     return 1;
 }
 
+/* About 130 bytes each: a trace stays well under the 256 MiB a client
+ * accepts. */
+#define TRACE_MAX_EVENTS 1500000u
+
 struct sel_ent {
     uint32_t proc;
     int32_t tid;
@@ -137,6 +141,18 @@ size_t history_trace(jw_t *w, const struct history_sel *sel)
         if (r->start < base)
             base = r->start;
     }
+    /* A trace must reach its reader whole (replies are bounded): keep the
+     * newest TRACE_MAX_EVENTS samples. */
+    size_t skipped = 0;
+    if (n > TRACE_MAX_EVENTS) {
+        skipped = n - TRACE_MAX_EVENTS;
+        memmove(v, v + skipped, TRACE_MAX_EVENTS * sizeof *v);   /* v is in ring order */
+        n = TRACE_MAX_EVENTS;
+        base = UINT64_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (v[i].start < base)
+                base = v[i].start;
+    }
     if (n)
         qsort(v, n, sizeof *v, sel_cmp);
     double real0 = real_s() - (double)mono_ns() / 1e9;
@@ -153,7 +169,11 @@ size_t history_trace(jw_t *w, const struct history_sel *sel)
     jw_key(w, "samples");
     jw_u64(w, n);
     jw_key(w, "ts0_unix_s");   /* ts 0 as wall-clock time */
-    jw_double(w, n ? real0 + (double)base / 1e9 : 0.0);
+    jw_time(w, n ? real0 + (double)base / 1e9 : 0.0);
+    if (skipped) {
+        jw_key(w, "older_samples_left_out");
+        jw_u64(w, skipped);
+    }
     jw_obj_end(w);
     jw_key(w, "traceEvents");
     jw_arr_begin(w);
@@ -194,8 +214,6 @@ size_t history_trace(jw_t *w, const struct history_sel *sel)
         jw_milli(w, r->dur);
         jw_key(w, "args");
         jw_obj_begin(w);
-        jw_key(w, "dur_ns");
-        jw_u64(w, r->dur);
         jw_key(w, "self_ns");
         jw_u64(w, r->self);
         jw_obj_end(w);

@@ -142,7 +142,7 @@ int qp_cmd_trace(int argc, char **argv)
     char *tk = strstr(reply, key);
     long long n = -1;
     if (tk && len > 2 && reply[len - 1] == '\n' && reply[len - 2] == '}' &&
-        sscanf(reply, "{\"qpulse\":1,\"events\":%lld", &n) != 1)
+        sscanf(reply, "{\"qpulse\":1,\"events\": %lld", &n) != 1)
         n = -1;
     if (!tk || n < 0) {
         json_error_t je;
