@@ -11,7 +11,7 @@ S="qpw-$$"
 tm() { tmux -L "$S" "$@"; }
 trap 'tm kill-server 2>/dev/null; qp_cleanup' EXIT
 
-qp_start_daemon
+qp_start_daemon --slowest 20
 qp_bg "$top_builddir/tests/slow_prod" -n 2000 -o 2 -k > "$T/prod.out"
 qp_wait_for 30 grep -q done "$T/prod.out" || qp_fail "the producer did not finish"
 in_daemon() { "$QPTOP" -b --cumulative --format csv | grep -q ",sp,Db,"; }
@@ -35,6 +35,18 @@ wait_has "slowest samples"
 # the slowest first: an outlier, with Parse and Risk inside
 screen | grep -qE "^ *> +[0-9.]+[mu]s +at [0-9:.]+ +tid [0-9]+ +self .* inside: Parse [0-9.]+[mun]?s, Risk [0-9.]+[mun]?s" ||
   { screen >&2; qp_fail "the detail view does not list the outlier with its inside"; }
+# choose an outlier (Parse spins 50 us in it): on a busy machine a normal
+# request preempted for longer may list above it
+pick=$(screen | awk '/slowest samples/ { on = 1; i = 0; next }
+  on && /inside: Parse / { if (match($0, /Parse [0-9.]+(us|ms)/)) {
+      v = substr($0, RSTART + 6, RLENGTH - 6); u = substr(v, length(v) - 1)
+      if (u == "ms" || v + 0 >= 50) { print i; exit } }
+    i++; next }
+  on && !/^ *$/ { i++ }
+  on && /^ *$/ { exit }')
+[ -n "$pick" ] || { screen >&2; qp_fail "no outlier among the slowest samples"; }
+i=0
+while [ $i -lt "$pick" ]; do keys Down; i=$((i + 1)); done
 keys Enter
 wait_has "time from its start"
 has "sp.Request " || qp_fail "the waterfall names the sample"
