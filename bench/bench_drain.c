@@ -223,6 +223,22 @@ int main(int argc, char **argv)
     printf("  daemon aggregated %lld, dropped %llu (target 0): %s\n", cgot, cd,
            cd == 0 ? "met" : "MISSED");
 
+    /* 3. memory: the daemon's peak resident set against its flight
+     * recorder's bound (qpulsed --history-mb, default 64 MiB) */
+    char sp[64], line[256];
+    long hwm_kb = -1, rss_kb = -1;
+    snprintf(sp, sizeof sp, "/proc/%ld/status", (long)dpid);
+    FILE *sf = fopen(sp, "r");
+    while (sf && fgets(line, sizeof line, sf)) {
+        sscanf(line, "VmHWM: %ld", &hwm_kb);
+        sscanf(line, "VmRSS: %ld", &rss_kb);
+    }
+    if (sf)
+        fclose(sf);
+    printf("memory: daemon peak RSS %.1f MiB (now %.1f MiB); the flight recorder's bound is "
+           "64 MiB unless -d names a daemon started with another --history-mb\n",
+           (double)hwm_kb / 1024, (double)rss_kb / 1024);
+
     kill(dpid, SIGTERM);
     waitpid(dpid, &st, 0);
     char p[200];

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "slowest.h"
 
 unsigned agg_window_s = 10;
 unsigned agg_slots = 11;
@@ -67,6 +68,7 @@ void agg_op_free(struct agg_op *o)
     free(o->group);
     free(o->desc);
     agg_stats_free(&o->cum);
+    slowest_free(o);
     if (o->win) {
         for (unsigned i = 0; i < agg_slots; i++)
             agg_stats_free(&o->win[i].st);
@@ -82,14 +84,16 @@ void agg_op_clear(struct agg_op *o)
         for (unsigned i = 0; i < agg_slots; i++) {
             agg_stats_free(&o->win[i].st);
             o->win[i].sec = INT64_MIN;
+            o->win[i].late = 0;
         }
+    slowest_free(o);
     o->cur = -1;
     o->p99_prev = 0;
     memset(o->broken, 0, sizeof o->broken);
 }
 
-/* The slot of second sec, emptied if it held an older second.  NULL only
- * when the ring cannot be allocated. */
+/* The slot of second sec, emptied if it held an older second.  NULL when
+ * the ring cannot be allocated or sec is older than every second it holds. */
 static struct agg_slot *slot_for(struct agg_op *o, int64_t sec)
 {
     if (__builtin_expect(!o->win, 0)) {
@@ -103,16 +107,44 @@ static struct agg_slot *slot_for(struct agg_op *o, int64_t sec)
     }
     int idx = (int)((uint64_t)sec % agg_slots);
     struct agg_slot *sl = &o->win[idx];
-    if (sl->sec != sec) {
+    if (__builtin_expect(sl->sec == sec, 1)) {
+        if (__builtin_expect(idx != o->cur, 0))
+            sl->late = 1;   /* a packed second unpacks on this record */
+        return sl;
+    }
+    int64_t cur_sec = o->cur >= 0 ? o->win[o->cur].sec : INT64_MIN;
+    if (sec < cur_sec) {
+        /* A sample of an earlier second, drained late (another thread's
+         * ring, or after a stall): filed under its own second while the
+         * ring still covers it. */
+        if (sec <= cur_sec - (int64_t)agg_slots || sl->sec > sec)
+            return NULL;
         stats_reset(&sl->st);
         sl->sec = sec;
-        /* The second that was being written is over: pack it, and let this
-         * one reuse its counters (no allocation in the steady state). */
-        if (o->cur >= 0 && o->cur != idx)
-            (void)hist_pack(&o->win[o->cur].st.h, &sl->st.h);   /* else stays dense */
-        o->cur = idx;
+        sl->late = 1;
+        return sl;
     }
+    stats_reset(&sl->st);
+    sl->sec = sec;
+    sl->late = 0;
+    /* The second that was being written is over: pack it, and let this
+     * one reuse its counters (no allocation in the steady state). */
+    if (o->cur >= 0 && o->cur != idx)
+        (void)hist_pack(&o->win[o->cur].st.h, &sl->st.h);   /* else stays dense */
+    o->cur = idx;
     return sl;
+}
+
+void agg_settle(struct agg_op *o)
+{
+    if (!o->win)
+        return;
+    for (unsigned i = 0; i < agg_slots; i++)
+        if (o->win[i].late) {
+            o->win[i].late = 0;
+            if ((int)i != o->cur)
+                (void)hist_pack(&o->win[i].st.h, NULL);
+        }
 }
 
 static inline int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
@@ -135,6 +167,8 @@ int agg_add(struct agg_op *o, int64_t sec, uint64_t dur, uint64_t self)
     int ret = stats_add(&o->cum, dur, self);
     if (ret < 0)
         return ret;
+    if (sec == INT64_MIN)
+        return 0;
     struct agg_slot *sl = slot_for(o, sec);
     if (sl)
         (void)stats_add(&sl->st, dur, self);   /* the window is best effort */
@@ -163,6 +197,8 @@ static void kid_add(struct agg_stats *s, uint32_t child, uint64_t count, uint64_
 void agg_add_child(struct agg_op *p, int64_t sec, uint32_t child, uint64_t dur)
 {
     kid_add(&p->cum, child, 1, dur);
+    if (sec == INT64_MIN)
+        return;
     struct agg_slot *sl = slot_for(p, sec);
     if (sl)
         kid_add(&sl->st, child, 1, dur);

@@ -44,8 +44,12 @@ struct agg_stats {
 
 struct agg_slot {
     int64_t sec;          /* monotonic second this slot holds */
+    int late;             /* written after a newer second began: dense
+                             until agg_settle() packs it */
     struct agg_stats st;
 };
+
+struct slow_op;           /* slowest.h */
 
 struct agg_op {
     char *set, *name, *group, *desc;
@@ -58,6 +62,7 @@ struct agg_op {
     const qp_budget_rule_t *rules[QP_STAT_COUNT_];   /* budgets that apply */
     uint8_t broken[QP_STAT_COUNT_];   /* breach state, for start/clear logs */
     uint8_t rules_matched;
+    struct slow_op *slow;             /* slowest samples (slowest.h), lazily */
 };
 
 /* Window length in seconds (qpulsed --window), set once at start, and the
@@ -71,8 +76,15 @@ void agg_op_free(struct agg_op *o);
 /* Clears every statistic of o (RESET). */
 void agg_op_clear(struct agg_op *o);
 
-/* Adds one sample; returns -ENOMEM when it could not be counted. */
+/* Adds one sample recorded in monotonic second sec (the second its sample
+ * started: the window counts samples when they happened, not when they
+ * were drained), or INT64_MIN for a sample too old for the window (counted
+ * since start only).  A second older than the ring holds goes to the
+ * cumulative statistics only.  Returns -ENOMEM when it could not be
+ * counted. */
 int agg_add(struct agg_op *o, int64_t sec, uint64_t dur, uint64_t self);
+/* Packs the seconds that late samples made dense again (once a second). */
+void agg_settle(struct agg_op *o);
 /* Adds a child sample (op child, duration dur) to parent p. */
 void agg_add_child(struct agg_op *p, int64_t sec, uint32_t child, uint64_t dur);
 

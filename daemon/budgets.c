@@ -8,6 +8,7 @@
 #include "common.h"
 #include "log.h"
 #include "qpulsed.h"
+#include "slowest.h"
 
 void budgets_match(struct agg_op *o)
 {
@@ -36,7 +37,8 @@ double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
     }
 }
 
-void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st)
+void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
+                   int64_t sec)
 {
     for (int s = 0; s < QP_STAT_COUNT_; s++) {
         const qp_budget_rule_t *r = o->rules[s];
@@ -50,11 +52,21 @@ void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stat
         char a[32], l[32];
         qp_format_ns(actual, a, sizeof a);
         qp_format_ns(r->limit_ns, l, sizeof l);
-        if (broken)
+        if (broken) {
             log_warn("budget broken: %s[%ld] %s.%s %s = %s, limit %s (%s:%d: %s)", p->name,
                      (long)p->pid, o->set, o->name, qp_stat_name((qp_stat_t)s), a, l,
                      qpd.budgets->path, r->line, r->text);
-        else
+            uint64_t dur;
+            int32_t tid;
+            double at;
+            if (slowest_recent(o, sec, &dur, &tid, &at)) {
+                char d[32];
+                qp_format_ns((double)dur, d, sizeof d);
+                log_warn("  slowest sample of %s.%s in the window: %s, tid %ld, at %.6f", o->set,
+                         o->name, d, (long)tid, at);
+            }
+            trace_breach(p, o, r);
+        } else
             log_notice("budget holds again: %s[%ld] %s.%s %s = %s, limit %s (%s)", p->name,
                        (long)p->pid, o->set, o->name, qp_stat_name((qp_stat_t)s), a, l,
                        r->text);

@@ -224,6 +224,14 @@ void jw_u64(jw_t *w, uint64_t v)
     jw_raw(w, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+void jw_milli(jw_t *w, uint64_t v)
+{
+    if (v > INT64_MAX)
+        v = INT64_MAX;
+    sep(w);
+    jw_printf(w, "%llu.%03llu", (unsigned long long)(v / 1000), (unsigned long long)(v % 1000));
+}
+
 void jw_i64(jw_t *w, int64_t v)
 {
     sep(w);
@@ -238,6 +246,16 @@ void jw_double(jw_t *w, double v)
         return;
     }
     jw_printf(w, "%.15g", v);
+}
+
+void jw_time(jw_t *w, double v)
+{
+    sep(w);
+    if (!isfinite(v)) {
+        jw_raw(w, "null", 4);
+        return;
+    }
+    jw_printf(w, "%.6f", v);
 }
 
 void jw_bool(jw_t *w, int v)

@@ -39,7 +39,11 @@ void jw_str(jw_t *w, const char *s);
 /* At most INT64_MAX (what JSON readers take as an integer). */
 void jw_u64(jw_t *w, uint64_t v);
 void jw_i64(jw_t *w, int64_t v);
+/* v / 1000 with exactly three decimals (nanoseconds as microseconds). */
+void jw_milli(jw_t *w, uint64_t v);
 void jw_double(jw_t *w, double v);
+/* Seconds with six decimals (microseconds), for times. */
+void jw_time(jw_t *w, double v);
 void jw_bool(jw_t *w, int v);
 void jw_null(jw_t *w);
 

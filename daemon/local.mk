@@ -6,7 +6,8 @@ bin_PROGRAMS += daemon/qpulsed
 daemon_qpulsed_SOURCES = daemon/main.c daemon/qpulsed.h daemon/access.c \
 	daemon/state.c daemon/state.h daemon/restart.c daemon/log.c daemon/log.h \
 	daemon/jw.c daemon/jw.h daemon/agg.c daemon/agg.h daemon/procs.c daemon/render.c \
-	daemon/server.c daemon/prom.c daemon/budgets.c
+	daemon/server.c daemon/prom.c daemon/budgets.c \
+	daemon/history.c daemon/history.h daemon/trace.c daemon/slowest.c daemon/slowest.h
 daemon_qpulsed_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 daemon_qpulsed_LDADD = lib/libqpulse-internal.la $(MHD_LIBS) $(PTHREAD_LIBS) $(LIBM)
 

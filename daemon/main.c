@@ -30,7 +30,9 @@
 #include "common.h"
 #include "layout.h"
 #include "log.h"
+#include "history.h"
 #include "qpulsed.h"
+#include "slowest.h"
 #include "state.h"
 
 #define NS_PER_MS 1000000ll
@@ -64,7 +66,8 @@ double real_s(void)
 /* ---------------------------------------------------------------------- */
 
 enum { OPT_NS = 256, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
-       OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION };
+       OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION, OPT_HISTORY, OPT_SLOWEST,
+       OPT_DUMPDIR };
 
 /* The one table of options: getopt_long's table and --help come from it. */
 static const struct opt_def {
@@ -79,6 +82,9 @@ static const struct opt_def {
     { "window", OPT_WINDOW, "SECONDS", "10", "length of the live window (1-3600)" },
     { "retain", OPT_RETAIN, "SECONDS", "300", "how long an exited process stays listed" },
     { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
+    { "history-mb", OPT_HISTORY, "MB", "64", "memory for the flight recorder of raw samples (0 = off)" },
+    { "slowest", OPT_SLOWEST, "K", "5", "slowest samples kept per operation and second (0-100)" },
+    { "dump-dir", OPT_DUMPDIR, "DIR", "none", "write a trace of the recent history there on a budget breach" },
     { "daemon", OPT_DAEMON, NULL, NULL, "detach and run in the background" },
     { "pidfile", OPT_PIDFILE, "FILE", "none", "also write the pid to FILE" },
     { "state", OPT_STATE, "FILE", "<runtime dir>/<ns>.state",
@@ -147,6 +153,18 @@ static unsigned parse_seconds(const char *opt, const char *s, unsigned lo, unsig
     return (unsigned)v;
 }
 
+static unsigned parse_count(const char *opt, const char *s, unsigned lo, unsigned hi)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
+        cfg_error("--%s: '%s' is not a whole number in %u..%u", opt, s, lo, hi);
+        return lo;
+    }
+    return (unsigned)v;
+}
+
 static void parse_options(int argc, char **argv)
 {
     struct option lopts[NOPTS + 1];
@@ -159,6 +177,8 @@ static void parse_options(int argc, char **argv)
     c->ns = NULL;
     c->window = 10;
     c->retain = 300;
+    c->history_mb = 64;
+    c->slowest = 5;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
@@ -168,6 +188,9 @@ static void parse_options(int argc, char **argv)
         case OPT_WINDOW: c->window = parse_seconds("window", optarg, 1, 3600); break;
         case OPT_RETAIN: c->retain = parse_seconds("retain", optarg, 0, 7 * 86400); break;
         case OPT_BUDGETS: c->budgets_path = optarg; break;
+        case OPT_HISTORY: c->history_mb = parse_count("history-mb", optarg, 0, 1u << 20); break;
+        case OPT_SLOWEST: c->slowest = parse_count("slowest", optarg, 0, SLOW_K_MAX); break;
+        case OPT_DUMPDIR: c->dump_dir = optarg; break;
         case OPT_DAEMON: c->daemonize = 1; break;
         case OPT_PIDFILE: c->pidfile = optarg; break;
         case OPT_LOGFILE: c->log_file = optarg; break;
@@ -205,6 +228,20 @@ static void parse_options(int argc, char **argv)
         }
         free(errs);
     }
+    if (c->dump_dir) {
+        struct stat st;
+        if (stat(c->dump_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+            cfg_error("--dump-dir %s: not a directory", c->dump_dir);
+        else if (access(c->dump_dir, W_OK | X_OK) < 0)
+            cfg_error("--dump-dir %s: not writable", c->dump_dir);
+        else if (!c->history_mb)
+            cfg_error("--dump-dir needs the flight recorder (--history-mb above 0)");
+        else {
+            char *abs = realpath(c->dump_dir, NULL);   /* --daemon changes to / */
+            if (abs)
+                c->dump_dir = abs;
+        }
+    }
     if (cfg_errlen) {
         for (char *line = strtok(cfg_errors, "\n"); line; line = strtok(NULL, "\n"))
             fprintf(stderr, "qpulsed: %s\n", line);
@@ -213,6 +250,7 @@ static void parse_options(int argc, char **argv)
     }
     agg_window_s = c->window;
     agg_slots = c->window + 1;
+    slow_k = c->slowest;
     log_level = LOG_LVL_NOTICE + c->verbose;
     if (log_level > LOG_LVL_DEBUG)
         log_level = LOG_LVL_DEBUG;
@@ -519,6 +557,8 @@ int main(int argc, char **argv)
     if (qpd.cfg.daemonize)
         daemonize();
     qpd.start_mono = mono_ns();
+    if (history_init(qpd.cfg.history_mb) < 0)
+        fatalx("--history-mb %u: cannot reserve the memory", qpd.cfg.history_mb);
     write_pidfiles();
     int sig_fd = signals_init();
     if (procs_init() < 0)
@@ -540,9 +580,12 @@ int main(int argc, char **argv)
     if (restart_save() < 0 && qpd.cfg.state)
         fatalx("--state %s: cannot write the state file", qpd.cfg.state);
     pthread_mutex_unlock(&qpd.lock);
-    log_notice("qpulsed %s ready: namespace '%s'%s, window %us, retain %us%s%s%s%s",
+    log_notice("qpulsed %s ready: namespace '%s'%s, window %us, retain %us, history %u MiB, "
+               "slowest %u%s%s%s%s%s%s",
                PACKAGE_VERSION, qpd.cfg.ns, qpd.system ? " (system mode: every user)" : "",
-               qpd.cfg.window, qpd.cfg.retain,
+               qpd.cfg.window, qpd.cfg.retain, qpd.cfg.history_mb,
+               qpd.cfg.slowest, qpd.cfg.dump_dir ? ", dumps to " : "",
+               qpd.cfg.dump_dir ? qpd.cfg.dump_dir : "",
                qpd.cfg.listen ? ", metrics on " : "", qpd.cfg.listen ? qpd.cfg.listen : "",
                qpd.budgets ? ", budgets " : "", qpd.budgets ? qpd.cfg.budgets_path : "");
     if (ready_fd >= 0) {
@@ -563,6 +606,7 @@ int main(int argc, char **argv)
     prom_stop();
     server_fini();
     procs_fini();
+    history_fini();
     qp_budgets_free(qpd.budgets);
     if (qpd.cfg.pidfile)
         unlink(qpd.cfg.pidfile);

@@ -22,8 +22,10 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "history.h"
 #include "log.h"
 #include "qpulsed.h"
+#include "slowest.h"
 #include "state.h"
 
 #define SHM_DIR "/dev/shm"
@@ -47,7 +49,12 @@ struct name_set {
 
 static struct name_set pending, skipped;
 static int ino_fd = -1;
-static int64_t cur_sec;           /* the second the drain callback files into */
+static int64_t cur_sec;           /* the daemon's second at this drain */
+/* The last second a sample was filed under, and the span of start times
+ * that map to it: a division per sample only when the second changes. */
+static uint64_t sec_lo = 1, sec_hi = 0;
+static int64_t sec_val;
+static unsigned sec_idx;          /* sec_val % agg_slots */
 
 static struct name_ent *names_find(struct name_set *s, const char *name)
 {
@@ -112,19 +119,62 @@ static struct agg_op *proc_op(struct proc *p, uint32_t idx)
     return o;
 }
 
+/* The drain starts: samples are filed relative to second now_sec. */
+static void set_cur_sec(int64_t now_sec)
+{
+    cur_sec = now_sec;
+    sec_lo = 1;
+    sec_hi = 0;
+}
+
+/* The window second of a sample that started at monotonic ns `start`: its
+ * own second, never later than now (a producer's clock cannot run ahead of
+ * ours; a hostile one's may); INT64_MIN when it is older than the window's
+ * ring holds, so it counts since start only. */
+static int64_t sample_sec_slow(uint64_t start)
+{
+    int64_t s = start / 1000000000u > (uint64_t)cur_sec ? cur_sec
+                                                         : (int64_t)(start / 1000000000u);
+    int64_t v = s <= cur_sec - (int64_t)agg_slots ? INT64_MIN : s;
+    if (s < cur_sec || start / 1000000000u == (uint64_t)cur_sec) {
+        sec_lo = (uint64_t)s * 1000000000u;
+        sec_hi = sec_lo + 1000000000u;
+        sec_val = v;
+        sec_idx = v == INT64_MIN ? 0 : (unsigned)((uint64_t)v % agg_slots);
+    }
+    return v;
+}
+
+static inline int64_t sample_sec(uint64_t start)
+{
+    if (__builtin_expect(start >= sec_lo && start < sec_hi, 1))
+        return sec_val;
+    return sample_sec_slow(start);
+}
+
 static void on_events(void *ctx, const qp_event_t *ev, size_t n)
 {
     struct proc *p = ctx;
-    const int64_t sec = cur_sec;
+    const int rec = hist_ring.cap != 0;
     uint64_t ok = 0;
     for (size_t i = 0; i < n; i++) {
         const qp_event_t *e = &ev[i];
         struct agg_op *o = proc_op(p, e->op);
+        const int64_t sec = sample_sec(e->start_ns);
         if (__builtin_expect(!o || agg_add(o, sec, e->dur_ns, e->self_ns) < 0, 0)) {
             p->lost++;
             continue;
         }
         ok++;
+        uint64_t hidx = 0;
+        if (rec)
+            hidx = history_add(e->start_ns, e->dur_ns, e->self_ns, e->tid, e->op, e->parent,
+                               p->hid);
+        const unsigned idx = sec == sec_val ? sec_idx
+                             : sec == INT64_MIN ? 0 : (unsigned)((uint64_t)sec % agg_slots);
+        if (__builtin_expect(slowest_wants(o, sec, idx, e->dur_ns), 0))
+            slowest_offer(o, sec, rec ? hidx : UINT64_MAX, e->start_ns, e->dur_ns, e->self_ns,
+                          e->tid, p->hid);
         if (e->parent) {
             struct agg_op *po = proc_op(p, e->parent - 1);
             if (po)
@@ -173,6 +223,7 @@ static double proc_drain_n(struct proc *p, unsigned long rounds)
     if (!p->r)
         return 0;
     double fill = qp_reader_max_fill(p->r);
+    set_cur_sec(mono_ns() / 1000000000);
     for (unsigned long round = 0; round < rounds; round++) {
         long n = qp_reader_drain(p->r, on_events, p, DRAIN_MAX);
         if (n < 0) {
@@ -241,6 +292,7 @@ static struct proc *proc_new(qp_reader_t *r)
     p->started_at = (double)in->created_realtime_ns / 1e9;
     p->seen_mono = mono_ns();
     p->cpu_pct = -1;
+    p->hid = ++qpd.next_hid;
     qpd.nopen++;
     qpd.drain_now = 1;   /* its ring may be filling fast already */
     p->next = qpd.procs;
@@ -259,6 +311,7 @@ static void proc_free(struct proc *p)
         agg_op_free(p->ops[i]);
     free(p->ops);
     free(p);
+    qpd.proc_gen++;
 }
 
 /* A segment we cannot read whose process is gone (or whose pid now runs
@@ -453,7 +506,6 @@ void procs_retry_pending(void)
 double procs_drain_all(void)
 {
     double worst = 0;
-    cur_sec = mono_ns() / 1000000000;
     for (struct proc *p = qpd.procs; p; p = p->next) {
         if (!p->r)
             continue;
@@ -533,7 +585,7 @@ static void window_tick(struct proc *p, int64_t sec, int roll)
         if (roll)
             o->p99_prev = hist_percentile(&w.h, 99.0);
         if (o->rules_matched)
-            budgets_check(p, o, &w);
+            budgets_check(p, o, &w, sec);
         agg_stats_free(&w);
     }
 }
@@ -564,6 +616,9 @@ void procs_tick_second(void)
             proc_free(p);
             continue;
         }
+        for (uint32_t i = 0; i < p->nops; i++)
+            if (p->ops[i])
+                agg_settle(p->ops[i]);
         window_tick(p, roll ? sec - 1 : sec, roll);
         pp = &p->next;
     }
@@ -588,7 +643,6 @@ void procs_shutdown(void)
             (void)qp_reader_set_daemon(p->r, 0);   /* -EFAULT: the drain below sees it */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     procs_retry_pending();
-    cur_sec = mono_ns() / 1000000000;
     for (struct proc *p = qpd.procs; p; p = p->next) {
         if (!p->r)
             continue;
@@ -641,6 +695,10 @@ void procs_reset(void)
                 agg_op_clear(p->ops[i]);
         pp = &p->next;
     }
-    if (qpd.view_uid == (uid_t)-1)
+    if (qpd.view_uid == (uid_t)-1) {
+        /* Everything: the recorder too (a user's reset keeps it, as it
+         * holds other users' samples). */
         qpd.dropped_gone = 0;
+        history_clear();
+    }
 }

@@ -10,6 +10,9 @@
  *   budgets.c budget rules: evaluation and breach logging
  *   access.c  system mode: whose processes a client sees and may reset
  *   state.c   --state: saving and loading the statistics across restarts
+ *   history.c the flight recorder (--history-mb)
+ *   trace.c   the recorder as Trace Event Format (HISTORY, --dump-dir)
+ *   slowest.c the slowest samples of each op, with what ran inside them
  *
  * Everything runs on the main thread except prom.c's handler, which takes
  * qpd.lock; the main loop holds qpd.lock while it changes the process table
@@ -60,6 +63,7 @@ struct proc {
     int64_t cpu_mono;           /* when they were read (ns) */
     struct agg_op **ops;        /* by op index; NULL where no sample yet */
     uint32_t nops;
+    uint32_t hid;               /* its id in the flight recorder */
 };
 
 struct qpd_config {
@@ -73,6 +77,9 @@ struct qpd_config {
     const char *state;          /* --state as given, NULL: the default */
     int verbose;
     int daemonize;
+    unsigned history_mb;        /* flight recorder bound */
+    unsigned slowest;           /* K slowest samples kept per op and second */
+    const char *dump_dir;       /* where a budget breach writes a trace */
 };
 
 struct qpd {
@@ -94,6 +101,8 @@ struct qpd {
     uid_t view_uid;             /* whose processes the request being served
                                    sees: (uid_t)-1 all (access.c) */
     const char *state_path;     /* --state, NULL when off */
+    uint32_t next_hid;          /* last struct proc.hid handed out */
+    uint64_t proc_gen;          /* bumped whenever a struct proc is freed */
 };
 
 extern struct qpd qpd;
@@ -155,8 +164,14 @@ void prom_stop(void);
 /* budgets.c */
 /* The rules that apply to op o (cached). */
 void budgets_match(struct agg_op *o);
-/* Evaluates the window stats st of op o of process p; logs changes. */
-void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st);
+/* Evaluates the window stats st (ending with second sec) of op o of
+ * process p; logs changes. */
+void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
+                   int64_t sec);
+/* trace.c: --dump-dir, rule r broke for op o of p: write the recent
+ * history of p to a trace file (at most one a minute per rule). */
+void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_rule_t *r);
+
 /* The value of a stat in st (ns). */
 double budgets_actual(const struct agg_stats *st, qp_stat_t stat);
 

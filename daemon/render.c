@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "qpulsed.h"
+#include "slowest.h"
 
 static const double pcts[] = { 50.0, 90.0, 99.0, 99.9 };
 
@@ -45,6 +46,64 @@ static void render_children(jw_t *w, const struct proc *p, const struct agg_stat
     jw_arr_end(w);
 }
 
+/* Nodes [*i, n) of depth `depth` and their descendants, as nested
+ * "children" arrays; parent_off is their parent's offset from the slowest
+ * sample's start. */
+static void render_nodes(jw_t *w, const struct proc *p, const struct slow_tree *t, uint32_t *i,
+                         uint32_t depth, uint64_t parent_off)
+{
+    jw_key(w, "children");
+    jw_arr_begin(w);
+    while (*i < t->n && t->nodes[*i].depth == depth) {
+        const struct slow_node *nd = &t->nodes[(*i)++];
+        const struct agg_op *c = nd->op < p->nops ? p->ops[nd->op] : NULL;
+        jw_obj_begin(w);
+        jw_key(w, "set");
+        jw_str(w, c ? c->set : "?");
+        jw_key(w, "op");
+        jw_str(w, c ? c->name : "?");
+        jw_key(w, "offset_ns");   /* after its parent's start */
+        jw_u64(w, nd->offset >= parent_off ? nd->offset - parent_off : 0);
+        jw_key(w, "dur_ns");
+        jw_u64(w, nd->dur);
+        jw_key(w, "self_ns");
+        jw_u64(w, nd->self);
+        render_nodes(w, p, t, i, depth + 1, nd->offset);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void render_slowest(jw_t *w, const struct proc *p, const struct agg_op *o,
+                           int cumulative, int64_t sec, double real_off)
+{
+    const struct slow_sample *v[SLOW_K_MAX];
+    unsigned n = slowest_list(o, cumulative, sec, v, slow_k);
+    jw_key(w, "slowest");
+    jw_arr_begin(w);
+    for (unsigned k = 0; k < n; k++) {
+        const struct slow_sample *s = v[k];
+        jw_obj_begin(w);
+        jw_key(w, "time");
+        jw_time(w, real_off + (double)s->start / 1e9);
+        jw_key(w, "tid");
+        jw_i64(w, s->tid);
+        jw_key(w, "dur_ns");
+        jw_u64(w, s->dur);
+        jw_key(w, "self_ns");
+        jw_u64(w, s->self);
+        if (s->tree && s->tree->truncated) {
+            jw_key(w, "truncated");
+            jw_bool(w, 1);
+        }
+        uint32_t i = 0;
+        static const struct slow_tree empty = { 0, 0, 0, 0 };
+        render_nodes(w, p, s->tree ? s->tree : &empty, &i, 0, 0);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
 static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_stats *st)
 {
     jw_key(w, "budgets");
@@ -71,7 +130,8 @@ static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_sta
 }
 
 static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
-                      const struct agg_stats *st, double span_s, int with_hist)
+                      const struct agg_stats *st, double span_s, int with_hist, int cumulative,
+                      int64_t sec, double real_off)
 {
     uint64_t pv[4];
     hist_percentiles(&st->h, pcts, pv, 4);
@@ -113,6 +173,7 @@ static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
     jw_key(w, "p99_prev_ns");
     jw_u64(w, o->p99_prev);
     render_children(w, p, st);
+    render_slowest(w, p, o, cumulative, sec, real_off);
     if (qpd.budgets)
         render_budgets(w, o, st);
     if (with_hist) {
@@ -153,7 +214,7 @@ static double proc_span(const struct proc *p, int64_t now, int cumulative)
 }
 
 static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_hist,
-                        int64_t now)
+                        int64_t now, double real_off)
 {
     jw_obj_begin(w);
     jw_key(w, "pid");
@@ -191,13 +252,13 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
             continue;
         if (cumulative) {
             if (o->cum.h.count)
-                render_op(w, p, o, &o->cum, span, with_hist);
+                render_op(w, p, o, &o->cum, span, with_hist, 1, sec, real_off);
             continue;
         }
         struct agg_stats win;
         agg_window(o, sec, &win);
         if (win.h.count)
-            render_op(w, p, o, &win, span, with_hist);
+            render_op(w, p, o, &win, span, with_hist, 0, sec, real_off);
         agg_stats_free(&win);
     }
     jw_arr_end(w);
@@ -207,6 +268,7 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
 void render_snapshot(jw_t *w, int cumulative, int with_hist)
 {
     int64_t now = mono_ns();
+    double real_off = real_s() - (double)now / 1e9;
     uint64_t dropped = qpd.dropped_gone;
     if (qpd.view_uid != (uid_t)-1)
         dropped = 0;   /* a user's client: its own processes' only */
@@ -237,7 +299,7 @@ void render_snapshot(jw_t *w, int cumulative, int with_hist)
     jw_arr_begin(w);
     for (const struct proc *p = qpd.procs; p; p = p->next)
         if (access_visible(p))
-            render_proc(w, p, cumulative, with_hist, now);
+            render_proc(w, p, cumulative, with_hist, now, real_off);
     jw_arr_end(w);
     jw_obj_end(w);
 }

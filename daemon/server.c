@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "history.h"
 #include "log.h"
 #include "qpulsed.h"
 
@@ -183,6 +184,31 @@ static void handle_request(struct client *c)
         access_begin(c->uid);
         render_snapshot(&out, cum, n == 3);
         access_end();
+    } else if (n >= 1 && !strcmp(w[0], "HISTORY")) {
+        /* {"qpulse":1,"events":N,"trace":{...}}: the count first, so that
+         * a client can store the trace without parsing it. */
+        struct history_sel sel;
+        char err[96];
+        if (history_parse_request(w + 1, n - 1, &sel, err, sizeof err) < 0) {
+            client_error(c, err);
+            return;
+        }
+        /* The trace is written in place (it may be a couple of hundred
+         * megabytes: never twice in memory); the count, known only after,
+         * goes into space kept for it (JSON allows the blanks). */
+        jw_puts(&out, "{\"qpulse\":1,\"events\":");
+        size_t at = out.len;
+        jw_puts(&out, "                    ,\"trace\":");
+        out.need_comma = 0;
+        access_begin(c->uid);
+        size_t events = history_trace(&out, &sel);
+        access_end();
+        jw_raw(&out, "}", 1);
+        if (!out.oom) {
+            char num[24];
+            int k = snprintf(num, sizeof num, "%20zu", events);
+            memcpy(out.buf + at, num, (size_t)k);
+        }
     } else if (n == 1 && !strcmp(w[0], "RESET")) {
         access_begin(c->uid);
         procs_reset();
@@ -195,7 +221,7 @@ static void handle_request(struct client *c)
         jw_puts(&out, "{\"ok\":true}");
     } else {
         char msg[REQ_MAX + 96];
-        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT or RESET",
+        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT, HISTORY or RESET",
                  n > 0 ? w[0] : "");
         client_error(c, msg);
         return;

@@ -49,6 +49,6 @@ flags+=(-I"$src/daemon" -Dmain=qpulsed_main)
 build fuzz_request "-lmicrohttpd -ljansson" fuzz/fuzz_request.c daemon/main.c daemon/log.c \
   daemon/jw.c daemon/agg.c daemon/procs.c daemon/render.c daemon/prom.c daemon/budgets.c \
   daemon/access.c daemon/state.c daemon/restart.c \
-  lib/reader.c lib/common.c lib/hist.c lib/budget.c
+  daemon/history.c daemon/trace.c daemon/slowest.c lib/reader.c lib/common.c lib/hist.c lib/budget.c
 build fuzz_state "" fuzz/fuzz_state.c daemon/state.c daemon/agg.c lib/hist.c lib/reader.c \
   lib/common.c

@@ -26,6 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     qpd.cfg.window = 10;
     qpd.cfg.retain = 300;
     qpd.start_mono = mono_ns();
+    history_init(1);   /* HISTORY answers from an empty recorder */
     return 0;
 }
 

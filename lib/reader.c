@@ -576,6 +576,7 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
             continue;
         }
         const qp_sample_t *ring = r->rings + (size_t)i * cap;
+        const int32_t tid = qp_load_relaxed(&r->slots[i].tid);
         uint64_t end = head;
         if (end - tail > max - total)
             end = tail + (max - total);
@@ -595,6 +596,8 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
             qp_event_t *e = &batch[nb++];
             e->op = op;
             e->parent = s.parent;
+            e->tid = tid;
+            e->reserved = 0;
             e->start_ns = ns_to_u64((double)(int64_t)(s.start - tick_ref) * k + mono_ref);
             if (!(s.op & QPULSE__NS) && (int64_t)s.dur < 0) {
                 /* An end before its start: the thread moved to a CPU whose

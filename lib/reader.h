@@ -55,6 +55,8 @@ typedef struct qp_event {
     uint64_t start_ns;         /* CLOCK_MONOTONIC ns (approximate for TSC) */
     uint64_t dur_ns;
     uint64_t self_ns;
+    int32_t tid;               /* the recording thread (its ring's owner) */
+    uint32_t reserved;
 } qp_event_t;
 
 /* Drain callback: n events at a time (n <= QP_READER_BATCH). */

@@ -33,6 +33,7 @@ typedef struct snap_ctx {
     char *err;
     size_t errlen;
     char path[128];                     /* "processes[1].ops[0]" or "" */
+    int depth;                          /* of slowest-sample nesting */
 } snap_ctx_t;
 
 static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
@@ -263,6 +264,43 @@ static int parse_list(snap_ctx_t *c, json_t *o, const char *k, int required, voi
     return 0;
 }
 
+static int parse_span(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_span_t *sp = dst;
+    int r;
+    if (c->depth >= QP_SNAP_SPAN_DEPTH) {
+        snap_err(c, "children", "nested deeper than %d", QP_SNAP_SPAN_DEPTH);
+        return -EINVAL;
+    }
+    if ((r = elem_object(c, o)) || (r = get_str(c, o, "set", 1, &sp->set)) ||
+        (r = get_str(c, o, "op", 1, &sp->op)) ||
+        (r = get_u64(c, o, "offset_ns", 1, &sp->offset_ns)) ||
+        (r = get_u64(c, o, "dur_ns", 1, &sp->dur_ns)) ||
+        (r = get_u64(c, o, "self_ns", 0, &sp->self_ns)))
+        return r;
+    c->depth++;
+    r = parse_list(c, o, "children", 0, (void **)&sp->children, &sp->nchildren,
+                   sizeof *sp->children, parse_span);
+    c->depth--;
+    return r;
+}
+
+static int parse_slow(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_slow_t *sl = dst;
+    double tid = 0;
+    int r;
+    if ((r = elem_object(c, o)) || (r = get_num(c, o, "time", 1, &sl->time)) ||
+        (r = get_num(c, o, "tid", 0, &tid)) || (r = get_u64(c, o, "dur_ns", 1, &sl->dur_ns)) ||
+        (r = get_u64(c, o, "self_ns", 0, &sl->self_ns)) ||
+        (r = get_bool(c, o, "truncated", &sl->truncated)))
+        return r;
+    sl->tid = tid > INT_MAX ? INT_MAX : tid < 0 ? 0 : (long)tid;
+    c->depth = 0;
+    return parse_list(c, o, "children", 0, (void **)&sl->children, &sl->nchildren,
+                      sizeof *sl->children, parse_span);
+}
+
 static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_op_t *op = dst;
@@ -292,7 +330,9 @@ static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
         (r = parse_list(c, o, "hist", 0, (void **)&op->hist, &op->nhist, sizeof *op->hist,
                         parse_bucket)) ||
         (r = parse_list(c, o, "budgets", 0, (void **)&op->budgets, &op->nbudgets,
-                        sizeof *op->budgets, parse_budget)))
+                        sizeof *op->budgets, parse_budget)) ||
+        (r = parse_list(c, o, "slowest", 0, (void **)&op->slowest, &op->nslowest,
+                        sizeof *op->slowest, parse_slow)))
         return r;
     return 0;
 }
@@ -453,8 +493,20 @@ qp_snapshot_t *qp_snapshot_load(const char *path, char *err, size_t errlen)
     return s;
 }
 
+static void free_spans(qp_snap_span_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].set), free(v[i].op);
+        free_spans(v[i].children, v[i].nchildren);
+    }
+    free(v);
+}
+
 static void free_op(qp_snap_op_t *op)
 {
+    for (size_t i = 0; i < op->nslowest; i++)
+        free_spans(op->slowest[i].children, op->slowest[i].nchildren);
+    free(op->slowest);
     free(op->set), free(op->op), free(op->group), free(op->description);
     for (size_t i = 0; i < op->nchildren; i++)
         free(op->children[i].set), free(op->children[i].op);

@@ -32,6 +32,25 @@ typedef struct qp_snap_budget {
     int broken;
 } qp_snap_budget_t;
 
+/* One sample inside a slowest sample, and what ran inside it in turn. */
+typedef struct qp_snap_span {
+    char *set, *op;
+    uint64_t offset_ns;         /* start after the slowest sample's parent's start */
+    uint64_t dur_ns, self_ns;
+    struct qp_snap_span *children; size_t nchildren;   /* in order of start */
+} qp_snap_span_t;
+
+/* One of an operation's slowest samples. */
+typedef struct qp_snap_slow {
+    double time;                /* its start, Unix seconds */
+    long tid;
+    uint64_t dur_ns, self_ns;
+    int truncated;              /* more ran inside than the daemon kept */
+    qp_snap_span_t *children; size_t nchildren;
+} qp_snap_slow_t;
+
+#define QP_SNAP_SPAN_DEPTH 600  /* deeper nesting is refused */
+
 typedef struct qp_snap_op {
     char *set, *op, *group, *description;
     int priority;
@@ -43,6 +62,7 @@ typedef struct qp_snap_op {
     qp_snap_child_t *children; size_t nchildren;
     qp_snap_bucket_t *hist; size_t nhist;      /* only when asked for */
     qp_snap_budget_t *budgets; size_t nbudgets;
+    qp_snap_slow_t *slowest; size_t nslowest;  /* slowest first */
 } qp_snap_op_t;
 
 typedef struct qp_snap_proc {

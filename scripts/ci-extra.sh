@@ -36,6 +36,8 @@ say() { printf 'ci-extra: %s\n' "$*" >&2; }
 daemon_tests() {
   (cd "$src" && ls tests/daemon-*.sh tests/reliability-*.sh tests/system-*.sh 2>/dev/null) |
     grep -v -e daemon-common.sh | tr '\n' ' '
+  # the flight recorder: slowest trees, traces, dumps on a breach
+  echo tests/flight-slowest.sh tests/flight-dump.sh
 }
 
 # configured_tree DIR FLAGS...: configure DIR once (again when FLAGS change).

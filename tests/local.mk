@@ -29,3 +29,4 @@ include $(srcdir)/tests/tools.mk
 include $(srcdir)/tests/preload.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/system.mk
+include $(srcdir)/tests/flight.mk

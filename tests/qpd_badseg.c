@@ -7,6 +7,10 @@
  *   qpd_badseg make KIND NS PID SEQ       create /qpulse.NS.PID.<starttime>.SEQ
  *   qpd_badseg shrink NAME                truncate a live segment to 4 KiB
  *   qpd_badseg heads NAME                 push used rings' heads far past their tails
+ *   qpd_badseg times NAME                 publish RING samples with hostile start
+ *                                         times, durations, self times, nesting
+ *                                         and thread id into ring 0 (of an "ok"
+ *                                         segment: nobody else writes it)
  *
  * KIND: ok truncated empty magic major sizes offsets names ops strings
  */
@@ -165,6 +169,50 @@ static int heads(const char *name)
     return 0;
 }
 
+static int times(const char *name)
+{
+    int fd = shm_open(name, O_RDWR, 0);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) < 0) {
+        perror(name);
+        return 1;
+    }
+    struct qp_seg_header *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED, fd, 0);
+    if (h == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
+    struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
+    qp_sample_t *ring = (qp_sample_t *)((char *)h + h->rings_off);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    static const uint64_t starts[] = { 0, 1, UINT64_MAX, UINT64_MAX / 2, 1ull << 63, 0 /* now */,
+                                       0 /* now + 1 h */, 0 /* now - 1 h */ };
+    for (uint32_t i = 0; i < RING; i++) {
+        qp_sample_t *r = &ring[i];
+        uint64_t st = starts[i % 8];
+        if (i % 8 == 5)
+            st = now - (RING - i) * 1000;
+        if (i % 8 == 6)
+            st = now + 3600ull * 1000000000ull;
+        if (i % 8 == 7)
+            st = now - 3600ull * 1000000000ull;
+        r->start = st;
+        r->dur = i % 3 == 0 ? UINT64_MAX - i : i % 3 == 1 ? 0 : 1000 * i;
+        r->self = i % 2 ? UINT64_MAX : r->dur / 2;
+        r->op = (i % 4 == 0 ? QPULSE__NS : 0);   /* op 0, in ns or ticks */
+        r->parent = i % 2;                       /* its own parent, or none */
+    }
+    s[0].tid = -7;
+    s[0].state = QP_SLOT_CLAIMED;
+    __atomic_store_n(&s[0].head, RING, __ATOMIC_RELEASE);
+    munmap(h, (size_t)sb.st_size);
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && !strcmp(argv[1], "make"))
@@ -173,6 +221,8 @@ int main(int argc, char **argv)
         return shrink(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "heads"))
         return heads(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "times"))
+        return times(argv[2]);
     fprintf(stderr, "usage: see the top of tests/qpd_badseg.c\n");
     return 2;
 }

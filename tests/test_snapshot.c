@@ -252,3 +252,65 @@ Test(snapshot, free_null_is_harmless)
 {
     qp_snapshot_free(NULL);
 }
+
+/* "slowest": samples with their trees, nested to any depth; bad trees are
+ * refused with the path of the field; absurd nesting is refused. */
+Test(snapshot, slowest_trees)
+{
+    static const char js[] =
+        "{\"qpulse\": 1, \"time\": 1, \"window_s\": null, \"processes\": [{\"pid\": 1, "
+        "\"name\": \"p\", \"alive\": true, \"ops\": [{\"set\": \"t\", \"op\": \"Exec\", "
+        "\"count\": 2, \"slowest\": [{\"time\": 1763800000.123456, \"tid\": 4243, "
+        "\"dur_ns\": 512000, \"self_ns\": 12000, \"children\": [{\"set\": \"t\", \"op\": "
+        "\"Risk\", \"offset_ns\": 1500, \"dur_ns\": 430000, \"self_ns\": 20000, \"children\": "
+        "[{\"set\": \"db\", \"op\": \"Q\", \"offset_ns\": 100, \"dur_ns\": 410000, "
+        "\"self_ns\": 410000, \"children\": []}]}, {\"set\": \"t\", \"op\": \"Send\", "
+        "\"offset_ns\": 440000, \"dur_ns\": 70000, \"self_ns\": 70000}]}, {\"time\": 2, "
+        "\"dur_ns\": 100, \"truncated\": true}]}]}]}";
+    char err[256] = "";
+    qp_snapshot_t *s = qp_snapshot_parse(js, sizeof js - 1, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    const qp_snap_op_t *o = &s->procs[0].ops[0];
+    cr_assert_eq(o->nslowest, 2);
+    const qp_snap_slow_t *a = &o->slowest[0];
+    cr_assert_float_eq(a->time, 1763800000.123456, 1e-6);
+    cr_assert_eq(a->tid, 4243);
+    cr_assert_eq(a->dur_ns, 512000);
+    cr_assert_eq(a->self_ns, 12000);
+    cr_assert_eq(a->nchildren, 2);
+    cr_assert_str_eq(a->children[0].op, "Risk");
+    cr_assert_eq(a->children[0].offset_ns, 1500);
+    cr_assert_eq(a->children[0].nchildren, 1);
+    cr_assert_str_eq(a->children[0].children[0].set, "db");
+    cr_assert_eq(a->children[0].children[0].dur_ns, 410000);
+    cr_assert_eq(a->children[1].offset_ns, 440000);
+    cr_assert_eq(a->children[1].nchildren, 0);
+    cr_assert(o->slowest[1].truncated);
+    cr_assert_eq(o->slowest[1].nchildren, 0);
+    qp_snapshot_free(s);
+
+    static const char badtree[] =
+        "{\"qpulse\": 1, \"time\": 1, \"processes\": [{\"pid\": 1, \"name\": \"p\", \"ops\": "
+        "[{\"set\": \"t\", \"op\": \"E\", \"count\": 1, \"slowest\": [{\"time\": 1, "
+        "\"dur_ns\": 5, \"children\": [{\"set\": \"t\", \"op\": \"R\", \"dur_ns\": 1}]}]}]}]}";
+    s = qp_snapshot_parse(badtree, sizeof badtree - 1, err, sizeof err);
+    cr_assert_null(s);
+    cr_assert(strstr(err, "slowest[0].children[0]") && strstr(err, "offset_ns"), "%s", err);
+
+    /* 1000 levels deep: refused, not a stack overflow */
+    size_t cap = 200000, n = 0;
+    char *deep = malloc(cap);
+    cr_assert_not_null(deep);
+    n += (size_t)snprintf(deep + n, cap - n, "{\"qpulse\": 1, \"time\": 1, \"processes\": [{\"pid\": 1, "
+                          "\"name\": \"p\", \"ops\": [{\"set\": \"t\", \"op\": \"E\", \"count\": 1, "
+                          "\"slowest\": [{\"time\": 1, \"dur_ns\": 5, \"children\": [");
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)snprintf(deep + n, cap - n, "{\"set\": \"a\", \"op\": \"b\", \"offset_ns\": 0, "
+                              "\"dur_ns\": 1, \"children\": [");
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)snprintf(deep + n, cap - n, "]}");
+    n += (size_t)snprintf(deep + n, cap - n, "]}]}]}]}");
+    s = qp_snapshot_parse(deep, n, err, sizeof err);
+    cr_assert_null(s);
+    free(deep);
+}

@@ -1,9 +1,10 @@
 ## tools/: the `qpulse` command.  Each subcommand lives in its own file.
 bin_PROGRAMS += tools/qpulse
-tools_qpulse_SOURCES = tools/qpulse.c tools/tools.h tools/cmd_run.c tools/cmd_check.c tools/cmd_reset.c
+tools_qpulse_SOURCES = tools/qpulse.c tools/tools.h tools/cmd_run.c tools/cmd_check.c tools/cmd_reset.c \
+	tools/cmd_trace.c
 tools_qpulse_LDADD = lib/libqpulse-internal.la $(JANSSON_LIBS) $(LIBM)
 tools_qpulse_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 ## qpulse-run's and qpulse-check's own additions follow in tools/run.mk and tools/check.mk
 include $(srcdir)/tools/run.mk
 include $(srcdir)/tools/check.mk
-dist_man_MANS += man/qpulse.1
+dist_man_MANS += man/qpulse.1 man/qpulse-trace.1

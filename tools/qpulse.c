@@ -4,6 +4,7 @@
  *   qpulse run   [--hooks GROUPS] [--ns NAME] -- CMD ARGS...   (tools/cmd_run.c)
  *   qpulse check --budgets FILE | --baseline OLD.json ...      (tools/cmd_check.c)
  *   qpulse reset [--ns NAME]                                   (tools/cmd_reset.c)
+ *   qpulse trace [--ns NAME] [--pid PID] [--last S] [-o FILE]  (tools/cmd_trace.c)
  */
 #include "config.h"
 
@@ -25,6 +26,9 @@ static void usage(FILE *f)
             "        latency budgets and regressions as a CI gate (see qpulse-check(1))\n"
             "  reset [--ns NAME]\n"
             "        clear the daemon's statistics (see qpulse-reset(1))\n"
+            "  trace [--ns NAME] [--pid PID] [--last SECONDS] [-o FILE]\n"
+            "        the daemon's recent raw samples as a Perfetto/Chrome trace\n"
+            "        (see qpulse-trace(1))\n"
             "\n"
             "  qpulse --version, qpulse --help\n");
 }
@@ -42,6 +46,8 @@ int main(int argc, char **argv)
         return qp_cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "reset"))
         return qp_cmd_reset(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace"))
+        return qp_cmd_trace(argc - 1, argv + 1);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

@@ -5,5 +5,6 @@
 int qp_cmd_run(int argc, char **argv);     /* tools/cmd_run.c */
 int qp_cmd_check(int argc, char **argv);   /* tools/cmd_check.c */
 int qp_cmd_reset(int argc, char **argv);   /* tools/cmd_reset.c */
+int qp_cmd_trace(int argc, char **argv);   /* tools/cmd_trace.c */
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * panel_detail.c — the detail view of one operation (Enter on a row): its
  * description, every statistic and percentile, its budgets and nested ops,
- * and its latency histogram as bars on a log time axis.
+ * its slowest samples (Enter on one shows what ran inside it, as a
+ * waterfall: panel_waterfall.c) and its latency histogram as bars on a log
+ * time axis.
  *
  * Only while this view is open does qptop ask the daemon for histograms
  * ("SNAPSHOT ... hist"): they are the bulk of a snapshot.
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "ui.h"
@@ -62,6 +65,7 @@ unsigned detail_open(ui_t *ui, const view_row_t *r)
     ui->d_pid = r->pid;
     ui->d_nprocs = r->nprocs;
     ui->d_scroll = 0;
+    ui->d_sel = 0;
     ui->screen = SCR_DETAIL;
     return UI_REFETCH;      /* now with histograms */
 }
@@ -133,6 +137,103 @@ static int stats_merged(int y, int ymax, const pairs_t *ps)
     }
     if (ps->more)
         y = line(y, ymax, A_NORMAL, "... and %d more processes", ps->more);
+    return y;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Slowest samples                                                         */
+/* ---------------------------------------------------------------------- */
+
+#define DETAIL_SLOW_MAX 10
+
+int detail_slowest(ui_t *ui, const qp_snap_proc_t **procs, const qp_snap_slow_t **slow, int max)
+{
+    view_row_t r = detail_row(ui);
+    pairs_t ps = { 0 };
+    if (!ui->snap)
+        return 0;
+    view_model_each_op(ui->snap, ui->set, &r, collect, &ps);
+    int n = 0;
+    for (int i = 0; i < ps.n; i++)
+        for (size_t k = 0; k < ps.o[i]->nslowest; k++) {
+            const qp_snap_slow_t *s = &ps.o[i]->slowest[k];
+            /* insertion, slowest first, keeping max */
+            int j = n < max ? n++ : max;
+            while (j > 0 && slow[j - 1]->dur_ns < s->dur_ns) {
+                if (j < max) {
+                    slow[j] = slow[j - 1];
+                    procs[j] = procs[j - 1];
+                }
+                j--;
+            }
+            if (j < max) {
+                slow[j] = s;
+                procs[j] = ps.p[i];
+            }
+        }
+    return n;
+}
+
+/* "12:34:56.123456" of Unix time t. */
+static char *clock_str(double t, char *buf, size_t len)
+{
+    struct tm tm;
+    time_t sec = t >= 0 && t < 1e11 ? (time_t)t : 0;
+    if (!sec || !localtime_r(&sec, &tm)) {   /* a saved --input may hold any time */
+        snprintf(buf, len, "%.6g", t);
+        return buf;
+    }
+    size_t n = strftime(buf, len, "%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%06ld", (long)((t - floor(t)) * 1e6));
+    return buf;
+}
+
+static int slowest_draw(ui_t *ui, int y, int ymax, int merged)
+{
+    const qp_snap_proc_t *procs[DETAIL_SLOW_MAX];
+    const qp_snap_slow_t *slow[DETAIL_SLOW_MAX];
+    int n = detail_slowest(ui, procs, slow, DETAIL_SLOW_MAX);
+    ui->d_nslow = n;
+    if (ui->d_sel >= n)
+        ui->d_sel = n ? n - 1 : 0;
+    if (!n)
+        return y;
+    y = line(y, ymax, A_NORMAL, "%s", "");
+    y = line(y, ymax, ui_attr(UC_TITLE),
+             "slowest samples (Up/Down choose, Enter shows what ran inside)");
+    for (int i = 0; i < n && y < ymax; i++) {
+        const qp_snap_slow_t *s = slow[i];
+        char d[16], self[16], when[32], who[48] = "", inside[256] = "";
+        if (merged)
+            snprintf(who, sizeof who, "pid %ld ", procs[i]->pid);
+        size_t used = 0;
+        for (size_t k = 0; k < s->nchildren && used + 2 < sizeof inside; k++) {
+            char cd[16];
+            int w = snprintf(inside + used, sizeof inside - used, "%s%s %s", k ? ", " : "inside: ",
+                             s->children[k].op, NS(s->children[k].dur_ns, cd));
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
+        if (used >= sizeof inside)
+            used = sizeof inside - 1;
+        if (!s->nchildren)
+            snprintf(inside, sizeof inside, "nothing instrumented inside");
+        int sel = i == ui->d_sel;
+        attr_t a = sel ? ui_attr(UC_CURSOR) : A_NORMAL;
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s %8s  at %s  %stid %-7ld self %-8s %s", sel ? ">" : " ",
+                 NS(s->dur_ns, d), clock_str(s->time, when, sizeof when), who, s->tid,
+                 NS(s->self_ns, self), inside);
+        if (sel) {
+            char pad[1024];
+            snprintf(pad, sizeof pad, "%-*s", COLS - 1 < 1000 ? COLS - 1 : 1000, buf);
+            ui_put(y, 1, pad, COLS - 1, a);
+        } else {
+            ui_put(y, 1, buf, COLS - 1, a);
+        }
+        y++;
+    }
     return y;
 }
 
@@ -229,6 +330,7 @@ void detail_draw(ui_t *ui, int y0, int h)
         y = stats_full(y, ymax, ps.p[0], o);
     else
         y = stats_merged(y, ymax, &ps);
+    y = slowest_draw(ui, y, ymax, ps.n > 1);
     size_t nb = 0;
     qp_snap_bucket_t *b = ui->snap ? view_model_hist(ui->snap, ui->set, &r, &nb) : NULL;
     y = line(y, ymax, A_NORMAL, "%s", "");
@@ -248,11 +350,40 @@ static unsigned key_back(ui_t *ui, int key)
     return UI_REFETCH;      /* back to snapshots without histograms */
 }
 
+static unsigned key_sel(ui_t *ui, int key)
+{
+    if (key == KEY_DOWN && ui->d_sel + 1 < ui->d_nslow)
+        ui->d_sel++;
+    else if (key == KEY_UP && ui->d_sel > 0)
+        ui->d_sel--;
+    return UI_REDRAW;
+}
+
+/* Enter: the waterfall of the chosen slowest sample, or back when there
+ * is none. */
+static unsigned key_enter(ui_t *ui, int key)
+{
+    const qp_snap_proc_t *procs[DETAIL_SLOW_MAX];
+    const qp_snap_slow_t *slow[DETAIL_SLOW_MAX];
+    int n = detail_slowest(ui, procs, slow, DETAIL_SLOW_MAX);
+    if (!n)
+        return key_back(ui, key);
+    int i = ui->d_sel < n ? ui->d_sel : n - 1;
+    for (size_t j = 0; j < procs[i]->nops; j++) {
+        const qp_snap_op_t *o = &procs[i]->ops[j];
+        if (slow[i] >= o->slowest && slow[i] < o->slowest + o->nslowest)
+            return waterfall_open(ui, procs[i], o, slow[i]);
+    }
+    return UI_REDRAW;
+}
+
 const ui_key_t detail_keys[] = {
-    { 27, "Esc Enter Left", "(detail view) back to the table", key_back },
-    { '\n', NULL, NULL, key_back },
-    { '\r', NULL, NULL, key_back },
-    { KEY_ENTER, NULL, NULL, key_back },
+    { '\n', "Enter", "(detail view) what ran inside the chosen slowest sample", key_enter },
+    { '\r', NULL, NULL, key_enter },
+    { KEY_ENTER, NULL, NULL, key_enter },
+    { KEY_DOWN, "Up Down", "(detail view) choose a slowest sample", key_sel },
+    { KEY_UP, NULL, NULL, key_sel },
+    { 27, "Esc Left", "(detail view) back to the table", key_back },
     { KEY_LEFT, NULL, NULL, key_back },
     { KEY_BACKSPACE, NULL, NULL, key_back },
     { 0, NULL, NULL, NULL },

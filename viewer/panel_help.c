@@ -42,6 +42,7 @@ void help_draw(ui_t *ui, int y0, int h)
     ui_put(y++, 0, "qptop keys (any key returns)", COLS, ui_attr(UC_TITLE));
     y = keys_of(table_keys, y, ymax, ui->help_scroll, &n);
     y = keys_of(detail_keys, y, ymax, ui->help_scroll, &n);
+    y = keys_of(waterfall_keys, y, ymax, ui->help_scroll, &n);
     y = keys_of(ui_global_keys(), y, ymax, ui->help_scroll, &n);
     for (size_t i = 0; i < sizeof legend / sizeof legend[0] && y < ymax; i++)
         ui_put(y++, 2, legend[i], COLS - 2, A_NORMAL);

@@ -146,6 +146,8 @@ static void ui_draw(ui_t *ui)
     int y0 = HEADER_LINES, h = LINES - HEADER_LINES - 1;
     if (ui->screen == SCR_DETAIL)
         detail_draw(ui, y0, h);
+    else if (ui->screen == SCR_WATERFALL)
+        waterfall_draw(ui, y0, h);
     else if (ui->screen == SCR_HELP)
         help_draw(ui, y0, h);
     else
@@ -223,9 +225,10 @@ static unsigned ui_key(ui_t *ui, int key)
         return UI_REDRAW;
     if (COLS < MIN_COLS || LINES < MIN_LINES)
         return key == 'q' || key == KEY_F(10) ? UI_QUIT : UI_NONE;
-    const ui_key_t *t = ui->screen == SCR_DETAIL ? detail_keys
-                        : ui->screen == SCR_HELP ? help_keys
-                                                 : table_keys;
+    const ui_key_t *t = ui->screen == SCR_DETAIL      ? detail_keys
+                        : ui->screen == SCR_WATERFALL ? waterfall_keys
+                        : ui->screen == SCR_HELP      ? help_keys
+                                                      : table_keys;
     int found = 0;
     ui->msg[0] = 0;
     unsigned r = ui_dispatch(t, ui, key, &found);
@@ -258,6 +261,7 @@ static int ui_start(ui_t *ui)
 static void ui_stop(ui_t *ui)
 {
     endwin();
+    free(ui->wf);
     qp_snapshot_free(ui->snap);
     free(ui->raw);
     view_rows_free(&ui->rows);

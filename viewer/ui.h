@@ -37,7 +37,7 @@ attr_t ui_row_attr(const view_row_t *r);
 /* State                                                                   */
 /* ---------------------------------------------------------------------- */
 
-typedef enum ui_screen { SCR_TABLE, SCR_DETAIL, SCR_HELP } ui_screen_t;
+typedef enum ui_screen { SCR_TABLE, SCR_DETAIL, SCR_HELP, SCR_WATERFALL } ui_screen_t;
 typedef enum ui_prompt { PROMPT_NONE, PROMPT_FILTER, PROMPT_DELAY } ui_prompt_t;
 
 #define UI_NONE 0u
@@ -49,6 +49,14 @@ typedef enum ui_prompt { PROMPT_NONE, PROMPT_FILTER, PROMPT_DELAY } ui_prompt_t;
 #define HEADER_LINES 3
 #define MIN_COLS 50
 #define MIN_LINES 8
+
+/* One bar of the waterfall: a slowest sample or a sample that ran inside
+ * it, copied out of the snapshot. */
+typedef struct ui_wf_node {
+    char label[128];            /* set.Op */
+    uint64_t off, dur, self;    /* ns; off from the slowest sample's start */
+    int depth;                  /* 0: the slowest sample itself */
+} ui_wf_node_t;
 
 typedef struct ui {
     view_options_t *opts;
@@ -73,7 +81,14 @@ typedef struct ui {
     long d_pid;
     int d_nprocs;
     int d_scroll;
+    int d_sel;                  /* the chosen slowest sample */
+    int d_nslow;                /* how many the detail view lists */
     int help_scroll;
+    /* waterfall: the chosen slowest sample, copied */
+    ui_wf_node_t *wf;
+    size_t wf_n;
+    char wf_title[256];
+    int wf_scroll;
 } ui_t;
 
 typedef struct ui_key {
@@ -103,6 +118,14 @@ void table_clamp(ui_t *ui, int h);
 void detail_draw(ui_t *ui, int y0, int h);
 extern const ui_key_t detail_keys[];
 unsigned detail_open(ui_t *ui, const view_row_t *r);
+/* The detail view's slowest samples, slowest first, at most max, over
+ * every process merged into the row: their process and sample. */
+int detail_slowest(ui_t *ui, const qp_snap_proc_t **procs, const qp_snap_slow_t **slow, int max);
+void waterfall_draw(ui_t *ui, int y0, int h);
+extern const ui_key_t waterfall_keys[];
+/* Copies slowest sample s of op o of process p into ui and shows it. */
+unsigned waterfall_open(ui_t *ui, const qp_snap_proc_t *p, const qp_snap_op_t *o,
+                        const qp_snap_slow_t *s);
 void help_draw(ui_t *ui, int y0, int h);
 extern const ui_key_t help_keys[];
 void bar_draw(ui_t *ui, int y);

@@ -1,0 +1,287 @@
+/*
+ * slowest.c — the slowest samples of each operation and what ran inside
+ * them (see slowest.h).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "history.h"
+#include "slowest.h"
+
+unsigned slow_k = 5;
+
+static void tree_put(struct slow_tree *t)
+{
+    if (t && --t->refs == 0)
+        free(t);
+}
+
+static void set_clear(struct slow_set *s)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        tree_put(s->v[i].tree);
+    s->n = 0;
+    s->floor = 0;
+}
+
+static void set_free(struct slow_set *s)
+{
+    set_clear(s);
+    free(s->v);
+    s->v = NULL;
+}
+
+void slowest_free(struct agg_op *o)
+{
+    struct slow_op *s = o->slow;
+    if (!s)
+        return;
+    set_free(&s->cum);
+    for (unsigned i = 0; i < agg_slots; i++)
+        set_free(&s->win[i]);
+    free(s);
+    o->slow = NULL;
+}
+
+static struct slow_op *slow_get(struct agg_op *o)
+{
+    if (o->slow)
+        return o->slow;
+    struct slow_op *s = calloc(1, sizeof *s + agg_slots * sizeof s->win[0]);
+    if (!s)
+        return NULL;
+    for (unsigned i = 0; i < agg_slots; i++)
+        s->win[i].sec = INT64_MIN;
+    o->slow = s;
+    return s;
+}
+
+/* Would s take a sample of duration dur? */
+static int set_wants(const struct slow_set *s, uint64_t dur)
+{
+    return s->n < slow_k || dur > s->floor;
+}
+
+/* Puts the sample into s, replacing its smallest when full. */
+static void set_put(struct slow_set *s, const struct slow_sample *smp)
+{
+    if (!s->v) {
+        s->v = calloc(slow_k, sizeof *s->v);
+        if (!s->v)
+            return;
+    }
+    if (s->n < slow_k) {
+        s->v[s->n++] = *smp;
+    } else {
+        uint32_t lo = 0;
+        for (uint32_t i = 1; i < s->n; i++)
+            if (s->v[i].dur < s->v[lo].dur)
+                lo = i;
+        tree_put(s->v[lo].tree);
+        s->v[lo] = *smp;
+    }
+    if (smp->tree)
+        smp->tree->refs++;
+    if (s->n == slow_k) {
+        uint64_t f = UINT64_MAX;
+        for (uint32_t i = 0; i < s->n; i++)
+            if (s->v[i].dur < f)
+                f = s->v[i].dur;
+        s->floor = f;
+    }
+}
+
+/* Children: start first, the longer first at the same start (a parent
+ * before what it holds). */
+static int node_cmp(const void *a, const void *b)
+{
+    const struct slow_node *x = a, *y = b;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    if (x->dur != y->dur)
+        return x->dur > y->dur ? -1 : 1;
+    return 0;
+}
+
+/* Rounding in the producer's tick conversion may put a child's end a few
+ * ns past its parent's. */
+#define SLACK_NS 4
+
+/* The samples that ran inside the recorder's record hidx, from the records
+ * before it of the same thread. */
+static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur, int32_t tid,
+                                    uint32_t proc)
+{
+    if (!hist_ring.cap || hidx >= hist_ring.head)
+        return NULL;
+    uint64_t first = history_first();
+    uint64_t end = start + dur;
+    struct slow_node buf[SLOW_NODES_MAX];
+    uint32_t n = 0, truncated = 0;
+    unsigned walked = 0;
+    for (uint64_t i = hidx; i-- > first;) {
+        const struct hist_rec *r = history_at(i);
+        if (r->proc != proc || r->tid != tid) {
+            if (++walked > SLOW_WALK_MAX)
+                break;
+            continue;
+        }
+        if (r->start < start)
+            break;   /* it ended before our sample began, and so did all earlier */
+        if (r->start + r->dur > end + SLACK_NS)
+            continue;   /* not inside (a manual record out of order) */
+        if (n == SLOW_NODES_MAX) {
+            truncated = 1;
+            break;
+        }
+        uint64_t d = r->dur;
+        if (r->start - start + d > dur)
+            d = dur - (r->start - start);
+        buf[n++] = (struct slow_node){ r->start - start, d, r->self < d ? r->self : d, r->op, 0 };
+    }
+    if (!n)
+        return NULL;
+    qsort(buf, n, sizeof buf[0], node_cmp);
+    /* Depth by containment: a stack of the ends of the open ancestors. */
+    uint64_t ends[SLOW_NODES_MAX];
+    uint32_t depth = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        while (depth && buf[k].offset >= ends[depth - 1])
+            depth--;
+        buf[k].depth = depth;
+        ends[depth++] = buf[k].offset + buf[k].dur;
+    }
+    struct slow_tree *t = malloc(sizeof *t + n * sizeof t->nodes[0]);
+    if (!t)
+        return NULL;
+    t->refs = 0;
+    t->n = n;
+    t->truncated = truncated;
+    t->reserved = 0;
+    memcpy(t->nodes, buf, n * sizeof buf[0]);
+    return t;
+}
+
+void slowest_offer(struct agg_op *o, int64_t sec, uint64_t hidx, uint64_t start, uint64_t dur,
+                   uint64_t self, int32_t tid, uint32_t proc_hid)
+{
+    if (!slow_k)
+        return;
+    struct slow_op *s = slow_get(o);
+    if (!s)
+        return;
+    struct slow_set *w = NULL;
+    if (sec != INT64_MIN) {
+        w = &s->win[(uint64_t)sec % agg_slots];
+        if (w->sec != sec) {
+            if (w->sec > sec)
+                w = NULL;   /* the slot holds a newer second: too old */
+            else {
+                set_clear(w);
+                w->sec = sec;
+            }
+        }
+    }
+    int to_cum = set_wants(&s->cum, dur);
+    int to_win = w && set_wants(w, dur);
+    if (!to_cum && !to_win)
+        return;
+    struct slow_sample smp = { start, dur, self, tid, 0, NULL };
+    smp.tree = tree_build(hidx, start, dur, tid, proc_hid);
+    if (smp.tree)
+        smp.tree->refs = 1;   /* ours until both puts are done */
+    if (to_cum)
+        set_put(&s->cum, &smp);
+    if (to_win)
+        set_put(w, &smp);
+    tree_put(smp.tree);
+}
+
+static int sample_cmp(const void *a, const void *b)
+{
+    const struct slow_sample *x = *(const struct slow_sample *const *)a;
+    const struct slow_sample *y = *(const struct slow_sample *const *)b;
+    if (x->dur != y->dur)
+        return x->dur > y->dur ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+unsigned slowest_list(const struct agg_op *o, int cumulative, int64_t sec,
+                      const struct slow_sample **out, unsigned max)
+{
+    const struct slow_op *s = o->slow;
+    if (!s || !max)
+        return 0;
+    const struct slow_sample *all[SLOW_K_MAX * 2];
+    unsigned n = 0;
+    if (cumulative) {
+        for (uint32_t i = 0; i < s->cum.n; i++)
+            all[n++] = &s->cum.v[i];
+        qsort(all, n, sizeof all[0], sample_cmp);
+    } else {
+        /* The window's seconds: keep the best `max` as we go. */
+        const unsigned keep = max < SLOW_K_MAX ? max : SLOW_K_MAX;
+        for (unsigned k = 0; k < agg_slots; k++) {
+            const struct slow_set *w = &s->win[k];
+            if (w->sec <= sec - (int64_t)agg_window_s || w->sec > sec)
+                continue;
+            for (uint32_t i = 0; i < w->n; i++) {
+                all[n++] = &w->v[i];
+                if (n == 2 * keep || n == SLOW_K_MAX * 2) {
+                    qsort(all, n, sizeof all[0], sample_cmp);
+                    n = keep;
+                }
+            }
+        }
+        qsort(all, n, sizeof all[0], sample_cmp);
+    }
+    if (n > max)
+        n = max;
+    memcpy(out, all, n * sizeof all[0]);
+    return n;
+}
+
+int slowest_recent(const struct agg_op *o, int64_t sec, uint64_t *dur, int32_t *tid,
+                   double *start_unix)
+{
+    const struct slow_sample *top;
+    if (slowest_list(o, 0, sec, &top, 1) != 1)
+        return 0;
+    *dur = top->dur;
+    *tid = top->tid;
+    *start_unix = slowest_unix(top->start);
+    return 1;
+}
+
+double slowest_unix(uint64_t mono)
+{
+    struct timespec rt, mt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mt);
+    double off = ((double)rt.tv_sec - (double)mt.tv_sec) + ((double)rt.tv_nsec - (double)mt.tv_nsec) / 1e9;
+    return off + (double)mono / 1e9;
+}
+
+static size_t set_memory(const struct slow_set *s)
+{
+    size_t b = s->v ? slow_k * sizeof *s->v : 0;
+    for (uint32_t i = 0; i < s->n; i++)
+        if (s->v[i].tree)
+            b += (sizeof *s->v[i].tree + s->v[i].tree->n * sizeof s->v[i].tree->nodes[0]) /
+                 s->v[i].tree->refs;
+    return b;
+}
+
+size_t slowest_memory(const struct agg_op *o)
+{
+    const struct slow_op *s = o->slow;
+    if (!s)
+        return 0;
+    size_t b = sizeof *s + agg_slots * sizeof s->win[0] + set_memory(&s->cum);
+    for (unsigned i = 0; i < agg_slots; i++)
+        b += set_memory(&s->win[i]);
+    return b;
+}
