@@ -6,7 +6,7 @@
 # 1 h), for one process and summed across two.  The same page in the
 # other formats: text 0.0.4 passes promtool, OpenMetrics passes a strict
 # parser (prometheus_client's, plus the checks below on exemplars), and
-# content negotiation follows Accept.
+# content negotiation follows Accept; contrib/'s alert rules evaluate.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon-common.sh"
 qp_setup daemon-prom-native
@@ -135,6 +135,7 @@ cat > "$T/prom.yml" <<CFG
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: ['$top_srcdir/contrib/prometheus-alerts.yml']
 scrape_configs:
   - job_name: qpulse
     static_configs:
@@ -204,6 +205,18 @@ PY
 rc=$?
 while IFS= read -r line; do qp_log "$line"; done < "$T/compare.out"
 [ $rc = 0 ] || qp_fail "histogram_quantile() over the native histograms is more than 2% off"
+
+# contrib/'s rules evaluate on the native series without error.
+rules_ok() {
+  curl -sf "http://127.0.0.1:$PPORT/api/v1/rules" > "$T/rules.json" &&
+    "$PY" - "$T/rules.json" <<'PY'
+import json, sys
+groups = json.load(open(sys.argv[1]))["data"]["groups"]
+rules = [r for g in groups for r in g["rules"]]
+assert len(rules) > 5 and all(r.get("health") == "ok" for r in rules), rules
+PY
+}
+qp_wait_for 30 rules_ok || { cat "$T/rules.json" >&2; qp_fail "contrib/prometheus-alerts.yml does not evaluate"; }
 
 # The daemon stops cleanly (a sanitizer's finding would fail it here).
 kill -TERM $QP_DAEMON_PID
