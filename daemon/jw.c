@@ -274,3 +274,29 @@ void jw_prom_label(jw_t *w, const char *s)
 {
     escape(w, s, 1);
 }
+
+char *jw_utf8_dup(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    size_t len = strlen((const char *)s);
+    char *out = malloc(3 * len + 1), *o = out;   /* each byte: at most U+FFFD */
+    if (!out)
+        return NULL;
+    while (*s) {
+        size_t n = *s < 0x80 ? 1 : utf8_len(s);
+        if (n == 0) {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            s++;
+        } else if (n == 1 && *s < 0x20 && *s != '\n') {
+            *o++ = ' ';   /* as jw_prom_label() writes it */
+            s++;
+        } else {
+            memcpy(o, s, n);
+            o += n;
+            s += n;
+        }
+    }
+    *o = 0;
+    return out;
+}

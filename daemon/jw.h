@@ -49,5 +49,9 @@ void jw_null(jw_t *w);
 
 /* Writes s escaped for a Prometheus label value (\\, \", \n). */
 void jw_prom_label(jw_t *w, const char *s);
+/* A malloc'd copy of s as the label value jw_prom_label() writes, before
+ * escaping: bytes that are not valid UTF-8 become U+FFFD, control
+ * characters other than newline a space.  NULL when out of memory. */
+char *jw_utf8_dup(const char *s);
 
 #endif /* QPULSED_JW_H */

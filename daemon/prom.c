@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "prom.h"
 #include "qpulsed.h"
 
 #if MHD_VERSION >= 0x00097002
@@ -28,93 +29,6 @@ typedef int mhd_result;
 #endif
 
 static struct MHD_Daemon *mhd;
-
-/* Histogram bucket bounds: 100 ns .. 10 s, 1-2.5-5 per decade. */
-static const struct {
-    const char *le;
-    uint64_t ns;
-} prom_buckets[] = {
-    { "1e-07", 100 },         { "2.5e-07", 250 },       { "5e-07", 500 },
-    { "1e-06", 1000 },        { "2.5e-06", 2500 },      { "5e-06", 5000 },
-    { "1e-05", 10000 },       { "2.5e-05", 25000 },     { "5e-05", 50000 },
-    { "0.0001", 100000 },     { "0.00025", 250000 },    { "0.0005", 500000 },
-    { "0.001", 1000000 },     { "0.0025", 2500000 },    { "0.005", 5000000 },
-    { "0.01", 10000000 },     { "0.025", 25000000 },    { "0.05", 50000000 },
-    { "0.1", 100000000 },     { "0.25", 250000000 },    { "0.5", 500000000 },
-    { "1", 1000000000 },      { "2.5", 2500000000ull }, { "5", 5000000000ull },
-    { "10", 10000000000ull },
-};
-
-static void labels(jw_t *w, const struct proc *p, const struct agg_op *o)
-{
-    jw_puts(w, "{process=\"");
-    jw_prom_label(w, p->name);
-    jw_printf(w, "\",pid=\"%ld\",set=\"", (long)p->pid);
-    jw_prom_label(w, o->set);
-    jw_puts(w, "\",op=\"");
-    jw_prom_label(w, o->name);
-    jw_puts(w, "\",group=\"");
-    jw_prom_label(w, o->group);
-    jw_puts(w, "\"");
-}
-
-/* A pid listed twice (an exec'd image, a reused pid) would give duplicate
- * series; the newest entry (first in the list) wins. */
-static int shadowed(const struct proc *p)
-{
-    for (const struct proc *q = qpd.procs; q != p; q = q->next)
-        if (q->pid == p->pid && !strcmp(q->name, p->name))
-            return 1;
-    return 0;
-}
-
-static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o)
-{
-    const hist_t *h = &o->cum.h;
-    for (size_t i = 0; i < sizeof prom_buckets / sizeof prom_buckets[0]; i++) {
-        jw_puts(w, "qpulse_duration_seconds_bucket");
-        labels(w, p, o);
-        jw_printf(w, ",le=\"%s\"} %llu\n", prom_buckets[i].le,
-                  (unsigned long long)hist_count_le(h, prom_buckets[i].ns));
-    }
-    jw_puts(w, "qpulse_duration_seconds_bucket");
-    labels(w, p, o);
-    jw_printf(w, ",le=\"+Inf\"} %llu\n", (unsigned long long)h->count);
-    jw_puts(w, "qpulse_duration_seconds_sum");
-    labels(w, p, o);
-    jw_printf(w, "} %.9f\n", (double)h->total / 1e9);
-    jw_puts(w, "qpulse_duration_seconds_count");
-    labels(w, p, o);
-    jw_printf(w, "} %llu\n", (unsigned long long)h->count);
-}
-
-static void render_metrics(jw_t *w)
-{
-    unsigned alive = 0;
-    jw_puts(w, "# HELP qpulse_duration_seconds Duration of instrumented operations, since "
-               "each process started.\n# TYPE qpulse_duration_seconds histogram\n");
-    for (const struct proc *p = qpd.procs; p; p = p->next) {
-        alive += p->alive != 0;
-        if (shadowed(p))
-            continue;
-        for (uint32_t i = 0; i < p->nops; i++)
-            if (p->ops[i] && p->ops[i]->cum.h.count)
-                render_op(w, p, p->ops[i]);
-    }
-    jw_puts(w, "# HELP qpulse_dropped_samples_total Samples recorded by a process but not "
-               "aggregated (full ring, no slot, invalid).\n"
-               "# TYPE qpulse_dropped_samples_total counter\n");
-    for (const struct proc *p = qpd.procs; p; p = p->next) {
-        if (shadowed(p))
-            continue;
-        jw_puts(w, "qpulse_dropped_samples_total{process=\"");
-        jw_prom_label(w, p->name);
-        jw_printf(w, "\",pid=\"%ld\"} %llu\n", (long)p->pid,
-                  (unsigned long long)(p->dropped_last - p->dropped_base));
-    }
-    jw_printf(w, "# HELP qpulse_processes Instrumented processes alive in this namespace.\n"
-                 "# TYPE qpulse_processes gauge\nqpulse_processes %u\n", alive);
-}
 
 static mhd_result reply(struct MHD_Connection *c, unsigned status, const char *text)
 {
@@ -143,23 +57,29 @@ static mhd_result handle(void *cls, struct MHD_Connection *c, const char *url,
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is served\n");
     if (strcmp(url, "/metrics") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+    enum prom_format f =
+        prom_negotiate(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
     jw_t w;
     jw_init(&w);
     pthread_mutex_lock(&qpd.lock);
-    render_metrics(&w);
+    int r = prom_render(&w, f);
     pthread_mutex_unlock(&qpd.lock);
     size_t len;
     char *text = jw_take(&w, &len);
-    if (!text)
+    if (r < 0 || !text) {
+        free(text);
         return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
-    mhd_result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, prom_content_type(f));
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT);
+    mhd_result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
     return ret;
 }
 

@@ -28,13 +28,16 @@ build() {
   local name=$1 libs=$2; shift 2
   local f
   for f in "$@"; do
+    case "$f" in /*) continue ;; esac   # generated, under $out
     if [ ! -f "$src/$f" ]; then
       echo "fuzz/build.sh: skipping $name: $f does not exist yet" >&2
       return 0
     fi
   done
   local paths=()
-  for f in "$@"; do paths+=("$src/$f"); done
+  for f in "$@"; do
+    case "$f" in /*) paths+=("$f") ;; *) paths+=("$src/$f") ;; esac
+  done
   # shellcheck disable=SC2086  # libs is a word list
   "$CC" "${flags[@]}" -o "$out/$name" "${paths[@]}" $libs -lrt -lm
   echo "$name"
@@ -43,12 +46,21 @@ build() {
 build fuzz_reader "" fuzz/fuzz_reader.c lib/reader.c lib/common.c
 build fuzz_budget "" fuzz/fuzz_budget.c lib/budget.c lib/common.c
 build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
+# The daemon's Prometheus messages, compiled as the build does.
+PROTOC_C=${PROTOC_C:-protoc-c}
+"$PROTOC_C" --c_out="$out/include" -I"$src" "$src/daemon/prom_metrics.proto"
+pb="$out/include/daemon/prom_metrics.pb-c.c"
 # The request parser is static in daemon/server.c: fuzz_request.c includes
 # that file, and links the rest of the daemon with its main() renamed.
 flags+=(-I"$src/daemon" -Dmain=qpulsed_main)
-build fuzz_request "-lmicrohttpd -ljansson" fuzz/fuzz_request.c daemon/main.c daemon/log.c \
-  daemon/jw.c daemon/agg.c daemon/procs.c daemon/render.c daemon/prom.c daemon/budgets.c \
-  daemon/access.c daemon/state.c daemon/restart.c \
-  daemon/history.c daemon/trace.c daemon/slowest.c lib/reader.c lib/common.c lib/hist.c lib/budget.c
+daemon=(daemon/main.c daemon/log.c daemon/jw.c daemon/agg.c daemon/procs.c daemon/render.c
+        daemon/prom.c daemon/prom_fmt.c daemon/prom_native.c daemon/budgets.c
+        daemon/access.c daemon/state.c daemon/restart.c
+        daemon/history.c daemon/trace.c daemon/slowest.c
+        lib/reader.c lib/common.c lib/hist.c lib/budget.c "$pb")
+build fuzz_request "-lmicrohttpd -ljansson -lprotobuf-c" fuzz/fuzz_request.c "${daemon[@]}"
+# The Prometheus pages: the Accept header and producer-chosen names and
+# durations into the three formats, the protobuf decoded again.
+build fuzz_prom "-lmicrohttpd -ljansson -lprotobuf-c" fuzz/fuzz_prom.c daemon/server.c "${daemon[@]}"
 build fuzz_state "" fuzz/fuzz_state.c daemon/state.c daemon/agg.c lib/hist.c lib/reader.c \
   lib/common.c

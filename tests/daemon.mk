@@ -22,6 +22,16 @@ endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
 	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
-	tests/daemon-budgets.sh tests/daemon-detach.sh
+	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
+
+# Prometheus native histograms: the mapping and its error bound.
+if ENABLE_TESTS
+check_PROGRAMS += tests/test_prom_native
+tests_test_prom_native_SOURCES = tests/test_prom_native.c daemon/prom_native.c
+tests_test_prom_native_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+tests_test_prom_native_CFLAGS = $(QPTEST_CFLAGS_)
+tests_test_prom_native_LDADD = $(QPTEST_LIBS_)
+TESTS += tests/test_prom_native
+endif

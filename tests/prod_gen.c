@@ -9,7 +9,8 @@
  *            [-p PHASES] [-m MULT] [-r RATE] [-N] [-k] [-q]
  *
  *   DIST  const:NS | uniform:LO:HI | lognormal:MEDIAN:SIGMA |
- *         bimodal:FAST:SLOW (1 % slow, each +-10 %) | extremes (1 ns and 1 h)
+ *         bimodal:FAST:SLOW[:PCT] (PCT % slow, default 1, each +-10 %) |
+ *         loguniform:LO:HI (log-uniform) | extremes (1 ns and 1 h)
  *   -o    write every recorded value to FILE, one per line
  *   -p    record SAMPLES per thread PHASES times; between phases print
  *         "phase K" and wait for SIGUSR1
@@ -42,20 +43,20 @@
 QPULSE_DECLARE_SET(gen, GEN_OPS)
 QPULSE_DEFINE_SET(gen, GEN_OPS)
 
-enum dist_kind { D_CONST, D_UNIFORM, D_LOGNORMAL, D_BIMODAL, D_EXTREMES };
+enum dist_kind { D_CONST, D_UNIFORM, D_LOGNORMAL, D_BIMODAL, D_LOGUNIFORM, D_EXTREMES };
 
 static struct {
     unsigned threads;
     unsigned long samples;
     enum dist_kind dist;
-    double a, b;
+    double a, b, c;
     unsigned seed;
     const char *out;
     unsigned phases;
     double rate;
     int nested, hang, quiet;
     double mult;
-} opt = { 1, 1000, D_CONST, 1000, 0, 1, NULL, 1, 0, 0, 0, 0, 1 };
+} opt = { 1, 1000, D_CONST, 1000, 0, 1, 1, NULL, 1, 0, 0, 0, 0, 1 };
 
 static FILE *out_f;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,7 +90,10 @@ static uint64_t draw(uint64_t *s, unsigned long i)
         v = opt.a * exp(opt.b * normal(s));
         break;
     case D_BIMODAL:
-        v = (uniform01(s) < 0.01 ? opt.b : opt.a) * (0.9 + 0.2 * uniform01(s));
+        v = (uniform01(s) < opt.c / 100 ? opt.b : opt.a) * (0.9 + 0.2 * uniform01(s));
+        break;
+    case D_LOGUNIFORM:
+        v = opt.a * pow(opt.b / opt.a, uniform01(s));
         break;
     case D_EXTREMES:
         return i % 2 ? 3600000000000ull : 1;
@@ -160,8 +164,10 @@ static int parse_dist(const char *s)
         opt.dist = D_UNIFORM;
     else if (sscanf(s, "lognormal:%lf:%lf", &opt.a, &opt.b) == 2)
         opt.dist = D_LOGNORMAL;
-    else if (sscanf(s, "bimodal:%lf:%lf", &opt.a, &opt.b) == 2)
+    else if (sscanf(s, "bimodal:%lf:%lf:%lf", &opt.a, &opt.b, &opt.c) >= 2)
         opt.dist = D_BIMODAL;
+    else if (sscanf(s, "loguniform:%lf:%lf", &opt.a, &opt.b) == 2 && opt.a > 0)
+        opt.dist = D_LOGUNIFORM;
     else if (!strcmp(s, "extremes"))
         opt.dist = D_EXTREMES;
     else
