@@ -48,6 +48,7 @@ typedef struct qp_snap_op {
 typedef struct qp_snap_proc {
     long pid;
     char *name;
+    char **cmdline; size_t ncmdline;    /* its arguments, as /proc shows them; may be none */
     int alive;
     uint64_t dropped;
     double cpu_pct;             /* -1 when unknown */
