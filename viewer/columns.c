@@ -21,7 +21,7 @@
 const view_column_t view_columns[COL_COUNT_] = {
     [COL_PID] = { "PID", "pid", 7, 1, 0, 4, 7 },
     [COL_PROCESS] = { "PROCESS", "process", 14, 0, 0, 8, 32 },
-    [COL_OP] = { "OPERATION", "op", 24, 0, 0, 14, 60 },
+    [COL_OP] = { "OPERATION", "op", 26, 0, 0, 14, 60 },
     [COL_COUNT] = { "COUNT", "count", 7, 1, 1, 0, 0 },
     [COL_RATE] = { "RATE/s", "rate", 7, 1, 1, 0, 0 },
     [COL_TOTAL] = { "TOTAL", "total", 7, 1, 1, 0, 0 },
@@ -64,7 +64,7 @@ static double col_value(view_col_t c, const view_row_t *r)
     case COL_COUNT: return r->count;
     case COL_RATE: return r->rate;
     case COL_TOTAL: return r->total;
-    case COL_SHARE: return r->time_share;
+    case COL_SHARE: return r->total;    /* time_share is total / what is shown */
     case COL_MEAN: return r->mean;
     case COL_P50: return r->p50;
     case COL_P99: return r->p99;

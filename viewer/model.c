@@ -141,8 +141,9 @@ const char *view_proc_name(const qp_snap_proc_t *p, char *buf, size_t len)
     if (p->ncmdline == 0 || !p->cmdline[0])
         return buf;
     const char *a0 = p->cmdline[0];
-    /* a process that rewrote its title ("nginx: worker process") */
-    if (strchr(a0, ' ') && strncmp(base_name(a0), name, strlen(name)) != 0) {
+    /* a process that rewrote its title ("nginx: worker process",
+     * "sshd: ann@pts/0"), not a path with a space in it */
+    if (strstr(a0, ": ") || (strchr(a0, ' ') && !strchr(a0, '/'))) {
         snprintf(buf, len, "%s", a0);
         return buf;
     }
