@@ -23,3 +23,4 @@ include $(srcdir)/tests/viewer.mk
 include $(srcdir)/tests/tools.mk
 include $(srcdir)/tests/preload.mk
 include $(srcdir)/tests/reliability.mk
+include $(srcdir)/tests/docs.mk
