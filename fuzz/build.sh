@@ -43,6 +43,9 @@ build() {
 build fuzz_reader "" fuzz/fuzz_reader.c lib/reader.c lib/common.c
 build fuzz_budget "" fuzz/fuzz_budget.c lib/budget.c lib/common.c
 build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
+flags+=(-I"$src/viewer")
+build fuzz_viewer "-ljansson" fuzz/fuzz_viewer.c lib/snapshot.c lib/common.c viewer/model.c \
+  viewer/columns.c
 # The request parser is static in daemon/server.c: fuzz_request.c includes
 # that file, and links the rest of the daemon with its main() renamed.
 flags+=(-I"$src/daemon" -Dmain=qpulsed_main)

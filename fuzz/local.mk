@@ -1,7 +1,8 @@
 ## fuzz/: libFuzzer targets for every parser of untrusted input (segment
-## reader, budget files, snapshot JSON, the daemon's requests).  They are
-## built with clang -fsanitize=fuzzer by fuzz/build.sh and run, bounded, by
-## scripts/ci-extra.sh (fuzz/run.sh); not by `make`, which may use gcc.
+## reader, budget files, snapshot JSON and qptop's rows of it, the daemon's
+## requests).  They are built with clang -fsanitize=fuzzer by fuzz/build.sh
+## and run, bounded, by scripts/ci-extra.sh (fuzz/run.sh); not by `make`,
+## which may use gcc.
 ## fuzz/corpus/<target>/ holds the seeds and every input that once crashed.
 EXTRA_DIST += fuzz/build.sh fuzz/run.sh fuzz/fuzz_reader.c fuzz/fuzz_budget.c \
-	fuzz/fuzz_snapshot.c fuzz/fuzz_request.c fuzz/corpus
+	fuzz/fuzz_snapshot.c fuzz/fuzz_request.c fuzz/fuzz_viewer.c fuzz/corpus
