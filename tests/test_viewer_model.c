@@ -269,8 +269,10 @@ static qp_snapshot_t *build_snap(void)
         o += (size_t)snprintf(js + o, sizeof js - o,
                               "{\"pid\":%d,\"name\":\"cc1\",\"alive\":false,\"ops\":[{\"set\":\"libc\","
                               "\"op\":\"read\",\"count\":1000,\"rate_per_s\":1e8,\"mean_ns\":10,"
-                              "\"total_ns\":10000,\"self_ns\":10000}]},",
-                              100 + i);
+                              "\"total_ns\":10000,\"self_ns\":10000}%s]},",
+                              100 + i,
+                              i ? "" : ",{\"set\":\"libc\",\"op\":\"write\",\"count\":1000,"
+                                       "\"rate_per_s\":1e8,\"total_ns\":1000,\"self_ns\":1000}");
     o += (size_t)snprintf(js + o, sizeof js - o,
                           "{\"pid\":200,\"name\":\"cc1\",\"alive\":true,\"ops\":[{\"set\":\"libc\","
                           "\"op\":\"read\",\"count\":10000,\"rate_per_s\":1000,\"mean_ns\":10,"
@@ -297,12 +299,17 @@ Test(viewer_model, merged_rates_are_window_rates)
     /* 1000/s of the live one + 3 x 1000 samples over the 10 s window */
     cr_expect(fabs(rows.v[r].rate - 1300) < 1e-6, "merged rate %f, not 300 M/s", rows.v[r].rate);
     long p = find(ROW_PROC, "cc1", 0);
-    cr_expect(fabs(rows.v[p].rate - 1300) < 1e-6, "process row %f", rows.v[p].rate);
+    cr_expect(fabs(rows.v[p].rate - 1400) < 1e-6, "process row (read and write) %f",
+              rows.v[p].rate);
+    r = find(ROW_OP, "write", 0);
+    cr_assert(r >= 0);
+    cr_expect(fabs(rows.v[r].rate - 100) < 1e-6,
+              "an op only one exited process ran: 1000 over the window, %f", rows.v[r].rate);
     set.group = VIEW_GROUP_SET;
     set.merge = 0;
     build();
     cr_expect_eq(rows.v[0].kind, ROW_GROUP);
-    cr_expect(fabs(rows.v[0].rate - 1300) < 1e-6, "set heading %f", rows.v[0].rate);
+    cr_expect(fabs(rows.v[0].rate - 1400) < 1e-6, "set heading %f", rows.v[0].rate);
     /* cumulative: only the live processes run at a rate now */
     snap->cumulative = 1;
     snap->window_s = 0;

@@ -324,6 +324,8 @@ static void unit_finish(m_unit_t *u, int merged)
         r->nprocs = (int)u->nprocs;
         if (!merged || u->nprocs == 1)
             r->flags = (r->flags & ~ROW_F_EXITED) | (pr->flags & ROW_F_EXITED);
+        else
+            r->rate = r->rate_now;  /* also for an op only one of them ran */
         fmt(r->label, sizeof r->label, "%s.%s", r->set, r->op);
         fmt(r->key, sizeof r->key, "%s/%s.%s", pr->key, r->set, r->op);
         count += r->count;
