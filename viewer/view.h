@@ -179,7 +179,8 @@ typedef struct view_layout {
 void view_layout_need(const view_rows_t *rows, int need[COL_COUNT_]);
 /* Fits the columns into width cells: text columns get what their content
  * needs, up to a point; when narrow, columns give way in a fixed order
- * (RSS first ... TOTAL last) and the text columns shrink down to a minimum.
+ * (RSS first, MEAN last: PROCESS, OPERATION, COUNT, TOTAL and SHARE stay)
+ * and the text columns shrink down to a minimum.
  * 0, or -1 when even the essential columns do not fit. */
 int view_layout(int width, const int need[COL_COUNT_], view_layout_t *l);
 /* Every column, the text ones as wide as their content (up to their max):
