@@ -276,6 +276,23 @@ static struct proc *proc_find_open(const char *shm_name)
     return NULL;
 }
 
+/* The command line of p, as the process shows it now (a server may
+ * rewrite it: "nginx: worker process"); kept as it was when unreadable. */
+static void proc_cmdline(struct proc *p)
+{
+    char path[64], buf[sizeof p->cmdline];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)p->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n <= 0)
+        return;
+    memcpy(p->cmdline, buf, (size_t)n);
+    p->cmdline_len = (unsigned)n;
+}
+
 static struct proc *proc_new(qp_reader_t *r)
 {
     struct proc *p = calloc(1, sizeof *p);
@@ -293,6 +310,7 @@ static struct proc *proc_new(qp_reader_t *r)
     p->seen_mono = mono_ns();
     p->cpu_pct = -1;
     p->hid = ++qpd.next_hid;
+    proc_cmdline(p);
     qpd.nopen++;
     qpd.drain_now = 1;   /* its ring may be filling fast already */
     p->next = qpd.procs;
@@ -558,6 +576,7 @@ static int read_proc_usage(pid_t pid, uint64_t *ticks, uint64_t *rss)
 
 static void proc_usage(struct proc *p, int64_t now)
 {
+    proc_cmdline(p);
     uint64_t ticks, rss;
     if (read_proc_usage(p->pid, &ticks, &rss) < 0) {
         p->cpu_pct = -1;

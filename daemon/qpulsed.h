@@ -38,6 +38,8 @@ struct proc {
     uid_t uid;                  /* the user the process belongs to */
     uint64_t start_time;        /* /proc starttime of the producer */
     char name[64];
+    char cmdline[256];          /* /proc/PID/cmdline: NUL-separated, cut short */
+    unsigned cmdline_len;       /* bytes of it; 0 when unknown */
     int alive;
     double started_at;          /* realtime seconds */
     double exited_at;           /* realtime seconds; 0 while alive */

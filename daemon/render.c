@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "qpulsed.h"
@@ -221,6 +222,20 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
     jw_i64(w, p->pid);
     jw_key(w, "name");
     jw_str(w, p->name);
+    jw_key(w, "cmdline");
+    jw_arr_begin(w);
+    unsigned len = p->cmdline_len;
+    while (len > 0 && p->cmdline[len - 1] == 0)     /* a rewritten title pads with NULs */
+        len--;
+    for (unsigned i = 0; i < len;) {                /* NUL-separated arguments */
+        char arg[sizeof p->cmdline + 1];
+        size_t n = strnlen(p->cmdline + i, len - i);
+        memcpy(arg, p->cmdline + i, n);
+        arg[n] = 0;
+        jw_str(w, arg);
+        i += (unsigned)n + 1;
+    }
+    jw_arr_end(w);
     jw_key(w, "alive");
     jw_bool(w, p->alive);
     jw_key(w, "dropped");

@@ -46,6 +46,9 @@ build() {
 build fuzz_reader "" fuzz/fuzz_reader.c lib/reader.c lib/common.c
 build fuzz_budget "" fuzz/fuzz_budget.c lib/budget.c lib/common.c
 build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
+flags+=(-I"$src/viewer")
+build fuzz_viewer "-ljansson" fuzz/fuzz_viewer.c lib/snapshot.c lib/common.c viewer/model.c \
+  viewer/columns.c
 # The daemon's Prometheus messages, compiled as the build does.
 PROTOC_C=${PROTOC_C:-protoc-c}
 "$PROTOC_C" --c_out="$out/include" -I"$src" "$src/daemon/prom_metrics.proto"

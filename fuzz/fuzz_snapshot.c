@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < s->nprocs; i++) {
         const qp_snap_proc_t *p = &s->procs[i];
         sink += (p->name ? strlen(p->name) : 0) + p->dropped;
+        for (size_t j = 0; j < p->ncmdline; j++)
+            sink += strlen(p->cmdline[j]);
         for (size_t j = 0; j < p->nops; j++)
             walk_op(&p->ops[j]);
     }

@@ -337,6 +337,22 @@ static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
     return 0;
 }
 
+/* One argument of "cmdline". */
+static int parse_arg(snap_ctx_t *c, json_t *v, void *dst)
+{
+    if (!json_is_string(v)) {
+        snprintf(c->err, c->errlen, "%s: expected a string, got %s", c->path,
+                 json_type_name(v));
+        return -EINVAL;
+    }
+    *(char **)dst = strdup(json_string_value(v));
+    if (!*(char **)dst) {
+        snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_proc_t *p = dst;
@@ -361,6 +377,9 @@ static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
     p->pid = (long)pid;
     p->rss_bytes = rss;
     p->threads = threads >= UINT32_MAX ? UINT32_MAX : threads > 0 ? (uint32_t)threads : 0;
+    if ((r = parse_list(c, o, "cmdline", 0, (void **)&p->cmdline, &p->ncmdline,
+                        sizeof *p->cmdline, parse_arg)))
+        return r;
     return parse_list(c, o, "ops", 1, (void **)&p->ops, &p->nops, sizeof *p->ops, parse_op);
 }
 
@@ -527,6 +546,9 @@ void qp_snapshot_free(qp_snapshot_t *s)
             free_op(&p->ops[j]);
         free(p->ops);
         free(p->name);
+        for (size_t j = 0; j < p->ncmdline; j++)
+            free(p->cmdline[j]);
+        free(p->cmdline);
     }
     free(s->procs);
     free(s->ns);

@@ -68,6 +68,7 @@ typedef struct qp_snap_op {
 typedef struct qp_snap_proc {
     long pid;
     char *name;
+    char **cmdline; size_t ncmdline;    /* its arguments, as /proc shows them; may be none */
     int alive;
     uint64_t dropped;
     uint64_t lost;              /* consumed by an earlier daemon, not saved */

@@ -30,3 +30,4 @@ include $(srcdir)/tests/preload.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/system.mk
 include $(srcdir)/tests/flight.mk
+include $(srcdir)/tests/docs.mk

@@ -19,7 +19,8 @@ static const char full[] =
     " \"daemon_pid\": 777, \"uptime_s\": 12.5, \"samples_per_s\": 123456.0,\n"
     " \"dropped_total\": 3, \"future_field\": {\"x\": [1, 2]},\n"
     " \"processes\": [\n"
-    "  {\"pid\": 4242, \"name\": \"trading\", \"alive\": true, \"dropped\": 3,\n"
+    "  {\"pid\": 4242, \"name\": \"trading\", \"cmdline\": [\"./trading\", \"60\"],\n"
+    "   \"alive\": true, \"dropped\": 3,\n"
     "   \"started_at\": 1763799990.0, \"exited_at\": null, \"whatever\": 1,\n"
     "   \"cpu_pct\": 12.5, \"rss_bytes\": 10485760, \"threads\": 3,\n"
     "   \"ops\": [\n"
@@ -59,6 +60,9 @@ Test(snapshot, parses_protocol_example)
     qp_snap_proc_t *p = &s->procs[0];
     cr_expect_eq(p->pid, 4242);
     cr_expect_str_eq(p->name, "trading");
+    cr_assert_eq(p->ncmdline, 2);
+    cr_expect_str_eq(p->cmdline[0], "./trading");
+    cr_expect_str_eq(p->cmdline[1], "60");
     cr_expect(p->alive);
     cr_expect_eq(p->rss_bytes, 10485760);
     cr_expect_eq(p->threads, 3);
@@ -151,6 +155,9 @@ static const struct bad_case {
       "processes[0].alive: expected true or false" },
     { "{\"qpulse\":1,\"time\":1,\"processes\":[{\"pid\":1,\"name\":\"a\"}]}",
       "processes[0].ops: missing" },
+    { "{\"qpulse\":1,\"time\":1,\"processes\":[{\"pid\":1,\"name\":\"a\",\"cmdline\":[\"a\",2],"
+      "\"ops\":[]}]}",
+      "processes[0].cmdline[1]: expected a string, got an integer" },
     { "{\"qpulse\":1,\"time\":1,\"processes\":[{\"pid\":1,\"name\":\"a\",\"ops\":"
       "[{\"set\":\"s\",\"op\":\"o\",\"count\":1},{\"set\":\"s\",\"count\":1}]}]}",
       "processes[0].ops[1].op: missing" },

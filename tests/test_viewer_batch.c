@@ -318,6 +318,11 @@ Test(viewer_batch, json_cumulative_fields)
     json_t *p = our_proc(s);
     cr_assert(p, "the producer is listed");
     cr_expect_str_eq(json_string_value(json_object_get(p, "name")), "viewer_prod");
+    json_t *argv = json_object_get(p, "cmdline");
+    cr_expect(json_is_array(argv) && json_array_size(argv) == 2, "cmdline: its 2 arguments");
+    cr_expect(strstr(json_string_value(json_array_get(argv, 0)), "viewer_prod") != NULL,
+              "cmdline[0] is the program");
+    cr_expect_str_eq(json_string_value(json_array_get(argv, 1)), "known");
     cr_expect(json_is_true(json_object_get(p, "alive")), "alive");
     cr_expect_eq(num(p, "dropped"), 0, "nothing dropped");
 
@@ -436,6 +441,7 @@ Test(viewer_batch, csv_header_and_rows)
     char *h[64];
     int nh = csv_split(l, h, 64);
     int ci = -1, cpid = -1, cop = -1, cmin = -1, cmax = -1, ctot = -1, cdesc = -1, cset = -1;
+    int ccmd = -1;
     for (int i = 0; i < nh; i++) {
         ci = strcmp(h[i], "count") == 0 ? i : ci;
         cpid = strcmp(h[i], "pid") == 0 ? i : cpid;
@@ -445,7 +451,9 @@ Test(viewer_batch, csv_header_and_rows)
         cmax = strcmp(h[i], "max_ns") == 0 ? i : cmax;
         ctot = strcmp(h[i], "total_ns") == 0 ? i : ctot;
         cdesc = strcmp(h[i], "description") == 0 ? i : cdesc;
+        ccmd = strcmp(h[i], "cmdline") == 0 ? i : ccmd;
     }
+    cr_expect_eq(ccmd, nh - 1, "cmdline, added last");
     cr_assert(ci >= 0 && cpid >= 0 && cop >= 0 && cmin >= 0 && cmax >= 0 && ctot >= 0 &&
               cdesc >= 0 && cset >= 0, "the header names its columns");
     int ours = 0, fast = 0;
@@ -464,6 +472,7 @@ Test(viewer_batch, csv_header_and_rows)
             cr_expect_str_eq(f[cmax], "100000");
             cr_expect_str_eq(f[ctot], "5050000");
             cr_expect_str_eq(f[cdesc], "Fast operation, 1..100 us", "a quoted field with a comma");
+            cr_expect(strstr(f[ccmd], "viewer_prod known") != NULL, "cmdline: %s", f[ccmd]);
         }
         if (strcmp(f[cop], "Slow") == 0)
             cr_expect_str_eq(f[ci], "10");
@@ -478,28 +487,49 @@ Test(viewer_batch, text_is_the_table)
     char *out = qptop("--format", "text", "--cumulative", "--sort=count");
     cr_expect(strstr(out, "namespace t-vbatch-"), "the header names the namespace");
     cr_expect(strstr(out, "cumulative"), "the header says cumulative");
-    const char *cols[] = { "PID", "PROCESS", "OPERATION", "COUNT", "RATE/s", "MEAN", "P50",
-                           "P99", "P99.9", "MAX", "SELF", "CPU%", "RSS" };
+    const char *cols[] = { "PID", "PROCESS", "OPERATION", "COUNT", "RATE/s", "TOTAL", "SHARE",
+                           "MEAN", "P50", "P99", "P99.9", "MAX", "SELF", "CPU%", "RSS" };
     char *hdr = strstr(out, " PID ");
     cr_assert(hdr, "a column header");
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
         cr_expect(strstr(hdr, cols[i]), "column %s", cols[i]);
+    cr_expect(strstr(out, "viewer_prod known "), "PROCESS: the name and its first argument");
     char *fast = strstr(out, "vt.Fast"), *slow = strstr(out, "vt.Slow");
     cr_assert(fast && slow, "a row per op");
     cr_expect(fast < slow, "--sort count: Fast (100) before Slow (10)");
     char line[512];
     char *eol = strchr(fast, '\n');
     snprintf(line, sizeof line, "%.*s", (int)(eol ? eol - fast : 200), fast);
-    /* vt.Fast  100  <rate>  50.5us  <p50>  <p99>  <p999>  100us  50.5us */
+    /* vt.Fast 100 <rate> 5.05ms <share> 50.5us <p50> <p99> <p999> 100us 50.5us */
     char *tok[16];
     int n = 0;
     for (char *t = strtok(line, " "); t && n < 16; t = strtok(NULL, " "))
         tok[n++] = t;
-    cr_assert(n >= 9, "the Fast row has its cells: %d", n);
+    cr_assert(n >= 11, "the Fast row has its cells: %d", n);
     cr_expect_str_eq(tok[1], "100", "COUNT");
-    cr_expect_str_eq(tok[3], "50.5us", "MEAN");
-    cr_expect_str_eq(tok[7], "100us", "MAX");
-    cr_expect_str_eq(tok[8], "50.5us", "SELF");
+    cr_expect_str_eq(tok[3], "5.05ms", "TOTAL: 100 x 50.5us");
+    cr_expect(tok[4][strlen(tok[4]) - 1] == '%', "SHARE is a percentage: %s", tok[4]);
+    cr_expect_str_eq(tok[5], "50.5us", "MEAN");
+    cr_expect_str_eq(tok[9], "100us", "MAX");
+    cr_expect_str_eq(tok[10], "50.5us", "SELF");
+    free(out);
+}
+
+/* Without --sort the table opens by total time, what dominates first:
+ * Slow (10 x 5 ms = 50 ms) above Fast (100 x 50.5 us = 5.05 ms) although
+ * Fast ran ten times as often. */
+Test(viewer_batch, text_sorted_by_total_by_default)
+{
+    char *out = qptop("--format", "text", "--cumulative", NULL);
+    char *slow = strstr(out, "vt.Slow"), *fast = strstr(out, "vt.Fast");
+    cr_assert(slow && fast);
+    cr_expect(slow < fast, "Slow (50 ms in all) before Fast (5.05 ms)");
+    cr_expect(strstr(out, "grouped by process"), "the default grouping");
+    free(out);
+    out = qptop("--format", "text", "--cumulative", "--sort=share");
+    slow = strstr(out, "vt.Slow"), fast = strstr(out, "vt.Fast");
+    cr_assert(slow && fast);
+    cr_expect(slow < fast, "--sort share: the same order");
     free(out);
 }
 

@@ -3,7 +3,10 @@
 # daemon and a producer with known samples: the header and columns appear,
 # a sort key reorders rows, the filter hides rows, the tree nests, the detail
 # view shows the histogram, help opens, resizing (even too small) does not
-# crash it, and q exits 0.
+# crash it, and q exits 0.  Then, on a saved snapshot of a build-like mix
+# (a server, short-lived compilers, hundreds of exited shells), at 80 and
+# 200 columns: total/share sorting, names from the command line, columns
+# sized to their content, exited processes hidden, merged window rates.
 . "$top_srcdir/tests/lib.sh"
 qp_setup vscreen
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
@@ -33,14 +36,16 @@ tm new-session -d -s qpt -x 160 -y 50 \
 
 wait_has "namespace $QPULSE_NS"
 wait_has "vt.Fast"
-for col in PID PROCESS OPERATION COUNT RATE/s MEAN P50 P99 P99.9 MAX SELF CPU% RSS; do
+for col in PID PROCESS OPERATION COUNT RATE/s TOTAL SHARE MEAN P50 P99 P99.9 MAX SELF CPU% RSS; do
   has " $col" || { screen >&2; qp_fail "no column $col"; }
 done
 has "processes 1 alive, 0 exited" || { screen >&2; qp_fail "header: process totals"; }
 has "view cumulative" || qp_fail "header: the view"
 
-# default sort: P99, largest first: Slow (5ms) above Fast (~100us)
-[ "$(line_of vt.Slow)" -lt "$(line_of vt.Fast)" ] || { screen >&2; qp_fail "p99 order"; }
+has "sort TOTAL" || { screen >&2; qp_fail "the default sort is TOTAL"; }
+# default sort: total time, largest first: Slow (10 x 5ms) above Fast (100 x ~50us)
+[ "$(line_of vt.Slow)" -lt "$(line_of vt.Fast)" ] || { screen >&2; qp_fail "total order"; }
+has "viewer_prod known" || { screen >&2; qp_fail "the name with its first argument"; }
 # N: by operation name: Fast above Slow
 keys N
 qp_wait_for 10 sh -c "[ \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -lt \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
@@ -107,13 +112,85 @@ qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t qm | grep -q RiskA
 esc=$(printf '\033')
 tm capture-pane -e -p -t qc | grep "4242 trading  .*RiskAssessment" | grep -q "${esc}\[31m" ||
   { tm capture-pane -e -p -t qc | cat -v >&2; qp_fail "the over-budget row is not red"; }
-tm capture-pane -e -p -t qc | grep "4343 trading  .*RiskAssessment" | grep -q "${esc}\[2m" ||
+tm capture-pane -e -p -t qc | grep "4343 trading .*1 op, exited" | grep -q "${esc}\[[0-9;]*2m" ||
   qp_fail "the exited process is not dimmed"
 if tm capture-pane -e -p -t qm | grep -qE "${esc}\[(3[0-7]|4[0-7])m"; then
   tm capture-pane -e -p -t qm | cat -v >&2
   qp_fail "colours with NO_COLOR set"
 fi
 tm capture-pane -p -t qm | grep -q "^!  *4242 trading .*RiskAssessment" || qp_fail "no ! flag without colour"
+
+# A build-like mix: a live server, three cc1 that ran at 100 M reads/s for
+# their millisecond of life, a long title, 300 exited shells with nothing in
+# the window.
+mix="$T/mix.json"
+{
+  printf '{"qpulse":1,"time":1763800000,"window_s":10,"ns":"mix","daemon_pid":1,"processes":['
+  printf '{"pid":4001,"name":"redis-server","cmdline":["redis-server","*:6379"],"alive":true,"ops":['
+  printf '{"set":"libc","op":"write","count":1000,"rate_per_s":100,"mean_ns":5200,"p99_ns":9000,"total_ns":5200000,"self_ns":5200000},'
+  printf '{"set":"libc","op":"pthread_mutex_lock","count":9000,"rate_per_s":900,"mean_ns":100,"p99_ns":90000,"total_ns":900000,"self_ns":900000}]},'
+  printf '{"pid":4002,"name":"postgres","cmdline":["postgres: checkpointer process"],"alive":true,"ops":['
+  printf '{"set":"libc","op":"fdatasync","count":40,"rate_per_s":4,"mean_ns":140000,"total_ns":5600000,"self_ns":5600000}]}'
+  for i in 1 2 3; do
+    printf ',{"pid":50%02d,"name":"cc1","cmdline":["/usr/lib/gcc/cc1","-quiet","x%d.c"],"alive":false,"ops":[' "$i" "$i"
+    printf '{"set":"libc","op":"read","count":1000,"rate_per_s":100000000,"mean_ns":10,"total_ns":10000,"self_ns":10000}]}'
+  done
+  i=0
+  while [ $i -lt 300 ]; do
+    printf ',{"pid":%d,"name":"sh","alive":false,"ops":[]}' $((6000 + i))
+    i=$((i + 1))
+  done
+  printf ']}\n'
+} >"$mix"
+mx() { tm capture-pane -p -t mx; }
+mx_has() { mx | grep -qF -- "$1"; }
+mx_wait() { qp_wait_for 15 mx_has "$1" || { mx >&2; qp_fail "${2:-the screen never showed '$1'}"; }; }
+mx_keys() { tm send-keys -t mx "$@"; sleep 0.3; }
+
+tm new-session -d -s mx -x 200 -y 40 "env LANG=C.UTF-8 '$QPTOP' --input '$mix'; sleep 60"
+mx_wait "libc.fdatasync"
+mx_has "(300 idle hidden)" || { mx >&2; qp_fail "200: the count of hidden exited processes"; }
+mx | grep -qE "^. +6[0-9]{3} sh " && { mx >&2; qp_fail "200: idle exited processes listed"; }
+mx_has "postgres: checkpointer process " || { mx >&2; qp_fail "200: a long name is cut"; }
+mx_has "redis-server " || { mx >&2; qp_fail "200: the name from the command line"; }
+# OPERATION only as wide as its longest label: COUNT comes soon after it
+hdr=$(mx | grep -m1 " OPERATION ")
+pre=${hdr%%COUNT*}
+[ ${#pre} -lt 80 ] || { mx >&2; qp_fail "200: OPERATION takes $((${#pre})) cells"; }
+# total: postgres (5.6 ms in fdatasync) above redis-server (5.2 + 0.9 ms in
+# two ops, 6.1 ms) - no: the process with the most time first
+pl=$(mx | grep -n "postgres: checkpointer" | head -1 | cut -d: -f1)
+rl=$(mx | grep -n "redis-server" | head -1 | cut -d: -f1)
+[ "$rl" -lt "$pl" ] || { mx >&2; qp_fail "200: processes by total time"; }
+mx | grep "libc.write" | grep -qE "5[.]20ms +[0-9]+[.][0-9]%" || { mx >&2; qp_fail "200: TOTAL and SHARE of write"; }
+# e lists the exited shells, e hides them again
+mx_keys e
+qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
+  { mx >&2; qp_fail "e did not list the exited processes"; }
+mx_keys e
+qp_wait_for 10 sh -c "! tmux -L $S capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
+  { mx >&2; qp_fail "e did not hide them again"; }
+# merged: three cc1 at 100 M/s each while alive are 300 reads/s over the window
+mx_keys m
+mx_wait "cc1×3"
+mx | grep "cc1×3 .*libc.read" | grep -qE " 3000 +300 " ||
+  { mx >&2; qp_fail "merged rate: not the window rate"; }
+mx | grep -q "300[.]0M" && { mx >&2; qp_fail "merged rate: lifetime rates added"; }
+# 80 columns: PROCESS stays (a 30-character title gets its share of the
+# room with the operations), short names whole, TOTAL and SHARE there
+tm resize-window -t mx -x 80 -y 30
+qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t mx | head -1 | awk '{ exit length(\$0) > 80 }'"
+mx_keys m
+mx_wait "postgres: check" "80: the long name is cut to nothing"
+hdr=$(mx | grep -m1 " OPERATION ")
+for col in PROCESS OPERATION COUNT TOTAL SHARE MEAN P99; do
+  case "$hdr" in *" $col"*) ;; *) mx >&2; qp_fail "80: no column $col";; esac
+done
+mx | grep -q "redis-serve~" && { mx >&2; qp_fail "80: redis-server cut"; }
+mx | grep -q "libc.fdatasync " || { mx >&2; qp_fail "80: an operation name cut"; }
+# (one cell per code point: UTF-8 continuation bytes dropped before counting)
+mx | LC_ALL=C sed 's/[\x80-\xbf]//g' | awk 'length($0) > 80 { bad = 1 } END { exit bad }' ||
+  { mx >&2; qp_fail "80: a line wider than the screen"; }
 
 keys q
 qp_wait_for 10 test -s "$T/exit" || qp_fail "q did not quit"

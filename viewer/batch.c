@@ -17,8 +17,6 @@
 #include "common.h"
 #include "view.h"
 
-#define TEXT_OPW_MAX 60
-#define TEXT_OPW_MIN 16
 
 /* ---------------------------------------------------------------------- */
 /* Text                                                                    */
@@ -42,8 +40,12 @@ static void text_summary(FILE *out, const qp_snapshot_t *snap, const view_rows_t
     fprintf(out, "qptop - namespace %s - %s - %s - grouped by %s%s\n",
             snap->ns ? snap->ns : "?", when, win, view_group_name(s->group),
             s->merge ? ", merged" : "");
-    fprintf(out, "processes: %d alive, %d exited   ops: %zu   samples/s: %.1f   dropped: %llu\n",
-            rows->alive, rows->exited, rows->nops, snap->samples_per_s,
+    char hidden[64] = "";
+    if (rows->hidden > 0)
+        snprintf(hidden, sizeof hidden, " (%d idle hidden)", rows->hidden);
+    fprintf(out,
+            "processes: %d alive, %d exited%s   ops: %zu   samples/s: %.1f   dropped: %llu\n",
+            rows->alive, rows->exited, hidden, rows->nops, snap->samples_per_s,
             (unsigned long long)snap->dropped_total);
 }
 
@@ -57,18 +59,15 @@ void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_
         return;
     }
     text_summary(out, snap, &rows, s);
-    int opw = TEXT_OPW_MIN;
-    for (size_t i = 0; i < rows.n; i++) {
-        int w = view_strwidth(rows.v[i].label) + 2 * rows.v[i].depth;
-        if (w > opw)
-            opw = w;
-    }
-    if (opw > TEXT_OPW_MAX)
-        opw = TEXT_OPW_MAX;
+    /* all the columns, the text ones as wide as their content */
+    int need[COL_COUNT_] = { 0 };
+    view_layout_t l;
+    view_layout_need(&rows, need);
+    view_layout_all(need, &l);
     char line[1024];
-    fprintf(out, "\n%s\n", view_format_header(VIEW_ALL_COLS, opw, -1, 0, line, sizeof line));
+    fprintf(out, "\n%s\n", view_format_header(&l, -1, 0, line, sizeof line));
     for (size_t i = 0; i < rows.n; i++)
-        fprintf(out, "%s\n", view_format_row(&rows.v[i], VIEW_ALL_COLS, opw, line, sizeof line));
+        fprintf(out, "%s\n", view_format_row(&rows.v[i], &l, line, sizeof line));
     view_rows_free(&rows);
 }
 
@@ -79,7 +78,7 @@ void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_
 static const char csv_header[] =
     "time,ns,pid,name,alive,set,op,group,priority,count,rate_per_s,mean_ns,min_ns,max_ns,"
     "p50_ns,p90_ns,p99_ns,p999_ns,stddev_ns,total_ns,self_ns,p99_prev_ns,over_budget,"
-    "dropped,cpu_pct,rss_bytes,description";
+    "dropped,cpu_pct,rss_bytes,description,cmdline";
 
 /* RFC 4180: a field with a comma, quote or line break is quoted, quotes
  * doubled. */
@@ -98,6 +97,27 @@ static void csv_str(FILE *out, const char *s)
         fputc(*s, out);
     }
     fputc('"', out);
+}
+
+/* The arguments joined by spaces, as one field. */
+static void csv_args(FILE *out, const qp_snap_proc_t *p)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < p->ncmdline; i++)
+        len += strlen(p->cmdline[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return;
+    s[0] = 0;
+    for (size_t i = 0, o = 0; i < p->ncmdline; i++) {
+        size_t n = strlen(p->cmdline[i]);
+        if (i)
+            s[o++] = ' ';
+        memcpy(s + o, p->cmdline[i], n + 1);
+        o += n;
+    }
+    csv_str(out, s);
+    free(s);
 }
 
 static void csv_report(FILE *out, const qp_snapshot_t *snap)
@@ -130,6 +150,8 @@ static void csv_report(FILE *out, const qp_snapshot_t *snap)
                     (unsigned long long)p->dropped, p->cpu_pct,
                     (unsigned long long)p->rss_bytes);
             csv_str(out, o->description);
+            fputc(',', out);
+            csv_args(out, p);
             fputc('\n', out);
         }
     }

@@ -16,30 +16,35 @@
 #include "common.h"
 #include "view.h"
 
-#define OPW_MIN 16
-#define OPW_WANT 26
-
-/* title, name, width, right-aligned, numeric (largest first by default) */
+/* title, name, width, right-aligned, numeric (largest first by default),
+ * and for the text columns how narrow and how wide they may get */
 const view_column_t view_columns[COL_COUNT_] = {
-    [COL_PID] = { "PID", "pid", 7, 1, 0 },
-    [COL_PROCESS] = { "PROCESS", "process", 12, 0, 0 },
-    [COL_OP] = { "OPERATION", "op", 0, 0, 0 },
-    [COL_COUNT] = { "COUNT", "count", 8, 1, 1 },
-    [COL_RATE] = { "RATE/s", "rate", 7, 1, 1 },
-    [COL_MEAN] = { "MEAN", "mean", 7, 1, 1 },
-    [COL_P50] = { "P50", "p50", 7, 1, 1 },
-    [COL_P99] = { "P99", "p99", 7, 1, 1 },
-    [COL_P999] = { "P99.9", "p999", 7, 1, 1 },
-    [COL_MAX] = { "MAX", "max", 7, 1, 1 },
-    [COL_SELF] = { "SELF", "self", 7, 1, 1 },
-    [COL_CPU] = { "CPU%", "cpu", 5, 1, 1 },
-    [COL_RSS] = { "RSS", "rss", 6, 1, 1 },
+    [COL_PID] = { "PID", "pid", 7, 1, 0, 4, 7 },
+    [COL_PROCESS] = { "PROCESS", "process", 14, 0, 0, 8, 32 },
+    [COL_OP] = { "OPERATION", "op", 26, 0, 0, 14, 60 },
+    [COL_COUNT] = { "COUNT", "count", 7, 1, 1, 0, 0 },
+    [COL_RATE] = { "RATE/s", "rate", 7, 1, 1, 0, 0 },
+    [COL_TOTAL] = { "TOTAL", "total", 7, 1, 1, 0, 0 },
+    [COL_SHARE] = { "SHARE", "share", 6, 1, 1, 0, 0 },
+    [COL_MEAN] = { "MEAN", "mean", 7, 1, 1, 0, 0 },
+    [COL_P50] = { "P50", "p50", 7, 1, 1, 0, 0 },
+    [COL_P99] = { "P99", "p99", 7, 1, 1, 0, 0 },
+    [COL_P999] = { "P99.9", "p999", 7, 1, 1, 0, 0 },
+    [COL_MAX] = { "MAX", "max", 7, 1, 1, 0, 0 },
+    [COL_SELF] = { "SELF", "self", 7, 1, 1, 0, 0 },
+    [COL_CPU] = { "CPU%", "cpu", 5, 1, 1, 0, 0 },
+    [COL_RSS] = { "RSS", "rss", 6, 1, 1, 0, 0 },
 };
 
-/* The order in which columns give way on a narrow terminal; the ones not
- * listed (OPERATION, COUNT, P99, MAX) always stay. */
-static const view_col_t drop_order[] = { COL_RSS, COL_CPU, COL_SELF, COL_P50, COL_PROCESS,
-                                         COL_P999, COL_RATE, COL_MEAN, COL_PID };
+/* Which columns stay on a narrow terminal, most important first.  The
+ * first ones are always there (the text columns shrink for them); the
+ * next two are kept by shrinking the text columns too; the rest appear in
+ * this order as long as the text columns keep the width they want. */
+static const view_col_t must_cols[] = { COL_OP, COL_PROCESS, COL_TOTAL, COL_SHARE, COL_COUNT };
+static const view_col_t shrink_for[] = { COL_P99, COL_MEAN };
+static const view_col_t if_room[] = { COL_PID, COL_MAX, COL_RATE, COL_P50, COL_P999,
+                                      COL_SELF, COL_CPU, COL_RSS };
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 int view_col_parse(const char *s, view_col_t *out)
 {
@@ -58,6 +63,8 @@ static double col_value(view_col_t c, const view_row_t *r)
     case COL_PID: return (double)r->pid;
     case COL_COUNT: return r->count;
     case COL_RATE: return r->rate;
+    case COL_TOTAL: return r->total;
+    case COL_SHARE: return r->total;    /* time_share is total / what is shown */
     case COL_MEAN: return r->mean;
     case COL_P50: return r->p50;
     case COL_P99: return r->p99;
@@ -146,7 +153,7 @@ static const char *cell(view_col_t c, const view_row_t *r, char *buf, size_t len
             snprintf(buf, len, "%ld", r->pid);
         return buf;
     case COL_PROCESS:
-        if (r->kind == ROW_GROUP || !r->name)
+        if (r->kind == ROW_GROUP || !r->name || !*r->name)
             return buf;
         if (r->nprocs > 1)
             snprintf(buf, len, "%s\u00d7%d", r->name, r->nprocs);
@@ -160,6 +167,12 @@ static const char *cell(view_col_t c, const view_row_t *r, char *buf, size_t len
         return view_fmt_count(r->count, buf, len);
     case COL_RATE:
         return child ? buf : view_fmt_count(r->rate, buf, len);
+    case COL_TOTAL:
+        return isnan(r->total) ? buf : qp_format_ns(r->total, buf, len);
+    case COL_SHARE:
+        if (!isnan(r->time_share))
+            snprintf(buf, len, "%.1f%%", 100.0 * r->time_share);
+        return buf;
     case COL_MEAN:
         return isnan(r->mean) ? buf : qp_format_ns(r->mean, buf, len);
     case COL_P50:
@@ -235,33 +248,98 @@ void view_pad(char *out, size_t len, const char *s, int w, int right)
     out[o] = 0;
 }
 
-/* Drops columns until the OPERATION column gets at least want cells. */
-static int layout_for(int width, int want, unsigned *mask, int *opw)
+static int is_text(int c)
 {
-    unsigned m = VIEW_ALL_COLS;
-    size_t d = 0;
-    for (;;) {
-        int used = 1;                   /* the flag column */
-        for (int c = 0; c < COL_COUNT_; c++)
-            if (m & (1u << c))
-                used += 1 + view_columns[c].width;
-        if (width - used >= want) {
-            *mask = m;
-            *opw = width - used;
-            return 0;
-        }
-        if (d == sizeof drop_order / sizeof drop_order[0])
-            return -1;
-        m &= ~(1u << drop_order[d++]);
-    }
+    return view_columns[c].maxw > 0;
 }
 
-int view_layout(int width, unsigned *mask, int *opw)
+void view_layout_need(const view_rows_t *rows, int need[COL_COUNT_])
 {
-    /* operation names matter more than the last columns, up to a point */
-    if (layout_for(width, OPW_WANT, mask, opw) == 0)
-        return 0;
-    return layout_for(width, OPW_MIN, mask, opw);
+    char buf[200];
+    for (int c = 0; c < COL_COUNT_; c++) {
+        int w = is_text(c) ? view_strwidth(view_columns[c].title) + 1 : view_columns[c].width;
+        if (need[c] < w)
+            need[c] = w;
+    }
+    for (size_t i = 0; rows && i < rows->n; i++)
+        for (int c = COL_PID; c <= COL_OP; c++) {
+            int w = view_strwidth(cell((view_col_t)c, &rows->v[i], buf, sizeof buf));
+            if (need[c] < w)
+                need[c] = w;
+        }
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Cells the columns of l take: the flag column and one space before each. */
+static int layout_width(const view_layout_t *l)
+{
+    int used = 1;
+    for (int c = 0; c < COL_COUNT_; c++)
+        if (l->mask & (1u << c))
+            used += 1 + l->w[c];
+    return used;
+}
+
+int view_layout(int width, const int need[COL_COUNT_], view_layout_t *l)
+{
+    int want[COL_COUNT_], most[COL_COUNT_];
+    memset(l, 0, sizeof *l);
+    for (int c = 0; c < COL_COUNT_; c++) {
+        const view_column_t *col = &view_columns[c];
+        if (is_text(c)) {
+            most[c] = clampi(need[c], 1, col->maxw);
+            want[c] = need[c] < col->width ? most[c] : col->width;
+            l->w[c] = need[c] < col->minw ? most[c] : col->minw;
+        } else {
+            most[c] = want[c] = l->w[c] = col->width;
+        }
+    }
+    for (size_t i = 0; i < NELEM(must_cols); i++)
+        l->mask |= 1u << must_cols[i];
+    if (layout_width(l) > width)
+        return -1;
+    for (size_t i = 0; i < NELEM(shrink_for); i++)
+        if (layout_width(l) + 1 + l->w[shrink_for[i]] <= width)
+            l->mask |= 1u << shrink_for[i];
+    /* the text columns at the width they want, then what room is left */
+    int grow = 0;
+    for (int c = 0; c < COL_COUNT_; c++)
+        if (is_text(c) && (l->mask & (1u << c)) && want[c] > l->w[c])
+            grow += want[c] - l->w[c];
+    for (size_t i = 0; i < NELEM(if_room); i++) {
+        view_col_t c = if_room[i];
+        int extra = 1 + (c == COL_PID ? most[c] : l->w[c]);
+        if (layout_width(l) + grow + extra > width)
+            break;
+        if (c == COL_PID)
+            l->w[c] = most[c];
+        l->mask |= 1u << c;
+    }
+    /* the room left goes to the text columns, a cell at a time each, up to
+     * what their content needs: a long process name is not cut while the
+     * operations take more than they need */
+    int left = width - layout_width(l);
+    for (int more = 1; more && left > 0;) {
+        more = 0;
+        for (int c = COL_PROCESS; c <= COL_OP && left > 0; c++)
+            if ((l->mask & (1u << c)) && l->w[c] < most[c]) {
+                l->w[c]++;
+                left--;
+                more = 1;
+            }
+    }
+    return 0;
+}
+
+void view_layout_all(const int need[COL_COUNT_], view_layout_t *l)
+{
+    l->mask = VIEW_ALL_COLS;
+    for (int c = 0; c < COL_COUNT_; c++)
+        l->w[c] = is_text(c) ? clampi(need[c], 1, view_columns[c].maxw) : view_columns[c].width;
 }
 
 static void append(char *buf, size_t len, size_t *o, const char *s)
@@ -274,25 +352,24 @@ static void append(char *buf, size_t len, size_t *o, const char *s)
     buf[*o] = 0;
 }
 
-char *view_format_row(const view_row_t *r, unsigned mask, int opw, char *buf, size_t len)
+char *view_format_row(const view_row_t *r, const view_layout_t *l, char *buf, size_t len)
 {
     size_t o = 0;
     char c[200], p[400];
     buf[0] = 0;
     append(buf, len, &o, view_row_flag(r));
     for (int i = 0; i < COL_COUNT_; i++) {
-        if (!(mask & (1u << i)))
+        if (!(l->mask & (1u << i)))
             continue;
-        const view_column_t *col = &view_columns[i];
         append(buf, len, &o, " ");
         cell((view_col_t)i, r, c, sizeof c);
-        view_pad(p, sizeof p, c, col->width ? col->width : opw, col->right);
+        view_pad(p, sizeof p, c, l->w[i], view_columns[i].right);
         append(buf, len, &o, p);
     }
     return buf;
 }
 
-char *view_format_header(unsigned mask, int opw, int sort_col, int invert, char *buf,
+char *view_format_header(const view_layout_t *l, int sort_col, int invert, char *buf,
                          size_t len)
 {
     size_t o = 0;
@@ -300,7 +377,7 @@ char *view_format_header(unsigned mask, int opw, int sort_col, int invert, char 
     buf[0] = 0;
     append(buf, len, &o, " ");
     for (int i = 0; i < COL_COUNT_; i++) {
-        if (!(mask & (1u << i)))
+        if (!(l->mask & (1u << i)))
             continue;
         const view_column_t *col = &view_columns[i];
         append(buf, len, &o, " ");
@@ -311,7 +388,7 @@ char *view_format_header(unsigned mask, int opw, int sort_col, int invert, char 
         } else {
             snprintf(t, sizeof t, "%s", col->title);
         }
-        view_pad(p, sizeof p, t, col->width ? col->width : opw, col->right);
+        view_pad(p, sizeof p, t, l->w[i], col->right);
         append(buf, len, &o, p);
     }
     return buf;

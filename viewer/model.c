@@ -94,6 +94,7 @@ static view_row_t *rows_push(view_rows_t *rows)
 void view_rows_free(view_rows_t *rows)
 {
     free(rows->v);
+    free(rows->names);
     memset(rows, 0, sizeof *rows);
 }
 
@@ -111,6 +112,47 @@ static void row_blank(view_row_t *r, view_row_kind_t kind)
     r->kind = kind;
     r->count = r->rate = r->mean = r->p50 = r->p90 = r->p99 = r->p999 = NAN;
     r->min = r->max = r->self = r->total = r->stddev = r->cpu = r->rss = NAN;
+    r->rate_now = 0;
+    r->time_share = NAN;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Names                                                                   */
+/* ---------------------------------------------------------------------- */
+
+static const char *base_name(const char *s)
+{
+    const char *b = strrchr(s, '/');
+    return b && b[1] ? b + 1 : s;
+}
+
+/* A first argument worth showing: a word (a subcommand, a script's name),
+ * not an option, a number or an address. */
+static int is_word(const char *a)
+{
+    unsigned char c = (unsigned char)a[0];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+const char *view_proc_name(const qp_snap_proc_t *p, char *buf, size_t len)
+{
+    const char *name = p->name ? p->name : "?";
+    snprintf(buf, len, "%s", name);
+    if (p->ncmdline == 0 || !p->cmdline[0])
+        return buf;
+    const char *a0 = p->cmdline[0];
+    /* a process that rewrote its title ("nginx: worker process",
+     * "sshd: ann@pts/0"), not a path with a space in it */
+    if (strstr(a0, ": ") || (strchr(a0, ' ') && !strchr(a0, '/'))) {
+        snprintf(buf, len, "%s", a0);
+        return buf;
+    }
+    if (p->ncmdline > 1 && p->cmdline[1]) {
+        const char *a1 = base_name(p->cmdline[1]);
+        if (is_word(a1))
+            snprintf(buf, len, "%s %.24s", name, a1);
+    }
+    return buf;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -128,12 +170,23 @@ static unsigned op_flags(const qp_snap_proc_t *p, const qp_snap_op_t *o)
     return f;
 }
 
-static void op_row_init(view_row_t *r, const qp_snap_proc_t *p, const qp_snap_op_t *o)
+/* What the op o of p adds to a sum of rates (view_row_t.rate_now). */
+static double rate_now(const qp_snapshot_t *snap, const qp_snap_proc_t *p, const qp_snap_op_t *o)
+{
+    if (p->alive)
+        return o->rate_per_s;
+    if (!snap->cumulative && snap->window_s > 0)
+        return (double)o->count / snap->window_s;
+    return 0;
+}
+
+static void op_row_init(view_row_t *r, const qp_snapshot_t *snap, const qp_snap_proc_t *p,
+                        const qp_snap_op_t *o, const char *name)
 {
     row_blank(r, ROW_OP);
     r->pid = p->pid;
     r->nprocs = 1;
-    r->name = p->name;
+    r->name = name;
     r->set = o->set;
     r->op = o->op;
     r->group = o->group;
@@ -142,6 +195,7 @@ static void op_row_init(view_row_t *r, const qp_snap_proc_t *p, const qp_snap_op
     r->flags = op_flags(p, o);
     r->count = (double)o->count;
     r->rate = o->rate_per_s;
+    r->rate_now = rate_now(snap, p, o);
     r->mean = o->mean_ns;
     r->p50 = (double)o->p50_ns;
     r->p90 = (double)o->p90_ns;
@@ -161,7 +215,8 @@ static void op_row_init(view_row_t *r, const qp_snap_proc_t *p, const qp_snap_op
  * processes are count-weighted and p99/p99.9 the worst one's — without the
  * histograms that is the honest approximation (the detail view merges the
  * real histograms). */
-static void op_row_merge(view_row_t *r, const qp_snap_proc_t *p, const qp_snap_op_t *o)
+static void op_row_merge(view_row_t *r, const qp_snapshot_t *snap, const qp_snap_proc_t *p,
+                         const qp_snap_op_t *o)
 {
     double c1 = r->count, c2 = (double)o->count, c = c1 + c2;
     if (c2 <= 0)
@@ -181,18 +236,21 @@ static void op_row_merge(view_row_t *r, const qp_snap_proc_t *p, const qp_snap_o
     double self_total = (isnan(r->self) ? 0 : r->self * c1) + (double)o->self_ns;
     r->self = self_total / c;
     r->count = c;
-    r->rate += o->rate_per_s;
+    /* merged processes: a rate over the window (or of the live ones), not
+     * the sum of what each exited one ran at while it lived */
+    r->rate_now += rate_now(snap, p, o);
+    r->rate = r->rate_now;
     r->total += (double)o->total_ns;
     unsigned f = op_flags(p, o);
     r->flags = (r->flags & f & ROW_F_EXITED) | ((r->flags | f) & ~ROW_F_EXITED);
 }
 
-static void proc_row_init(view_row_t *r, const qp_snap_proc_t *p)
+static void proc_row_init(view_row_t *r, const qp_snap_proc_t *p, const char *name)
 {
     row_blank(r, ROW_PROC);
     r->pid = p->pid;
     r->nprocs = 1;
-    r->name = p->name;
+    r->name = name;
     r->flags = p->alive ? 0 : ROW_F_EXITED;
     r->cpu = p->cpu_pct >= 0 ? p->cpu_pct : NAN;
     r->rss = p->alive ? (double)p->rss_bytes : NAN;
@@ -221,7 +279,8 @@ static m_op_t *unit_find_op(m_unit_t *u, const char *set, const char *op)
     return NULL;
 }
 
-static int unit_add_proc(m_unit_t *u, const qp_snap_proc_t *p)
+static int unit_add_proc(m_unit_t *u, const qp_snapshot_t *snap, const qp_snap_proc_t *p,
+                         const char *name)
 {
     const qp_snap_proc_t **pv = realloc(u->procs, (u->nprocs + 1) * sizeof *pv);
     if (!pv)
@@ -229,7 +288,7 @@ static int unit_add_proc(m_unit_t *u, const qp_snap_proc_t *p)
     u->procs = pv;
     u->procs[u->nprocs++] = p;
     if (u->nprocs == 1)
-        proc_row_init(&u->row, p);
+        proc_row_init(&u->row, p, name);
     else
         proc_row_merge(&u->row, p);
     m_op_t *ov = realloc(u->ops, (u->nops + p->nops) * sizeof *ov);
@@ -240,12 +299,12 @@ static int unit_add_proc(m_unit_t *u, const qp_snap_proc_t *p)
         const qp_snap_op_t *o = &p->ops[i];
         m_op_t *m = unit_find_op(u, o->set, o->op);
         if (m) {
-            op_row_merge(&m->row, p, o);
+            op_row_merge(&m->row, snap, p, o);
             continue;
         }
         m = &u->ops[u->nops++];
         memset(m, 0, sizeof *m);
-        op_row_init(&m->row, p, o);
+        op_row_init(&m->row, snap, p, o, name);
     }
     return 0;
 }
@@ -258,17 +317,20 @@ static void unit_finish(m_unit_t *u, int merged)
         fmt(pr->key, sizeof pr->key, "n:%s", pr->name);
     else
         fmt(pr->key, sizeof pr->key, "p:%ld", pr->pid);
-    double count = 0, rate = 0, total = 0, self = 0;
+    double count = 0, rate = 0, rnow = 0, total = 0, self = 0;
     for (size_t i = 0; i < u->nops; i++) {
         view_row_t *r = &u->ops[i].row;
         r->pid = pr->pid;
         r->nprocs = (int)u->nprocs;
         if (!merged || u->nprocs == 1)
             r->flags = (r->flags & ~ROW_F_EXITED) | (pr->flags & ROW_F_EXITED);
+        else
+            r->rate = r->rate_now;  /* also for an op only one of them ran */
         fmt(r->label, sizeof r->label, "%s.%s", r->set, r->op);
         fmt(r->key, sizeof r->key, "%s/%s.%s", pr->key, r->set, r->op);
         count += r->count;
         rate += r->rate;
+        rnow += r->rate_now;
         total += r->total;
         self += isnan(r->self) ? 0 : r->self * r->count;
         pr->flags |= r->flags & (ROW_F_OVER_BUDGET | ROW_F_P99_JUMP);
@@ -290,10 +352,12 @@ static void unit_finish(m_unit_t *u, int merged)
         u->ops[i].nested = inside > 0 && inside >= r->count;
     }
     pr->count = count;
-    pr->rate = rate;
-    pr->total = total;
+    pr->rate = merged && u->nprocs > 1 ? rnow : rate;
+    pr->rate_now = rnow;
     pr->mean = count > 0 ? total / count : NAN;
     pr->self = count > 0 ? self / count : NAN;
+    /* the process's time in its ops, a nested op's time counted once */
+    pr->total = u->nops ? self : NAN;
     if (u->nprocs > 1)
         fmt(pr->label, sizeof pr->label, "%zu processes, %zu ops", u->nprocs, u->nops);
     else
@@ -312,28 +376,48 @@ static void units_free(m_ctx_t *c)
     c->nunits = 0;
 }
 
+/* An exited process with nothing in the view: after a build, hundreds of
+ * them would bury the live ones. */
+static int idle_exited(const qp_snap_proc_t *p)
+{
+    return !p->alive && p->nops == 0;
+}
+
 static int units_build(m_ctx_t *c)
 {
     const qp_snapshot_t *snap = c->snap;
+    view_rows_t *rows = c->rows;
     c->units = calloc(snap->nprocs ? snap->nprocs : 1, sizeof *c->units);
     if (!c->units)
         return -ENOMEM;
+    if (snap->nprocs > rows->names_cap) {
+        char(*nv)[64] = realloc(rows->names, snap->nprocs * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        rows->names = nv;
+        rows->names_cap = snap->nprocs;
+    }
     for (size_t i = 0; i < snap->nprocs; i++) {
         const qp_snap_proc_t *p = &snap->procs[i];
+        if (p->alive)
+            rows->alive++;
+        else
+            rows->exited++;
+        rows->nops += p->nops;
+        if (!c->s->show_exited && idle_exited(p)) {
+            rows->hidden++;
+            continue;
+        }
+        const char *name = view_proc_name(p, rows->names[i], sizeof rows->names[i]);
         m_unit_t *u = NULL;
         if (c->s->merge)
             for (size_t k = 0; k < c->nunits && !u; k++)
-                if (strcmp(c->units[k].row.name, p->name) == 0)
+                if (strcmp(c->units[k].row.name, name) == 0)
                     u = &c->units[k];
         if (!u)
             u = &c->units[c->nunits++];
-        if (unit_add_proc(u, p) < 0)
+        if (unit_add_proc(u, snap, p, name) < 0)
             return -ENOMEM;
-        if (p->alive)
-            c->rows->alive++;
-        else
-            c->rows->exited++;
-        c->rows->nops += p->nops;
     }
     for (size_t i = 0; i < c->nunits; i++)
         unit_finish(&c->units[i], c->s->merge);
@@ -349,11 +433,16 @@ static int has(const char *hay, const char *needle)
     return hay && strcasestr(hay, needle) != NULL;
 }
 
-static int proc_matches(const view_row_t *pr, const char *f)
+static int proc_matches(const m_unit_t *u, const char *f)
 {
     char pid[24];
-    snprintf(pid, sizeof pid, "%ld", pr->pid);
-    return has(pr->name, f) || strcmp(pid, f) == 0;
+    snprintf(pid, sizeof pid, "%ld", u->row.pid);
+    if (has(u->row.name, f) || strcmp(pid, f) == 0)
+        return 1;
+    for (size_t i = 0; i < u->nprocs; i++)   /* the program name behind "git gc" */
+        if (has(u->procs[i]->name, f))
+            return 1;
+    return 0;
 }
 
 static int op_matches(const view_row_t *r, const char *f)
@@ -501,6 +590,12 @@ static int emit_op(m_ctx_t *c, const m_unit_t *u, const view_row_t *r)
     return emit_children(c, u, &copy, path, 1);
 }
 
+/* The time op row r took outside the ops nested in it. */
+static double op_self_time(const view_row_t *r)
+{
+    return isnan(r->self) ? (isnan(r->total) ? 0 : r->total) : r->self * r->count;
+}
+
 static int build_by_process(m_ctx_t *c)
 {
     const char *f = c->s->filter;
@@ -510,13 +605,20 @@ static int build_by_process(m_ctx_t *c)
     size_t nh = 0;
     for (size_t i = 0; i < c->nunits; i++) {
         m_unit_t *u = &c->units[i];
-        int pm = !*f || proc_matches(&u->row, f);
+        int pm = !*f || proc_matches(u, f);
+        double shown = 0;   /* time in the ops shown, a nested op's counted once */
         int any = 0;
-        for (size_t j = 0; j < u->nops && !pm && !any; j++)
-            any = op_matches(&u->ops[j].row, f);
+        for (size_t j = 0; j < u->nops; j++)
+            if (pm || op_matches(&u->ops[j].row, f)) {
+                any = 1;
+                shown += op_self_time(&u->ops[j].row);
+            }
         if (pm || any) {
             heads[nh] = u->row;
             heads[nh].depth = (int)i;    /* remember the unit while sorting */
+            if (u->nops)
+                heads[nh].total = shown;
+            c->rows->time_total += shown;
             nh++;
         }
     }
@@ -525,7 +627,7 @@ static int build_by_process(m_ctx_t *c)
     view_row_t *ops = NULL;
     for (size_t h = 0; h < nh && r == 0; h++) {
         m_unit_t *u = &c->units[heads[h].depth];
-        int pm = !*f || proc_matches(&u->row, f);
+        int pm = !*f || proc_matches(u, f);
         view_row_t *pr = rows_push(c->rows);
         if (!pr) {
             r = -ENOMEM;
@@ -607,22 +709,24 @@ static int emit_heading(m_ctx_t *c, const m_flat_t *v, size_t n)
     heading_key(c->s, &v[0].row, k, sizeof k);
     fmt(h->label, sizeof h->label, "%s %s", view_group_name(c->s->group), k);
     fmt(h->key, sizeof h->key, "g:%s", k);
-    double count = 0, rate = 0, total = 0;
+    double count = 0, rate = 0, total = 0, self = 0;
     unsigned exited = ROW_F_EXITED;
     for (size_t i = 0; i < n; i++) {
         const view_row_t *r = &v[i].row;
         count += r->count;
-        rate += r->rate;
+        rate += r->rate_now;    /* not what exited processes ran at while alive */
         total += r->total;
+        self += op_self_time(r);
         h->max = isnan(h->max) ? r->max : fmax(h->max, r->max);
         h->flags |= r->flags & (ROW_F_OVER_BUDGET | ROW_F_P99_JUMP);
         exited &= r->flags;
     }
     h->flags |= exited;
     h->count = count;
-    h->rate = rate;
-    h->total = total;
+    h->rate = h->rate_now = rate;
     h->mean = count > 0 ? total / count : NAN;
+    h->total = self;        /* the group's time, nested ops counted once */
+    c->rows->time_total += self;
     return 0;
 }
 
@@ -637,7 +741,7 @@ static int build_by_heading(m_ctx_t *c)
         return -ENOMEM;
     for (size_t i = 0; i < c->nunits; i++) {
         m_unit_t *u = &c->units[i];
-        int pm = !*f || proc_matches(&u->row, f);
+        int pm = !*f || proc_matches(u, f);
         for (size_t j = 0; j < u->nops; j++)
             if (pm || op_matches(&u->ops[j].row, f))
                 v[n++] = (m_flat_t){ u->ops[j].row, i };
@@ -663,13 +767,19 @@ static int build_by_heading(m_ctx_t *c)
 int view_model_build(view_rows_t *rows, const qp_snapshot_t *snap, const view_settings_t *s)
 {
     rows->n = 0;
-    rows->alive = rows->exited = 0;
+    rows->alive = rows->exited = rows->hidden = 0;
     rows->nops = 0;
+    rows->time_total = 0;
     m_ctx_t c = { snap, s, rows, NULL, 0 };
     int r = units_build(&c);
     if (r == 0)
         r = s->group == VIEW_GROUP_PROCESS ? build_by_process(&c) : build_by_heading(&c);
     units_free(&c);
+    for (size_t i = 0; i < rows->n; i++) {
+        view_row_t *v = &rows->v[i];
+        v->time_share = rows->time_total > 0 && !isnan(v->total) ? v->total / rows->time_total
+                                                                 : NAN;
+    }
     return r;
 }
 
@@ -679,8 +789,10 @@ int view_model_build(view_rows_t *rows, const qp_snapshot_t *snap, const view_se
 
 static int proc_in_row(const qp_snap_proc_t *p, const view_settings_t *s, const view_row_t *r)
 {
-    if (s->merge && r->nprocs > 1)
-        return r->name && strcmp(p->name, r->name) == 0;
+    if (s->merge && r->nprocs > 1) {
+        char name[64];
+        return r->name && strcmp(view_proc_name(p, name, sizeof name), r->name) == 0;
+    }
     return p->pid == r->pid;
 }
 
@@ -744,4 +856,48 @@ qp_snap_bucket_t *view_model_hist(const qp_snapshot_t *snap, const view_settings
     qsort(h.v, h.n, sizeof *h.v, bucket_cmp);
     *n = h.n;
     return h.v;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Histogram bins (detail view)                                            */
+/* ---------------------------------------------------------------------- */
+
+int view_hist_bins(const qp_snap_bucket_t *b, size_t n, int maxbins, double *edge, double *cnt)
+{
+    if (n == 0 || maxbins < 1)
+        return 0;
+    double lo = (double)(b[0].lo_ns ? b[0].lo_ns : 1), hi = (double)b[n - 1].hi_ns;
+    if (hi <= lo)
+        hi = lo * 2;
+    /* at most a bin per 5% of time, so a narrow histogram is not stretched */
+    int nbins = (int)ceil(log(hi / lo) / log(1.05));
+    if (nbins > maxbins)
+        nbins = maxbins;
+    if (nbins < 1)
+        nbins = 1;
+    double step = log(hi / lo) / nbins;
+    /* Edges in whole nanoseconds (no sample lies between two integers),
+     * each above the one before: near 1 ns equal log steps are narrower
+     * than a nanosecond, and two bins would then both read "1ns". */
+    int k = 0;
+    edge[0] = (double)b[0].lo_ns;
+    for (int i = 1; i <= nbins; i++) {
+        double e = i == nbins ? hi : ceil(lo * exp(step * i) - 1e-9);
+        if (e <= edge[k])
+            continue;           /* this bin would be empty of integers */
+        edge[++k] = e;
+    }
+    if (k == 0)
+        edge[++k] = edge[0] + 1;
+    for (int i = 0; i < k; i++)
+        cnt[i] = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* a bucket's count goes to the bin holding its middle */
+        double mid = ((double)b[i].lo_ns + (double)b[i].hi_ns) / 2;
+        int j = 0;
+        while (j + 1 < k && mid >= edge[j + 1])
+            j++;
+        cnt[j] += (double)b[i].count;
+    }
+    return k;
 }

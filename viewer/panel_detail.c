@@ -241,39 +241,23 @@ static int slowest_draw(ui_t *ui, int y, int ymax, int merged)
 /* Histogram                                                               */
 /* ---------------------------------------------------------------------- */
 
-/* Sums the daemon's buckets into nbins bins of equal width on a log time
- * axis from lo to hi, and draws one bar per bin. */
+/* Sums the daemon's buckets into bins of equal width on a log time axis
+ * (view_hist_bins), and draws one bar per bin. */
 static void hist_draw(ui_t *ui, int y, int h, const qp_snap_bucket_t *b, size_t n,
                       uint64_t p50, uint64_t p99)
 {
-    double lo = (double)(b[0].lo_ns ? b[0].lo_ns : 1), hi = (double)b[n - 1].hi_ns;
-    if (hi <= lo)
-        hi = lo * 2;
-    /* at most a bin per 5% of time, so a narrow histogram is not stretched */
-    int nbins = (int)ceil(log(hi / lo) / log(1.05));
-    if (nbins > h)
-        nbins = h;
-    if (nbins < 1)
-        nbins = 1;
-    double step = log(hi / lo) / nbins;
-    double *cnt = calloc((size_t)nbins, sizeof *cnt);
-    if (!cnt)
-        return;
+    double *edge = calloc((size_t)h + 1, sizeof *edge), *cnt = calloc((size_t)h, sizeof *cnt);
+    int nbins = edge && cnt ? view_hist_bins(b, n, h, edge, cnt) : 0;
     double total = 0, max = 0;
-    for (size_t i = 0; i < n; i++) {
-        double mid = sqrt(fmax(1, (double)b[i].lo_ns) * fmax(1, (double)b[i].hi_ns));
-        int k = (int)floor(log(mid / lo) / step);
-        k = k < 0 ? 0 : k >= nbins ? nbins - 1 : k;
-        cnt[k] += (double)b[i].count;
-        total += (double)b[i].count;
-    }
-    for (int k = 0; k < nbins; k++)
+    for (int k = 0; k < nbins; k++) {
+        total += cnt[k];
         max = fmax(max, cnt[k]);
+    }
     int labw = 9, barw = COLS - labw - 26;
     static const char *const eighths[] = { "", "\u258f", "\u258e", "\u258d", "\u258c",
                                            "\u258b", "\u258a", "\u2589" };
     for (int k = 0; k < nbins; k++) {
-        double e0 = lo * exp(step * k), e1 = lo * exp(step * (k + 1));
+        double e0 = edge[k], e1 = edge[k + 1];
         char lab[16], bar[1024], tail[64];
         qp_format_ns(e0, lab, sizeof lab);
         double len = max > 0 ? cnt[k] / max * barw : 0;
@@ -298,6 +282,7 @@ static void hist_draw(ui_t *ui, int y, int h, const qp_snap_bucket_t *b, size_t 
         ui_put(y + k, labw + 1, bar, barw, ui_attr(UC_BAR));
         ui_put(y + k, labw + 1 + view_strwidth(bar), tail, COLS, mark[0] ? ui_attr(UC_MARK) : A_NORMAL);
     }
+    free(edge);
     free(cnt);
 }
 

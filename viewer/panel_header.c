@@ -55,7 +55,11 @@ static void line_totals(ui_t *ui)
     }
     char v[64];
     int x = 0;
-    snprintf(v, sizeof v, "%d alive, %d exited", ui->rows.alive, ui->rows.exited);
+    if (ui->rows.hidden > 0)     /* exited with nothing in the view: e lists them */
+        snprintf(v, sizeof v, "%d alive, %d exited (%d idle hidden)", ui->rows.alive,
+                 ui->rows.exited, ui->rows.hidden);
+    else
+        snprintf(v, sizeof v, "%d alive, %d exited", ui->rows.alive, ui->rows.exited);
     x = pair(1, x, "processes ", v);
     snprintf(v, sizeof v, "%zu", ui->rows.nops);
     x = pair(1, x, "ops ", v);

@@ -11,11 +11,14 @@
 
 static const char *const legend[] = {
     "",
-    "Columns: COUNT samples, RATE/s per second, MEAN P50 P99 P99.9 MAX latency,",
-    "SELF mean time per call not spent in nested operations, CPU% and RSS of the process.",
+    "Columns: COUNT samples, RATE/s per second, TOTAL time (count x mean), SHARE of",
+    "the time shown, MEAN P50 P99 P99.9 MAX latency, SELF mean time per call not spent",
+    "in nested operations, CPU% and RSS of the process.",
     "Flag column: ! a budget of the operation is broken, ^ its p99 jumped (> 1.5x the",
-    "previous window's). Exited processes are dimmed.",
-    "Merged rows (m): p50 is count-weighted, p99 and p99.9 the worst process's.",
+    "previous window's). Exited processes are dimmed; those with nothing in the view",
+    "are hidden (e lists them).",
+    "Merged rows (m): p50 is count-weighted, p99 and p99.9 the worst process's; the",
+    "rate is the window's (an exited process's samples spread over the window).",
 };
 
 static int keys_of(const ui_key_t *t, int y, int ymax, int skip, int *n)

@@ -56,24 +56,33 @@ static void table_empty(ui_t *ui, int y0, int h)
         snprintf(m, sizeof m, "no row matches the filter \"%s\" (Esc clears it)",
                  ui->set->filter);
         centered(y, m, A_NORMAL);
+    } else if (ui->rows.hidden > 0) {
+        snprintf(m, sizeof m, "%d exited process%s with nothing in this view hidden (e shows them)",
+                 ui->rows.hidden, ui->rows.hidden == 1 ? "" : "es");
+        centered(y, m, A_NORMAL);
     }
 }
 
 void table_draw(ui_t *ui, int y0, int h)
 {
-    unsigned mask;
-    int opw;
-    char line[1024];
-    if (view_layout(COLS, &mask, &opw) < 0)
+    view_layout_t l;
+    char line[1024], padded[1100];
+    if (ui->need_cols != COLS) {
+        memset(ui->need, 0, sizeof ui->need);
+        ui->need_cols = COLS;
+    }
+    view_layout_need(&ui->rows, ui->need);
+    if (view_layout(COLS, ui->need, &l) < 0)
         return;
-    view_format_header(mask, opw, -1, 0, line, sizeof line);
-    ui_put(y0, 0, line, COLS, ui_attr(UC_COLUMNS));
+    view_format_header(&l, -1, 0, line, sizeof line);
+    view_pad(padded, sizeof padded, line, COLS, 0);
+    ui_put(y0, 0, padded, COLS, ui_attr(UC_COLUMNS));
     /* the sort column stands out in its own colour */
     int x = 2;
     for (int c = 0; c < COL_COUNT_; c++) {
-        if (!(mask & (1u << c)))
+        if (!(l.mask & (1u << c)))
             continue;
-        int w = view_columns[c].width ? view_columns[c].width : opw;
+        int w = l.w[c];
         if (c == (int)ui->set->sort) {
             char cellbuf[64];
             char t[32];
@@ -94,9 +103,10 @@ void table_draw(ui_t *ui, int y0, int h)
     }
     for (int i = 0; i < body && ui->top + i < (long)ui->rows.n; i++) {
         const view_row_t *r = &ui->rows.v[ui->top + i];
-        view_format_row(r, mask, opw, line, sizeof line);
+        view_format_row(r, &l, line, sizeof line);
+        view_pad(padded, sizeof padded, line, COLS, 0);  /* the cursor bar spans the screen */
         attr_t a = ui->top + i == ui->cursor ? ui_attr(UC_CURSOR) : ui_row_attr(r);
-        ui_put(y0 + 1 + i, 0, line, COLS, a);
+        ui_put(y0 + 1 + i, 0, padded, COLS, a);
     }
 }
 
@@ -142,6 +152,7 @@ static unsigned key_sort_invert(ui_t *ui, int key)
 static unsigned key_sort_by(ui_t *ui, int key)
 {
     view_col_t c = key == 'P'   ? COL_P99
+                   : key == 'T' ? COL_TOTAL
                    : key == 'M' ? COL_MEAN
                    : key == 'C' ? COL_COUNT
                    : key == 'R' ? COL_RATE
@@ -183,6 +194,14 @@ static unsigned key_merge(ui_t *ui, int key)
     return UI_REBUILD;
 }
 
+static unsigned key_exited(ui_t *ui, int key)
+{
+    ui->set->show_exited = !ui->set->show_exited;
+    ui_message(ui, ui->set->show_exited ? "exited processes with nothing in this view listed"
+                                        : "exited processes with nothing in this view hidden");
+    return UI_REBUILD;
+}
+
 static unsigned key_tree(ui_t *ui, int key)
 {
     ui->set->tree = !ui->set->tree;
@@ -212,7 +231,9 @@ const ui_key_t table_keys[] = {
     { '.', NULL, NULL, key_sort_move },
     { KEY_F(6), NULL, NULL, key_sort_move },
     { 'I', "I", "invert the sort order", key_sort_invert },
-    { 'P', "P M C R X N", "sort by P99, MEAN, COUNT, RATE, MAX, OPERATION", key_sort_by },
+    { 'T', "T P M C R X N", "sort by TOTAL, P99, MEAN, COUNT, RATE, MAX, OPERATION",
+      key_sort_by },
+    { 'P', NULL, NULL, key_sort_by },
     { 'M', NULL, NULL, key_sort_by },
     { 'C', NULL, NULL, key_sort_by },
     { 'R', NULL, NULL, key_sort_by },
@@ -224,6 +245,7 @@ const ui_key_t table_keys[] = {
     { 27, "Esc", "clear the filter", key_clear_filter },
     { 'g', "g", "group by process / set / group / priority", key_group },
     { 'm', "m", "merge processes of the same name", key_merge },
+    { 'e', "e", "list / hide exited processes with nothing in this view", key_exited },
     { 't', "t F5", "tree: operations nested as they ran", key_tree },
     { KEY_F(5), NULL, NULL, key_tree },
     { 0, NULL, NULL, NULL },

@@ -1,6 +1,6 @@
 /*
  * qptop.c — qptop's entry point: options, then the batch report (-b) or the
- * interactive screen.  See qptop(1) and CONTRACT.md §5.
+ * interactive screen.  See qptop(1).
  */
 #include "config.h"
 
@@ -16,7 +16,7 @@
 #include "view.h"
 
 enum { OPT_FORMAT = 256, OPT_CUMULATIVE, OPT_NS, OPT_INPUT, OPT_SORT, OPT_GROUP,
-       OPT_MERGE, OPT_TREE, OPT_FILTER, OPT_NO_COLOR };
+       OPT_MERGE, OPT_TREE, OPT_FILTER, OPT_NO_COLOR, OPT_EXITED };
 
 static const struct option long_opts[] = {
     { "batch", no_argument, NULL, 'b' },
@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
     { "tree", no_argument, NULL, OPT_TREE },
     { "filter", required_argument, NULL, OPT_FILTER },
     { "no-color", no_argument, NULL, OPT_NO_COLOR },
+    { "exited", no_argument, NULL, OPT_EXITED },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -42,7 +43,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qptop [-b] [-n COUNT] [-d SECONDS] [--format text|json|csv] [--cumulative]\n"
             "             [--ns NAME] [--input FILE] [--sort COLUMN] [--group process|set|group|priority]\n"
-            "             [--merge] [--tree] [--filter TEXT] [--no-color]\n"
+            "             [--merge] [--tree] [--filter TEXT] [--exited] [--no-color]\n"
             "  -b, --batch          print reports instead of the live screen\n"
             "  -n, --iterations N   reports to print (batch, default 1) or refreshes before exiting\n"
             "  -d, --delay SECONDS  between reports / screen refreshes (default 1)\n"
@@ -50,7 +51,9 @@ static void usage(FILE *f)
             "      --cumulative     since each process started instead of the live window\n"
             "      --ns NAME        namespace (default: $QPULSE_NS or \"default\")\n"
             "      --input FILE     show a saved snapshot (qptop -b --format json) instead\n"
-            "      --sort COLUMN    pid process op count rate mean p50 p99 p999 max self cpu rss\n"
+            "      --sort COLUMN    total (default) share count rate mean p50 p99 p999 max self\n"
+            "                       pid process op cpu rss\n"
+            "      --exited         also list exited processes with nothing in the view\n"
             "  -h, --help, -V, --version\n"
             "Keys of the live screen: h or ? inside qptop; see qptop(1).\n");
 }
@@ -127,6 +130,7 @@ static int parse_args(int argc, char **argv, view_options_t *o)
         case OPT_TREE: o->set.tree = 1; break;
         case OPT_FILTER: snprintf(o->set.filter, sizeof o->set.filter, "%s", optarg); break;
         case OPT_NO_COLOR: o->no_color = 1; break;
+        case OPT_EXITED: o->set.show_exited = 1; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("qptop %s\n", PACKAGE_VERSION); exit(0);
         default: bad = 1; break;
@@ -151,7 +155,7 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.delay_s = 1.0;
     o.format = VIEW_FMT_TEXT;
-    o.set.sort = COL_P99;
+    o.set.sort = VIEW_DEFAULT_SORT;
     if (parse_args(argc, argv, &o) < 0) {
         usage(stderr);
         return 2;

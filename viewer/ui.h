@@ -76,6 +76,10 @@ typedef struct ui {
     char msg[160];              /* one-shot message on the bottom line */
     int utf8;
     long refreshes;
+    /* what the table's text columns need: the widest seen since the last
+     * resize, so columns do not jump at every refresh */
+    int need[COL_COUNT_];
+    int need_cols;              /* COLS when need was started */
     /* detail view: the op it shows, copied (the snapshot changes under it) */
     char d_set[96], d_op[96], d_name[96];
     long d_pid;

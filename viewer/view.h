@@ -31,9 +31,12 @@ typedef enum view_format { VIEW_FMT_TEXT, VIEW_FMT_JSON, VIEW_FMT_CSV } view_for
 
 /* The sortable columns, in screen order. */
 typedef enum view_col {
-    COL_PID, COL_PROCESS, COL_OP, COL_COUNT, COL_RATE, COL_MEAN, COL_P50, COL_P99,
-    COL_P999, COL_MAX, COL_SELF, COL_CPU, COL_RSS, COL_COUNT_
+    COL_PID, COL_PROCESS, COL_OP, COL_COUNT, COL_RATE, COL_TOTAL, COL_SHARE, COL_MEAN,
+    COL_P50, COL_P99, COL_P999, COL_MAX, COL_SELF, COL_CPU, COL_RSS, COL_COUNT_
 } view_col_t;
+
+/* What a qptop opens with: what dominates first. */
+#define VIEW_DEFAULT_SORT COL_TOTAL
 
 typedef struct view_settings {
     view_group_t group;
@@ -42,6 +45,7 @@ typedef struct view_settings {
     int cumulative;             /* SNAPSHOT cumulative instead of window */
     view_col_t sort;
     int sort_invert;            /* 1 = the column's other direction */
+    int show_exited;            /* list exited processes with nothing in the view too */
     char filter[128];           /* case-insensitive substring; "" = all */
 } view_settings_t;
 
@@ -80,7 +84,8 @@ typedef struct view_row {
     unsigned flags;
     long pid;                   /* 0 for headings; the first pid when merged */
     int nprocs;                 /* processes merged into the row */
-    const char *name;           /* process name (points into the snapshot) */
+    const char *name;           /* process name as shown (view_proc_name; points into
+                                 * the rows' own name table) */
     const char *set, *op, *group, *description;
     int priority;
     char label[160];            /* what the OPERATION column shows */
@@ -88,6 +93,11 @@ typedef struct view_row {
     /* statistics; NaN where a row has none (shown as blank) */
     double count, rate, mean, p50, p90, p99, p999, min, max, self, total, stddev;
     double cpu, rss;
+    /* The row's part in a sum of rates over processes: its rate, except
+     * that an exited process counts as its count spread over the whole
+     * window (0 when cumulative) instead of the rate it had while alive. */
+    double rate_now;
+    double time_share;          /* total / the time of all the ops shown, 0..1; NaN = none */
     uint64_t dropped;
     char key[200];              /* identity across refreshes (cursor, detail) */
 } view_row_t;
@@ -97,7 +107,11 @@ typedef struct view_rows {
     size_t n, cap;
     /* totals for the header */
     int alive, exited;
+    int hidden;                 /* exited processes with nothing in the view, not listed */
     size_t nops;
+    double time_total;          /* ns in the ops shown, nested time counted once */
+    char (*names)[64];          /* the processes' names as shown, one per snapshot process */
+    size_t names_cap;
 } view_rows_t;
 
 /* Builds rows from snap under settings s (replacing what rows held).  Rows
@@ -118,6 +132,19 @@ void view_model_each_op(const qp_snapshot_t *snap, const view_settings_t *s,
                         void (*fn)(const qp_snap_proc_t *, const qp_snap_op_t *, void *),
                         void *arg);
 
+/* The name qptop shows for p: its program name, followed by its first
+ * argument when that is a word (a subcommand or a script: "git gc",
+ * "python3 app.py"), or the title a process gave itself ("nginx: worker
+ * process").  Returns buf. */
+const char *view_proc_name(const qp_snap_proc_t *p, char *buf, size_t len);
+
+/* Equal-width bins on a log time axis over the histogram buckets b[0..n)
+ * (sorted): at most maxbins, at least 5% apart, their lower edges whole
+ * nanoseconds and strictly increasing (so no two get the same label).
+ * Fills edge[0..k] (k+1 edges, edge[0] the lowest bucket's lo) and cnt[0..k)
+ * and returns k, the number of bins (0 when n == 0). */
+int view_hist_bins(const qp_snap_bucket_t *b, size_t n, int maxbins, double *edge, double *cnt);
+
 const char *view_group_name(view_group_t g);
 int view_group_parse(const char *s, view_group_t *out);
 
@@ -128,9 +155,10 @@ int view_group_parse(const char *s, view_group_t *out);
 typedef struct view_column {
     const char *title;
     const char *name;           /* for --sort and the help */
-    int width;                  /* 0 = the flexible OPERATION column */
+    int width;                  /* numbers: the width; text: the width it gets first */
     int right;                  /* right-aligned */
     int numeric_desc;           /* default sort: largest first */
+    int minw, maxw;             /* text: as narrow / wide as it goes (0 = fixed width) */
 } view_column_t;
 
 extern const view_column_t view_columns[COL_COUNT_];
@@ -138,15 +166,31 @@ extern const view_column_t view_columns[COL_COUNT_];
 int view_col_parse(const char *s, view_col_t *out);
 /* Compares two rows on column c in its default direction (<0: a first). */
 int view_col_compare(view_col_t c, const view_row_t *a, const view_row_t *b);
-/* Which columns fit in width cells (a mask of 1 << view_col_t) and how wide
- * the OPERATION column is then.  -1 when even the essential ones do not fit. */
-int view_layout(int width, unsigned *mask, int *opw);
+
+/* Which columns are shown and how wide each is. */
+typedef struct view_layout {
+    unsigned mask;              /* 1 << view_col_t of the columns shown */
+    int w[COL_COUNT_];
+} view_layout_t;
 #define VIEW_ALL_COLS ((1u << COL_COUNT_) - 1)
-/* One table line (flag column + the columns in mask) for row r into buf,
- * the OPERATION column opw wide.  Returns buf. */
-char *view_format_row(const view_row_t *r, unsigned mask, int opw, char *buf, size_t len);
+/* The cells the content of rows needs in each column (text columns: the
+ * widest cell; numbers: their width).  Merges into need (max), so a caller
+ * can keep widths from growing and shrinking at every refresh. */
+void view_layout_need(const view_rows_t *rows, int need[COL_COUNT_]);
+/* Fits the columns into width cells: text columns get what their content
+ * needs, up to a point; when narrow, columns give way in a fixed order
+ * (RSS first, MEAN last: PROCESS, OPERATION, COUNT, TOTAL and SHARE stay)
+ * and the text columns shrink down to a minimum.
+ * 0, or -1 when even the essential columns do not fit. */
+int view_layout(int width, const int need[COL_COUNT_], view_layout_t *l);
+/* Every column, the text ones as wide as their content (up to their max):
+ * the batch text report. */
+void view_layout_all(const int need[COL_COUNT_], view_layout_t *l);
+/* One table line (flag column + the columns of l) for row r into buf.
+ * Returns buf. */
+char *view_format_row(const view_row_t *r, const view_layout_t *l, char *buf, size_t len);
 /* The column header line; the sort column is marked when sort_col >= 0. */
-char *view_format_header(unsigned mask, int opw, int sort_col, int invert, char *buf,
+char *view_format_header(const view_layout_t *l, int sort_col, int invert, char *buf,
                          size_t len);
 /* The flag column's characters for a row ("!" over budget, "^" p99 jump). */
 const char *view_row_flag(const view_row_t *r);

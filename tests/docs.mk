@@ -1,0 +1,7 @@
+## tests/docs.mk — what a newcomer meets first: the examples and a program
+## of one's own built against the build tree run without LD_LIBRARY_PATH,
+## and the installed man pages name only documents that are installed.
+
+AM_TESTS_ENVIRONMENT += QP_DOC_FILES='$(nobase_dist_doc_DATA)'; export QP_DOC_FILES;
+TESTS += tests/build-tree.sh tests/man-pages.sh
+EXTRA_DIST += tests/build-tree.sh tests/man-pages.sh
