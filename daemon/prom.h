@@ -6,8 +6,8 @@
  * as Prometheus's own client libraries choose:
  *   text          text format 0.0.4: the classic histogram (le buckets)
  *   OpenMetrics   1.0.0: the same, ending with "# EOF", and each series'
- *                 exemplar (prom_exemplar_of(): none until the daemon
- *                 tracks its slowest samples) on its bucket
+ *                 exemplar (prom_exemplar_of(): the slowest sample of
+ *                 the live window, from slowest.c) on its bucket
  *   protobuf      delimited io.prometheus.client.MetricFamily messages:
  *                 the classic buckets and, alongside, the native
  *                 (exponential) buckets of prom_native.h, so that one

@@ -21,6 +21,7 @@
 #include "prom.h"
 #include "prom_native.h"
 #include "qpulsed.h"
+#include "slowest.h"
 
 /* Classic histogram bucket bounds: 100 ns .. 10 s, 1-2.5-5 per decade. */
 static const struct {
@@ -47,11 +48,18 @@ static const struct {
 
 int prom_exemplar_of(const struct proc *p, const struct agg_op *o, struct prom_exemplar *ex)
 {
-    /* The daemon does not keep individual samples yet: no exemplar. */
-    (void)p;
-    (void)o;
-    (void)ex;
-    return 0;
+    /* The slowest sample of the live window: the one a person looking at
+     * a p99 spike in Grafana wants to find in the trace. */
+    uint64_t dur;
+    int32_t tid;
+    double start;
+    if (!slowest_recent(o, mono_ns() / 1000000000, &dur, &tid, &start))
+        return 0;
+    ex->pid = p->pid;
+    ex->tid = tid;
+    ex->dur_ns = dur;
+    ex->start = start;
+    return 1;
 }
 
 /* The classic bucket an exemplar belongs to: the first whose bound is not
@@ -121,7 +129,7 @@ static void text_exemplar(jw_t *w, const struct prom_exemplar *ex)
 static void text_op(jw_t *w, const struct proc *p, const struct agg_op *o, int om)
 {
     const hist_t *h = &o->cum.h;
-    struct prom_exemplar ex;
+    struct prom_exemplar ex = { 0 };
     size_t exb = (size_t)-1;
     if (om && prom_exemplar_of(p, o, &ex))
         exb = exemplar_bucket(ex.dur_ns);
@@ -208,8 +216,8 @@ struct pb_series {
     pb_label *labp[NLABELS];
     char *str[NLABELS];          /* label values, sanitised copies */
     pb_hist h;
-    pb_bucket b[NBUCKETS];
-    pb_bucket *bp[NBUCKETS];
+    pb_bucket b[NBUCKETS + 1];    /* + an explicit +Inf for an exemplar there */
+    pb_bucket *bp[NBUCKETS + 1];
     prom_native_t nat;
     pb_span *spans;
     pb_span **spanp;
@@ -340,14 +348,23 @@ static int pb_histogram(struct pb_series *s, const struct proc *p, const struct 
         ph->n_positive_delta = n->nbuckets;
         ph->positive_delta = s->deltas;
     }
-    /* The exemplar: on its classic bucket (or none for +Inf) and, with its
-     * timestamp, in the native histogram's list. */
-    struct prom_exemplar ex;
+    /* The exemplar: on its classic bucket and, with its timestamp, in the
+     * native histogram's list.  Above the last bound it goes on an explicit
+     * +Inf bucket (the protobuf format implies +Inf otherwise), as the Go
+     * client does: servers that read exemplars only from buckets see it. */
+    struct prom_exemplar ex = { 0 };
     if (prom_exemplar_of(p, o, &ex)) {
         pb_set_exemplar(s, &ex);
         size_t b = exemplar_bucket(ex.dur_ns);
-        if (b < NBUCKETS)
-            s->b[b].exemplar = &s->ex;
+        if (b == NBUCKETS) {
+            io__prometheus__client__bucket__init(&s->b[b]);
+            s->b[b].has_cumulative_count = s->b[b].has_upper_bound = 1;
+            s->b[b].cumulative_count = h->count;
+            s->b[b].upper_bound = INFINITY;
+            s->bp[b] = &s->b[b];
+            ph->n_bucket = NBUCKETS + 1;
+        }
+        s->b[b].exemplar = &s->ex;
         ph->n_exemplars = 1;
         ph->exemplars = s->exp;
     }

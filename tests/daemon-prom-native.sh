@@ -3,9 +3,11 @@
 # --enable-feature=native-histograms scrapes qpulsed in the protobuf format,
 # and histogram_quantile() over the native series is within 2 % of the
 # exact percentiles of known distributions (300 000 samples each, 1 us to
-# 1 h), for one process and summed across two.  The same page in the
+# 1 h), for one process and summed across two; each series' exemplar, its
+# slowest sample, is stored by Prometheus.  The same page in the
 # other formats: text 0.0.4 passes promtool, OpenMetrics passes a strict
-# parser (prometheus_client's, plus the checks below on exemplars), and
+# parser (prometheus_client's, plus the checks below on the exemplars:
+# each series' slowest sample of the live window, with pid and tid), and
 # content negotiation follows Accept; contrib/'s alert rules evaluate.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/daemon-common.sh"
@@ -19,7 +21,10 @@ command -v "$PY" > /dev/null || qp_skip "python3 is not installed"
 port_base=$(( 21000 + $$ % 19000 ))
 for i in 0 1 2 3 4 5 6 7; do
   PORT=$((port_base + i * 997))
-  qp_bg "$QPULSED" --ns "$QPULSE_NS" --listen "127.0.0.1:$PORT" 2>> "$T/qpulsed.log"
+  # A long window: the exemplars (each series' slowest sample of the
+  # window) are still there when the pages are read.
+  qp_bg "$QPULSED" --ns "$QPULSE_NS" --listen "127.0.0.1:$PORT" --window 600 \
+    2>> "$T/qpulsed.log"
   QP_DAEMON_PID=$!
   if qp_wait_for 10 test -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock"; then break; fi
   kill -0 $QP_DAEMON_PID 2>/dev/null && qp_fail "qpulsed started but made no socket"
@@ -125,6 +130,8 @@ for s in fams["qpulse_duration_seconds"].samples:
 raw = re.findall(r'^qpulse_duration_seconds_bucket\{[^}]*\} \d+ # \{pid="\d+",tid="\d+"\} [0-9.e+-]+ [0-9.]+$',
                  text, re.M)
 assert len(raw) == nex, (len(raw), nex)
+# Every process's op had samples in the window: each series has one.
+assert nex >= 4, "%d exemplars; expected one per process and op" % nex
 print("openmetrics ok: %d families, %d exemplars" % (len(fams), nex))
 PY
   { cat "$T/om.check" >&2; qp_fail "the OpenMetrics page does not parse strictly"; }
@@ -144,7 +151,7 @@ CFG
 for i in 0 1 2 3 4 5 6 7; do
   PPORT=$((port_base + 500 + i * 991))
   qp_bg prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/tsdb" \
-    --enable-feature=native-histograms \
+    --enable-feature=native-histograms,exemplar-storage \
     --web.listen-address="127.0.0.1:$PPORT" --log.level=warn 2> "$T/prometheus.log"
   PROM=$!
   qp_wait_for 30 curl -sf "http://127.0.0.1:$PPORT/-/ready" && break
@@ -165,6 +172,37 @@ all_scraped() {
 }
 qp_wait_for 90 all_scraped ||
   { cat "$T/count.json" "$T/prometheus.log" >&2; qp_fail "Prometheus never held the 4 native histograms of 300000 samples"; }
+
+# Exemplars reach Prometheus (stored with --enable-feature=exemplar-storage,
+# on the native series): for each process, its slowest sample, which is
+# the maximum of the values it recorded (the window holds all of them).
+exemplars_ok() {
+  curl -sf -G "http://127.0.0.1:$PPORT/api/v1/query_exemplars" \
+    --data-urlencode 'query=qpulse_duration_seconds{op="Work"}' --data-urlencode "start=$T0" \
+    --data-urlencode "end=$(($(date +%s) + 1))" > "$T/exemplars.json" &&
+    "$PY" - "$T" "$T/exemplars.json" > "$T/exemplars.out" 2>&1 <<'PY'
+import json, sys
+T = sys.argv[1]
+data = json.load(open(sys.argv[2]))["data"]
+want = {}
+for n in ("uniform", "lognormal", "tail", "wide"):
+    pid = open("%s/%s.pid" % (T, n)).read().strip()
+    want[pid] = max(int(l) for l in open("%s/%s.values" % (T, n)))
+seen = {}
+for series in data:
+    pid = series["seriesLabels"]["pid"]
+    for ex in series["exemplars"]:
+        assert ex["labels"]["pid"] == pid and ex["labels"]["tid"].isdigit(), ex
+        seen[pid] = max(seen.get(pid, 0), round(float(ex["value"]) * 1e9))
+assert set(seen) == set(want), (seen, want)
+for pid, mx in want.items():
+    assert abs(seen[pid] - mx) <= 1, "pid %s: exemplar %d ns, slowest sample %d ns" % (pid, seen[pid], mx)
+print("exemplars in Prometheus: the slowest sample of each of %d processes" % len(seen))
+PY
+}
+qp_wait_for 60 exemplars_ok ||
+  { cat "$T/exemplars.out" "$T/exemplars.json" >&2; qp_fail "Prometheus does not hold each process's slowest sample as an exemplar"; }
+qp_log "$(cat "$T/exemplars.out")"
 
 # Exact percentiles against histogram_quantile(), one process and sums.
 cat > "$T/compare.py" <<'PY'
