@@ -60,19 +60,28 @@ int server_init(void)
     lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (lfd < 0)
         return -errno;
+    /* The socket appears under its name only once it listens: bound and
+     * made listening under a temporary name, then renamed.  A client that
+     * sees the name (tests and scripts wait for it) can connect at once. */
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
-    /* We hold the namespace's pid-file lock: a socket left here is stale. */
-    unlink(sock_path);
+    char tmp[sizeof sa.sun_path];
+    int n = snprintf(tmp, sizeof tmp, "%s.%ld", sock_path, (long)getpid());
+    const char *at = n > 0 && (size_t)n < sizeof tmp ? tmp : sock_path;
+    memcpy(sa.sun_path, at, strlen(at) + 1);
+    /* We hold the namespace's lock: a socket left here is stale. */
+    unlink(at);
     mode_t old = umask(077);
     int r = bind(lfd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     /* System mode: every user may connect; each sees its own processes. */
-    if (r < 0 || chmod(sock_path, qpd.system ? 0666 : 0600) < 0 || listen(lfd, 128) < 0) {
+    if (r < 0 || chmod(at, qpd.system ? 0666 : 0600) < 0 || listen(lfd, 128) < 0 ||
+        (at != sock_path && rename(at, sock_path) < 0)) {
         int e = errno;
         log_err("cannot listen on %s: %s", sock_path, strerror(e));
+        if (r == 0)
+            unlink(at);
         close(lfd);
         lfd = -1;
         return -e;

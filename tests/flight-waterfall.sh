@@ -7,9 +7,7 @@
 qp_setup fwaterfall
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
 
-S="qpw-$$"
-tm() { tmux -L "$S" "$@"; }
-trap 'tm kill-server 2>/dev/null; qp_cleanup' EXIT
+tm() { qp_tmux "$@"; }   # the test's own tmux server: qp_cleanup ends it
 
 qp_start_daemon --slowest 20
 qp_bg "$top_builddir/tests/slow_prod" -n 2000 -o 2 -k > "$T/prod.out"

@@ -106,5 +106,6 @@ qp_wait_for 10 qp_shm_is 0 || qp_fail "qp_wait_for qp_shm_is never saw the chang
 
 # No test passes a condition that is evaluated once, before the wait
 # ("$(...)" in double quotes as an argument).
-bad=$(grep -nE "qp_wait_for +[0-9]+ +[^' ][^'|]*[^\\]\\$\\(" "$top_srcdir"/tests/*.sh || true)
+# (Arithmetic, "$((...))", is fixed and fine.)
+bad=$(grep -nE "qp_wait_for +[0-9]+ +[^' ][^'|]*[^\\]\\$\\([^(]" "$top_srcdir"/tests/*.sh || true)
 [ -z "$bad" ] || qp_fail "conditions evaluated only once: $bad"

@@ -165,10 +165,10 @@ rl=$(mx | grep -n "redis-server" | head -1 | cut -d: -f1)
 mx | grep "libc.write" | grep -qE "5[.]20ms +[0-9]+[.][0-9]%" || { mx >&2; qp_fail "200: TOTAL and SHARE of write"; }
 # e lists the exited shells, e hides them again
 mx_keys e
-qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
+qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
   { mx >&2; qp_fail "e did not list the exited processes"; }
 mx_keys e
-qp_wait_for 10 sh -c "! tmux -L $S capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
+qp_wait_for 10 sh -c "! tmux -S $T/tmux.sock capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
   { mx >&2; qp_fail "e did not hide them again"; }
 # merged: three cc1 at 100 M/s each while alive are 300 reads/s over the window
 mx_keys m
@@ -179,7 +179,7 @@ mx | grep -q "300[.]0M" && { mx >&2; qp_fail "merged rate: lifetime rates added"
 # 80 columns: PROCESS stays (a 30-character title gets its share of the
 # room with the operations), short names whole, TOTAL and SHARE there
 tm resize-window -t mx -x 80 -y 30
-qp_wait_for 10 sh -c "tmux -L $S capture-pane -p -t mx | head -1 | awk '{ exit length(\$0) > 80 }'"
+qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t mx | head -1 | awk '{ exit length(\$0) > 80 }'"
 mx_keys m
 mx_wait "postgres: check" "80: the long name is cut to nothing"
 hdr=$(mx | grep -m1 " OPERATION ")
