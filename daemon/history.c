@@ -29,7 +29,9 @@ int history_init(unsigned mb)
     if (v == MAP_FAILED)
         return -ENOMEM;
     hist_ring.v = v;
-    hist_ring.cap = bytes / sizeof(struct hist_rec);
+    /* An eighth for the threads' tails, the rest for the ring. */
+    hist_ring.tail_bound = bytes / 8;
+    hist_ring.cap = (bytes - hist_ring.tail_bound) / sizeof(struct hist_rec);
     hist_ring.head = 0;
     hist_ring.pos = 0;
     return 0;
@@ -39,7 +41,10 @@ void history_fini(void)
 {
     if (hist_ring.v)
         munmap(hist_ring.v, (size_t)hist_ring.cap * sizeof(struct hist_rec));
+    /* Tails belong to their processes, which free them. */
+    size_t tb = hist_ring.tail_bytes;
     memset(&hist_ring, 0, sizeof hist_ring);
+    hist_ring.tail_bytes = tb;
 }
 
 void history_clear(void)
@@ -50,12 +55,59 @@ void history_clear(void)
 
 size_t history_bound(void)
 {
-    return (size_t)hist_ring.cap * sizeof(struct hist_rec);
+    return (size_t)hist_ring.cap * sizeof(struct hist_rec) + hist_ring.tail_bound;
 }
 
 size_t history_used(void)
 {
     uint64_t n = hist_ring.head < hist_ring.cap ? hist_ring.head : hist_ring.cap;
-    return (size_t)n * sizeof(struct hist_rec);
+    return (size_t)n * sizeof(struct hist_rec) + hist_ring.tail_bytes;
+}
+
+struct hist_tail *history_tail_find(struct hist_tails *ts, int32_t tid)
+{
+    for (uint32_t i = 0; i < ts->n; i++)
+        if (ts->t[i]->tid == tid) {
+            ts->last = i;
+            return ts->t[i];
+        }
+    size_t need = sizeof(struct hist_tail) + (ts->n == ts->cap ? sizeof(void *) * (ts->cap + 4) : 0);
+    if (hist_ring.tail_bytes + need > hist_ring.tail_bound) {
+        hist_ring.tails_refused++;
+        return NULL;
+    }
+    if (ts->n == ts->cap) {
+        uint32_t nc = ts->cap ? ts->cap * 2 : 4;
+        struct hist_tail **nt = realloc(ts->t, nc * sizeof *nt);
+        if (!nt)
+            return NULL;
+        hist_ring.tail_bytes += (nc - ts->cap) * sizeof *nt;
+        ts->t = nt;
+        ts->cap = nc;
+    }
+    struct hist_tail *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    hist_ring.tail_bytes += sizeof *t;
+    t->tid = tid;
+    ts->last = ts->n;
+    ts->t[ts->n++] = t;
+    return t;
+}
+
+void history_tails_clear(struct hist_tails *ts)
+{
+    for (uint32_t i = 0; i < ts->n; i++)
+        ts->t[i]->head = 0;
+}
+
+void history_tails_free(struct hist_tails *ts)
+{
+    for (uint32_t i = 0; i < ts->n; i++)
+        free(ts->t[i]);
+    free(ts->t);
+    size_t b = (size_t)ts->n * sizeof(struct hist_tail) + (size_t)ts->cap * sizeof(void *);
+    hist_ring.tail_bytes = hist_ring.tail_bytes > b ? hist_ring.tail_bytes - b : 0;
+    memset(ts, 0, sizeof *ts);
 }
 

@@ -9,6 +9,12 @@
  *
  * The ring's memory is reserved once and touched as it fills, so an idle
  * daemon does not pay for the bound it was given.  Main thread only.
+ *
+ * So that a busy thread cannot push a quiet one out entirely, each thread
+ * also keeps its own last HIST_TAIL_N samples in a small tail (struct
+ * hist_tails, one per process).  Tails take at most an eighth of the bound;
+ * the ring the rest.  A trace takes a tail's samples that the ring no
+ * longer holds.
  */
 #ifndef QPULSED_HISTORY_H
 #define QPULSED_HISTORY_H
@@ -35,6 +41,27 @@ struct history {
     uint64_t cap;        /* 0: the recorder is off */
     uint64_t head;       /* records ever written; the newest is head - 1 */
     uint64_t pos;        /* head % cap, kept without a division */
+    size_t tail_bytes;   /* held by every process's tails */
+    size_t tail_bound;   /* their share of the bound */
+    uint64_t tails_refused;  /* threads given no tail: the share was used */
+};
+
+/* A thread's last samples, with their ring indices (a sample the ring
+ * still holds is taken from the ring). */
+#define HIST_TAIL_N 32u
+struct hist_tail {
+    int32_t tid;
+    uint32_t pad_;
+    uint64_t head;       /* samples ever kept; the newest is head - 1 */
+    struct hist_rec v[HIST_TAIL_N];
+    uint64_t idx[HIST_TAIL_N];
+};
+
+/* One process's tails. */
+struct hist_tails {
+    struct hist_tail **t;
+    uint32_t n, cap;
+    uint32_t last;       /* the last one written: samples come in runs */
 };
 
 extern struct history hist_ring;
@@ -85,7 +112,26 @@ static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, 
     return i;
 }
 
-/* Bytes the ring may use (the bound) and uses now. */
+/* Keeps record r (ring index idx) in its thread's tail (the slow path
+ * finds or makes the tail). */
+struct hist_tail *history_tail_find(struct hist_tails *ts, int32_t tid);
+static inline void history_keep(struct hist_tails *ts, const struct hist_rec *r, uint64_t idx)
+{
+    struct hist_tail *t;
+    if (__builtin_expect(ts->n != 0 && ts->t[ts->last]->tid == r->tid, 1))
+        t = ts->t[ts->last];
+    else if (!(t = history_tail_find(ts, r->tid)))
+        return;
+    unsigned k = (unsigned)(t->head++ % HIST_TAIL_N);
+    t->v[k] = *r;
+    t->idx[k] = idx;
+}
+/* Forgets a process's tails (RESET), or frees them (the process is
+ * forgotten). */
+void history_tails_clear(struct hist_tails *ts);
+void history_tails_free(struct hist_tails *ts);
+
+/* Bytes the recorder may use (the bound) and uses now, tails included. */
 size_t history_bound(void);
 size_t history_used(void);
 

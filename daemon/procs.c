@@ -167,9 +167,13 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
         }
         ok++;
         uint64_t hidx = 0;
-        if (rec)
+        if (rec) {
             hidx = history_add(e->start_ns, e->dur_ns, e->self_ns, e->tid, e->op, e->parent,
                                p->hid);
+            const struct hist_rec hr = { e->start_ns, e->dur_ns, e->self_ns, e->tid,
+                                         e->op, e->parent, p->hid };
+            history_keep(&p->tails, &hr, hidx);
+        }
         const unsigned idx = sec == sec_val ? sec_idx
                              : sec == INT64_MIN ? 0 : (unsigned)((uint64_t)sec % agg_slots);
         if (__builtin_expect(slowest_wants(o, sec, idx, e->dur_ns), 0))
@@ -328,6 +332,7 @@ static void proc_free(struct proc *p)
     for (uint32_t i = 0; i < p->nops; i++)
         agg_op_free(p->ops[i]);
     free(p->ops);
+    history_tails_free(&p->tails);
     free(p);
     qpd.proc_gen++;
 }
@@ -719,5 +724,7 @@ void procs_reset(void)
          * holds other users' samples). */
         qpd.dropped_gone = 0;
         history_clear();
+        for (struct proc *p = qpd.procs; p; p = p->next)
+            history_tails_clear(&p->tails);
     }
 }

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "agg.h"
+#include "history.h"
 #include "budget.h"
 #include "jw.h"
 #include "reader.h"
@@ -66,6 +67,7 @@ struct proc {
     struct agg_op **ops;        /* by op index; NULL where no sample yet */
     uint32_t nops;
     uint32_t hid;               /* its id in the flight recorder */
+    struct hist_tails tails;    /* its threads' last samples (history.h) */
 };
 
 struct qpd_config {

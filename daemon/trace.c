@@ -59,6 +59,7 @@ struct sel_ent {
     int32_t tid;
     uint64_t start, dur;
     uint64_t idx;
+    const struct hist_rec *r;   /* in the ring or in a thread's tail */
 };
 
 /* By process, thread, start, and the longer first: a parent precedes what
@@ -119,35 +120,57 @@ static void thread_name(const struct proc *p, int32_t tid, char *buf, size_t len
     snprintf(buf, len, "%s (tid %ld)", comm, (long)tid);
 }
 
+/* Appends r to the selection if it is selected; -1 when memory runs out. */
+static int add_ent(struct sel_ent **v, size_t *n, size_t *cap, const struct hist_rec *r,
+                   uint64_t idx, const struct history_sel *sel, uint64_t *base)
+{
+    struct proc *p;
+    if (!selected(r, sel, &p))
+        return 0;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 4096;
+        struct sel_ent *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (struct sel_ent){ r->proc, r->tid, r->start, r->dur, idx, r };
+    if (r->start < *base)
+        *base = r->start;
+    return 0;
+}
+
 size_t history_trace(jw_t *w, const struct history_sel *sel)
 {
     uint64_t first = history_first(), head = hist_ring.head;
     size_t n = 0, cap = 0;
     struct sel_ent *v = NULL;
     uint64_t base = UINT64_MAX;
-    for (uint64_t i = first; i < head; i++) {
-        const struct hist_rec *r = history_at(i);
-        struct proc *p;
-        if (!selected(r, sel, &p))
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 4096;
-            struct sel_ent *nv = realloc(v, nc * sizeof *nv);
-            if (!nv)
-                break;
-            v = nv;
-            cap = nc;
+    /* Oldest first: the threads' tails' samples the ring no longer holds,
+     * then the ring. */
+    for (struct proc *tp = qpd.procs; tp; tp = tp->next)
+        for (uint32_t t = 0; t < tp->tails.n; t++) {
+            const struct hist_tail *tl = tp->tails.t[t];
+            uint64_t k0 = tl->head > HIST_TAIL_N ? tl->head - HIST_TAIL_N : 0;
+            for (uint64_t k = k0; k < tl->head; k++) {
+                unsigned j = (unsigned)(k % HIST_TAIL_N);
+                if (tl->idx[j] >= first)
+                    continue;   /* the ring has it */
+                if (add_ent(&v, &n, &cap, &tl->v[j], tl->idx[j], sel, &base) < 0)
+                    goto full;
+            }
         }
-        v[n++] = (struct sel_ent){ r->proc, r->tid, r->start, r->dur, i };
-        if (r->start < base)
-            base = r->start;
-    }
+    for (uint64_t i = first; i < head; i++)
+        if (add_ent(&v, &n, &cap, history_at(i), i, sel, &base) < 0)
+            break;
+full:;
     /* A trace must reach its reader whole (replies are bounded): keep the
      * newest TRACE_MAX_EVENTS samples. */
     size_t skipped = 0;
     if (n > TRACE_MAX_EVENTS) {
         skipped = n - TRACE_MAX_EVENTS;
-        memmove(v, v + skipped, TRACE_MAX_EVENTS * sizeof *v);   /* v is in ring order */
+        memmove(v, v + skipped, TRACE_MAX_EVENTS * sizeof *v);   /* v is oldest first */
         n = TRACE_MAX_EVENTS;
         base = UINT64_MAX;
         for (size_t i = 0; i < n; i++)
@@ -182,7 +205,7 @@ size_t history_trace(jw_t *w, const struct history_sel *sel)
     int32_t last_tid = 0;
     char name[192];
     for (size_t k = 0; k < n; k++) {
-        const struct hist_rec *r = history_at(v[k].idx);
+        const struct hist_rec *r = v[k].r;
         struct proc *p = proc_by_hid(r->proc);
         if (!p)
             continue;
