@@ -65,5 +65,6 @@ build fuzz_request "-lmicrohttpd -ljansson -lprotobuf-c" fuzz/fuzz_request.c "${
 # The Prometheus pages: the Accept header and producer-chosen names and
 # durations into the three formats, the protobuf decoded again.
 build fuzz_prom "-lmicrohttpd -ljansson -lprotobuf-c" fuzz/fuzz_prom.c daemon/server.c "${daemon[@]}"
-build fuzz_state "" fuzz/fuzz_state.c daemon/state.c daemon/agg.c lib/hist.c lib/reader.c \
+build fuzz_state "" fuzz/fuzz_state.c daemon/state.c daemon/agg.c daemon/slowest.c daemon/history.c \
+  lib/hist.c lib/reader.c \
   lib/common.c
