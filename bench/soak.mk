@@ -1,4 +1,4 @@
-## bench/soak.mk: the soak (issue 7): qpulsed under a mixed load of
+## bench/soak.mk: the soak: qpulsed under a mixed load of
 ## long-lived, thread-churning and short-lived producers for a given time,
 ## then samples recorded / aggregated / dropped, peak RSS and CPU.
 ## Run from the source tree:  bench/soak.sh BUILDDIR [SECONDS]  (default 600)

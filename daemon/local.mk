@@ -1,4 +1,4 @@
-## daemon/: qpulsed, the collector daemon (CONTRACT.md §3, §4, §8).
+## daemon/: qpulsed, the collector daemon (qpulsed(8), docs/PROTOCOL.md).
 
 lib_libqpulse_internal_la_SOURCES += lib/hist.c lib/hist.h
 

@@ -1,6 +1,6 @@
 /*
  * prom.c — qpulsed --listen HOST:PORT: Prometheus text format 0.0.4 at
- * GET /metrics (CONTRACT.md §8), served by libmicrohttpd's own thread.
+ * GET /metrics (qpulsed(8), --listen), served by libmicrohttpd's own thread.
  *
  * The handler renders the page from the live tables under qpd.lock (the
  * main loop holds it while draining), so a scrape costs the drain a few

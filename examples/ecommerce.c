@@ -1,5 +1,5 @@
 /*
- * ecommerce.c — the seed guide's web-service story: an order API with a pool
+ * ecommerce.c — a web service: an order API with a pool
  * of worker threads.  The main thread accepts POST /orders requests (Poisson
  * arrivals at --rate) into a queue; each worker validates the token, loads
  * the cart (cache, then database), checks inventory, prices the cart, writes

@@ -1,4 +1,5 @@
-## examples/: the two demo programs of the seed guide's stories, and a build
+## examples/: the demo programs (a trading loop, a web service, a C++ order
+## book), and a build
 ## of the trading one with -DQPULSE_DISABLE that links without libqpulse.
 
 EX_COMMON_SOURCES = examples/ex_common.c examples/ex_common.h

@@ -1,5 +1,5 @@
 /*
- * trading.c — the seed guide's trading story: a crypto arbitrage loop that
+ * trading.c — a trading loop: a crypto arbitrage loop that
  * parses price updates from three exchanges, looks for a bid on one exchange
  * above the ask on another, and when it finds one checks risk, creates the
  * two orders, submits them and updates positions.

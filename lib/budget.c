@@ -1,5 +1,5 @@
 /*
- * budget.c — the one parser of latency budget files (CONTRACT.md §7), shared
+ * budget.c — the one parser of latency budget files (qpulse-check(1)), shared
  * by qpulsed, qptop and `qpulse check`.
  *
  * Grammar, one rule a line ('#' starts a comment anywhere, blank lines and

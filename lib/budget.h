@@ -1,5 +1,5 @@
 /*
- * budget.h — latency budget files (CONTRACT.md §7): the one parser, shared by
+ * budget.h — latency budget files (qpulse-check(1)): the one parser, shared by
  * qpulsed, qptop and `qpulse check`.
  *
  *   # operation              stat   limit

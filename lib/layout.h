@@ -20,7 +20,7 @@
  * and rings are reserved as they fill, so a large capacity costs nothing
  * until it is used.
  *
- * Rules (see ../shared/STYLE.md): offsets, never pointers; the header starts
+ * Rules: offsets, never pointers; the header starts
  * with magic, major/minor version, header size and word size; structs are
  * append-only (new fields at the end, in the reserved space); a reader
  * refuses a major version it does not know and bounds every offset, index and

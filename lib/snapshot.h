@@ -1,7 +1,7 @@
 /*
  * snapshot.h — a qpulsed snapshot in memory, and its one JSON reader.
  *
- * The JSON is the one documented in docs/PROTOCOL.md (the contract's
+ * The JSON is the one documented in docs/PROTOCOL.md (the
  * `qptop -b --format json` object plus extra fields).  qptop, `qpulse check`
  * and the tests all read snapshots through qp_snapshot_parse(); nobody
  * else walks the JSON.  Unknown fields are ignored; missing optional fields

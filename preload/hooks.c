@@ -60,7 +60,7 @@
 
 #define QP_EXPORT __attribute__((visibility("default")))
 
-/* The operation set.  Names follow the contract (CONTRACT.md section 6);
+/* The operation set.  Names are the documented ones (qpulse-run(1));
  * the 64-bit and "at" variants of a call count as that call. */
 #define QP_LIBC_OPS(X)                                                              \
     X(malloc, "mem", "malloc(3): allocating memory", 3)                             \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo.sh BUILDDIR — the demo of `./quickstart demo` (CONTRACT.md §1).
+# demo.sh BUILDDIR — the demo of `./quickstart demo` (README, "A short tour").
 #
 # Starts qpulsed in a namespace of its own (demo-PID, with its own runtime
 # directory), runs both example programs (trading and ecommerce), and:

@@ -1,4 +1,4 @@
-## tests/daemon.mk: qpulsed and its histogram (issue 3).  Shell tests start
+## tests/daemon.mk: qpulsed and its histogram.  Shell tests start
 ## the real daemon and real instrumented producers (tests/prod_gen.c) in
 ## their own namespace; tests/qpd_tool.c reads the snapshots.
 

@@ -1,4 +1,4 @@
-## tests/lib.mk: the recording library and the reader (issue 2).
+## tests/lib.mk: the recording library and the reader.
 if ENABLE_TESTS
 check_PROGRAMS += tests/test_record
 TESTS += tests/test_record

@@ -1,4 +1,4 @@
-## tests/preload.mk: libqpulse-preload and qpulse run (issue 5).
+## tests/preload.mk: libqpulse-preload and qpulse run.
 ## Preloading cannot work in a sanitizer build (the sanitizer runtime must
 ## come first in the process), so these run only in ordinary builds.
 if !SANITIZERS

@@ -1,4 +1,4 @@
-## tests/reliability.mk — fault injection and security tests (issue 7).
+## tests/reliability.mk — fault injection and security tests.
 ##
 ## Two small programs drive them: reliability-producer (an instrumented
 ## program that records numbered samples and keeps a kill-proof progress

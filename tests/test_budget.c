@@ -1,5 +1,5 @@
 /*
- * test_budget.c — the budget-file parser (lib/budget.c): the contract's
+ * test_budget.c — the budget-file parser (lib/budget.c): the documented
  * example, every form of rule, every error with its exact message, all
  * errors of a file reported together, a bad file refused whole, and which
  * rule applies when several match.
@@ -32,7 +32,7 @@ static qp_budgets_t *parse_ok(const char *text)
     return b;
 }
 
-Test(budget, contract_example)
+Test(budget, documented_example)
 {
     qp_budgets_t *b = parse_ok("# operation              stat   limit\n"
                                "trading.OrderValidation  p99  < 100us\n"

@@ -1,6 +1,6 @@
 /*
  * test_snapshot.c — the snapshot JSON reader (lib/snapshot.c): the full
- * example of docs/PROTOCOL.md, the contract's minimal form, cumulative vs
+ * example of docs/PROTOCOL.md, the minimal documented form, cumulative vs
  * window, unknown fields, files, and every kind of bad input with the field
  * named in the error.
  */
@@ -98,9 +98,10 @@ Test(snapshot, parses_protocol_example)
     qp_snapshot_free(s);
 }
 
-Test(snapshot, minimal_contract_form_is_cumulative)
+Test(snapshot, minimal_documented_form_is_cumulative)
 {
-    /* What CONTRACT.md §5 promises, with window_s null: no daemon extras. */
+    /* The minimal documented form (docs/PROTOCOL.md), with window_s null:
+     * no daemon extras. */
     const char *j = "{\"qpulse\":1,\"time\":5,\"window_s\":null,\"processes\":["
                     "{\"pid\":1,\"name\":\"a\",\"alive\":false,\"dropped\":0,\"ops\":[]}]}";
     char err[256] = "";

@@ -3,7 +3,7 @@
  * the budget check (tools/check_budgets.c), the baseline comparison
  * (tools/check_baseline.c) and the aligned text table both print.
  *
- * Exit statuses, as CONTRACT.md §6 says: CHK_OK when everything holds,
+ * Exit statuses, as qpulse-check(1) documents them: CHK_OK when everything holds,
  * CHK_BROKEN when a budget is broken or an operation regressed, CHK_UNUSABLE
  * when the input cannot be judged (missing or bad file, no daemon, nothing
  * to check).

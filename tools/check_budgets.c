@@ -2,7 +2,7 @@
  * check_budgets.c — `qpulse check --budgets`: every rule of a budget file
  * against every process and operation of a snapshot.
  *
- * A rule applies to each process that has the operation (CONTRACT.md §7), so
+ * A rule applies to each process that has the operation (qpulse-check(1)), so
  * one rule may give several rows; for one operation and stat only the most
  * specific rule applies (qp_budgets_match).  The report lists what broke
  * first, then what held, so a CI log shows the failure at the top.

@@ -1,6 +1,6 @@
 /*
  * cmd_check.c — `qpulse check`: latency budgets and regressions as a CI gate
- * (CONTRACT.md §6, qpulse-check(1)).
+ * (qpulse-check(1)).
  *
  *   qpulse check --budgets FILE   [--input SNAPSHOT.json] ...
  *   qpulse check --baseline OLD.json [--input NEW.json] [--tolerance PERCENT] ...
