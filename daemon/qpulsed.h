@@ -5,11 +5,14 @@
  *   procs.c   finding segments, draining them, exited/dead processes, /proc
  *   agg.c     per-operation statistics and the sliding window
  *   render.c  the snapshot JSON of docs/PROTOCOL.md
- *   server.c  the local socket (PING, SNAPSHOT, RESET)
+ *   server.c  the local socket (PING, SNAPSHOT, HISTORY, RESET)
  *   prom.c    the Prometheus endpoint (--listen), on libmicrohttpd's thread
+ *   prom_fmt.c the three Prometheus pages; prom_native.c native buckets
  *   budgets.c budget rules: evaluation and breach logging
  *   access.c  system mode: whose processes a client sees and may reset
- *   state.c   --state: saving and loading the statistics across restarts
+ *   state.c   --state: the state file's format, saving and loading
+ *   restart.c --state at start-up and exit: what survives, what is `lost`
+ *   log.c     the log (stderr, a file, or syslog); jw.c the output buffer
  *   history.c the flight recorder (--history-mb)
  *   trace.c   the recorder as Trace Event Format (HISTORY, --dump-dir)
  *   slowest.c the slowest samples of each op, with what ran inside them

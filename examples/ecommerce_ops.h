@@ -1,8 +1,8 @@
 /*
- * ecommerce_ops.h — the operations the e-commerce example measures (the seed
- * guide's web-service story: POST /orders on a multi-threaded API server).
+ * ecommerce_ops.h — the operations the e-commerce example measures (a
+ * web service: POST /orders on a multi-threaded API server).
  *
- * Priorities follow the guide: 1 is user-facing critical path, 2 business
+ * Priorities: 1 is user-facing critical path, 2 business
  * logic, 3 data access, 4-5 external services that may be slow.
  */
 #ifndef ECOMMERCE_OPS_H

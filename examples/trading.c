@@ -9,8 +9,8 @@
  * trip is a log-normal delay (median ~90 us, an occasional congested reply
  * ten times slower), spun on the clock so that microseconds stay
  * microseconds.  In qptop, OrderSubmission stands out, and its child
- * NetworkLatency shows where the time goes — the guide's "drilling down".
- * --colo replays the guide's last chapter: the gateway moved next door.
+ * NetworkLatency shows where the time goes.
+ * --colo shows the fix: the gateway moved next door.
  *
  *   trading [SECONDS] [--rate UPDATES_PER_SEC] [--colo]
  */

@@ -1,6 +1,6 @@
 /*
- * trading_ops.c — the one definition of the trading operation set.  Its
- * constructor registers the set with libqpulse when the program loads.
+ * trading_ops.c — the one definition of the trading operation set.  The
+ * set binds to libqpulse on its first sample; nothing runs at load.
  */
 #include "trading_ops.h"
 

@@ -1,6 +1,6 @@
 /*
- * trading_ops.h — the operations the arbitrage example measures (the seed
- * guide's trading story).  Any file that profiles includes this header;
+ * trading_ops.h — the operations the arbitrage example measures (a
+ * crypto arbitrage loop).  Any file that profiles includes this header;
  * trading_ops.c defines the set once.
  *
  * Groups follow the pipeline: market data in, strategy decides, orders go

@@ -1,5 +1,5 @@
 ## tests/tools.mk: tests of `qpulse check`/`qpulse reset` and of the shared
-## snapshot reader and budget parser (budgets issue).
+## snapshot reader and budget parser.
 if ENABLE_TESTS
 check_PROGRAMS += tests/test_snapshot
 tests_test_snapshot_SOURCES = tests/test_snapshot.c

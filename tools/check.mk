@@ -1,4 +1,4 @@
-## tools/check.mk: `qpulse check` and `qpulse reset` (budgets issue), and the
+## tools/check.mk: `qpulse check` and `qpulse reset`, and the
 ## shared readers they bring into the internal library: the snapshot JSON
 ## reader (also used by qptop) and the budget-file parser (also used by
 ## qpulsed and qptop).

@@ -1,4 +1,4 @@
-## tools/run.mk: qpulse run (preload issue).  The installed preload library's
+## tools/run.mk: qpulse run.  The installed preload library's
 ## path is compiled in; the build tree's is found next to the binary.
 ## (Added to CFLAGS with +=: tools/local.mk owns the target's variables.)
 tools_qpulse_CFLAGS += -I$(top_srcdir)/preload \
