@@ -92,6 +92,50 @@ void agg_op_clear(struct agg_op *o)
     memset(o->broken, 0, sizeof o->broken);
 }
 
+void agg_op_compact(struct agg_op *o)
+{
+    if (o->win) {
+        for (unsigned i = 0; i < agg_slots; i++)
+            agg_stats_free(&o->win[i].st);
+        free(o->win);
+        o->win = NULL;
+    }
+    o->cur = -1;
+    (void)hist_pack(&o->cum.h, NULL);   /* -ENOMEM: stays as it is */
+    struct agg_stats *c = &o->cum;
+    if (c->nkids < c->capkids) {
+        if (!c->nkids) {
+            free(c->kids);
+            c->kids = NULL;
+            c->capkids = 0;
+        } else {
+            struct agg_child *k = realloc(c->kids, c->nkids * sizeof *k);
+            if (k) {
+                c->kids = k;
+                c->capkids = c->nkids;
+            }
+        }
+    }
+    slowest_compact(o);
+}
+
+static size_t stats_memory(const struct agg_stats *s)
+{
+    return hist_memory(&s->h) + s->capkids * sizeof *s->kids;
+}
+
+size_t agg_op_memory(const struct agg_op *o)
+{
+    size_t b = sizeof *o + strlen(o->set) + strlen(o->name) + strlen(o->group) +
+               strlen(o->desc) + 4 + stats_memory(&o->cum) + slowest_memory(o);
+    if (o->win) {
+        b += agg_slots * sizeof *o->win;
+        for (unsigned i = 0; i < agg_slots; i++)
+            b += stats_memory(&o->win[i].st);
+    }
+    return b;
+}
+
 /* The slot of second sec, emptied if it held an older second.  NULL when
  * the ring cannot be allocated or sec is older than every second it holds. */
 static struct agg_slot *slot_for(struct agg_op *o, int64_t sec)

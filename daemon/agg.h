@@ -10,7 +10,10 @@
  *
  * Memory: histograms are sparse until busy (lib/hist.h); a second that is
  * over is packed (about 2 bytes per non-empty bucket) and hands its
- * counters or its array to the next second.
+ * counters or its array to the next second.  An exited process's
+ * operations are compacted once the window has passed them
+ * (agg_op_compact()): the structure, its names and the frozen cumulative
+ * histogram remain, a few hundred bytes.
  *
  * Variance: each stats block sums (x - shift)^2 around its first value, so
  * no division happens per sample and the sum does not cancel
@@ -19,6 +22,7 @@
 #ifndef QPULSED_AGG_H
 #define QPULSED_AGG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "budget.h"
@@ -75,6 +79,15 @@ struct agg_op *agg_op_new(const qp_op_info_t *info);
 void agg_op_free(struct agg_op *o);
 /* Clears every statistic of o (RESET). */
 void agg_op_clear(struct agg_op *o);
+/* Once o's process has exited and the live window has passed its last
+ * second: frees the window's ring, freezes the cumulative histogram
+ * (hist_pack), trims its children to their number and keeps only the
+ * cumulative slowest samples (slowest_compact).  What the cumulative
+ * statistics say is unchanged; the window then holds nothing of o, as it
+ * would anyway.  Recording into o afterwards still works. */
+void agg_op_compact(struct agg_op *o);
+/* Bytes o holds (structure, names, histograms, children, slowest). */
+size_t agg_op_memory(const struct agg_op *o);
 
 /* Adds one sample recorded in monotonic second sec (the second its sample
  * started: the window counts samples when they happened, not when they

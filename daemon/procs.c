@@ -4,6 +4,11 @@
  * happens when a producer exits or dies (final drain, mark not alive, keep
  * the statistics --retain seconds, remove the segment).
  *
+ * An exited process is compacted once the live window has passed its
+ * last second (proc_compact()): only what the cumulative statistics need
+ * stays, a few KiB a process.  At most --retain-max exited processes are
+ * kept; past that the ones that exited first are forgotten first.
+ *
  * Segment errors never stop the daemon: -EAGAIN (a producer between
  * shm_open and publishing its header) is retried; anything else is logged
  * once per name and the segment is skipped from then on.
@@ -14,6 +19,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,6 +605,8 @@ static void window_tick(struct proc *p, int64_t sec, int roll)
 {
     for (uint32_t i = 0; i < p->nops; i++) {
         struct agg_op *o = p->ops[i];
+        if (o && !o->win && roll)
+            o->p99_prev = 0;   /* nothing in the window (compacted, or never) */
         if (!o || (!roll && !o->rules_matched) || !o->win)
             continue;
         struct agg_stats w;
@@ -609,12 +619,104 @@ static void window_tick(struct proc *p, int64_t sec, int roll)
     }
 }
 
+/* Bytes the statistics of p hold, its structure included. */
+static size_t proc_memory(const struct proc *p)
+{
+    size_t b = sizeof *p + p->nops * sizeof *p->ops;
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i])
+            b += agg_op_memory(p->ops[i]);
+    return b;
+}
+
+/* p has exited and the window has passed its last second: keep only what
+ * the cumulative statistics need (see agg_op_compact()). */
+static void proc_compact(struct proc *p)
+{
+    size_t before = proc_memory(p);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i]) {
+            agg_op_compact(p->ops[i]);
+            n = i + 1;
+        }
+    /* The op table as far as the last op with samples: the others are
+     * NULL, and nothing of the segment is added any more. */
+    if (n < p->nops) {
+        if (!n) {
+            free(p->ops);
+            p->ops = NULL;
+            p->nops = 0;
+        } else {
+            struct agg_op **v = realloc(p->ops, n * sizeof *v);
+            if (v) {
+                p->ops = v;
+                p->nops = n;
+            }
+        }
+    }
+    p->compacted = 1;
+    log_debug("compacted %s[%ld]: %zu bytes, %zu before", p->name, (long)p->pid, proc_memory(p),
+              before);
+}
+
+/* Whether p is an exited process that may be forgotten or compacted (not
+ * a saved one still waiting for its segment). */
+static int proc_exited(const struct proc *p)
+{
+    return !p->r && !p->saved;
+}
+
+static int exit_cmp(const void *a, const void *b)
+{
+    const struct proc *x = *(const struct proc *const *)a, *y = *(const struct proc *const *)b;
+    return x->exit_mono < y->exit_mono ? -1 : x->exit_mono > y->exit_mono;
+}
+
+/* More than --retain-max exited processes: marks the ones that exited
+ * first for forgetting (exit_mono = INT64_MIN). */
+static void retain_cap(void)
+{
+    unsigned n = 0;
+    for (struct proc *p = qpd.procs; p; p = p->next)
+        n += proc_exited(p);
+    if (n <= qpd.cfg.retain_max)
+        return;
+    struct proc **v = malloc(n * sizeof *v);
+    if (!v)
+        return;   /* the next second tries again */
+    unsigned k = 0;
+    for (struct proc *p = qpd.procs; p; p = p->next)
+        if (proc_exited(p))
+            v[k++] = p;
+    qsort(v, n, sizeof *v, exit_cmp);
+    unsigned excess = n - qpd.cfg.retain_max;
+    for (unsigned i = 0; i < excess; i++)
+        v[i]->exit_mono = INT64_MIN;
+    free(v);
+    qpd.forgotten += excess;
+    /* Logged at most once a minute, with the count so far. */
+    static int64_t logged;
+    static uint64_t logged_n;
+    int64_t now = mono_ns();
+    if (!logged || now - logged >= 60ll * 1000000000) {
+        log_notice("--retain-max %u: forgot %llu exited processes before their --retain "
+                   "time (%llu in all)",
+                   qpd.cfg.retain_max, (unsigned long long)(qpd.forgotten - logged_n),
+                   (unsigned long long)qpd.forgotten);
+        logged = now;
+        logged_n = qpd.forgotten;
+    }
+}
+
 void procs_tick_second(void)
 {
     int64_t now = mono_ns();
     int64_t sec = now / 1000000000;
     /* The window [sec - W, sec - 1] is complete when second sec begins. */
     int roll = sec % qpd.cfg.window == 0;
+    int freed = 0;
+    retain_cap();
     struct proc **pp = &qpd.procs;
     while (*pp) {
         struct proc *p = *pp;
@@ -627,13 +729,24 @@ void procs_tick_second(void)
                 proc_usage(p, now);
             }
         }
-        if (!p->r && !p->saved && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
+        if (proc_exited(p) && (p->exit_mono == INT64_MIN ||
+                               now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000)) {
             log_debug("forgetting %s[%ld]", p->name, (long)p->pid);
             qpd.dropped_gone += p->dropped_last - p->dropped_base;
             *pp = p->next;
             qpd.nprocs--;
             proc_free(p);
+            freed = 1;
             continue;
+        }
+        /* Its samples are all of its exit second or earlier: once the
+         * window and the p99 of the previous window (window_tick) have
+         * passed that second, nothing but the cumulative statistics can
+         * show them. */
+        if (proc_exited(p) && !p->compacted &&
+            sec > p->exit_mono / 1000000000 + (int64_t)qpd.cfg.window + 1) {
+            proc_compact(p);
+            freed = 1;
         }
         for (uint32_t i = 0; i < p->nops; i++)
             if (p->ops[i])
@@ -641,6 +754,19 @@ void procs_tick_second(void)
         window_tick(p, roll ? sec - 1 : sec, roll);
         pp = &p->next;
     }
+#ifdef __GLIBC__
+    /* What compaction freed lies between live allocations: hand the free
+     * pages back once a burst of exits is over (or every 10 s in a long
+     * one). */
+    static int64_t trimmed;
+    static int trim_due;
+    trim_due |= freed;
+    if (trim_due && (!freed || now - trimmed >= 10ll * 1000000000)) {
+        malloc_trim(0);
+        trimmed = now;
+        trim_due = 0;
+    }
+#endif
     if (now > qpd.rate_mono) {
         if (qpd.rate_mono)
             qpd.samples_per_s = (double)(qpd.aggregated - qpd.rate_base) /
