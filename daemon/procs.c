@@ -40,6 +40,7 @@
 #define DRAIN_MAX (1u << 20)      /* samples per reader per call */
 #define DRAIN_ROUNDS 4            /* calls per tick: bounded even if a
                                      producer writes as fast as we read */
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 #define NAMES_MAX 4096            /* pending and skipped names we remember */
 #define PENDING_GIVEUP_NS (5ll * 1000000000)
 
@@ -327,6 +328,57 @@ static struct proc *proc_new(qp_reader_t *r)
     return p;
 }
 
+/* The blocks of compacted processes come from arenas of their own,
+ * filled in turn: processes are compacted and forgotten in about the order
+ * they exited, so an arena empties as a whole and goes back to the system,
+ * and a retained process costs its block and no fragmentation of the
+ * heap it lived in. */
+#define ARENA_BYTES (256u << 10)
+
+struct arena {
+    size_t used, cap;             /* bytes of data */
+    unsigned live;                /* blocks not freed */
+    unsigned reserved;
+    char data[];
+};
+
+static struct arena *arena_cur;
+
+static void *block_alloc(size_t n)
+{
+    n = ALIGN8(n + sizeof(struct arena *));
+    struct arena *a = arena_cur;
+    if (!a || a->cap - a->used < n) {
+        size_t bytes = sizeof *a + (n > ARENA_BYTES - sizeof *a ? n : ARENA_BYTES - sizeof *a);
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        a = m;
+        a->used = 0;
+        a->cap = bytes - sizeof *a;
+        a->live = 0;
+        if (arena_cur && !arena_cur->live)
+            munmap(arena_cur, sizeof *arena_cur + arena_cur->cap);
+        arena_cur = a;
+    }
+    char *b = a->data + a->used;
+    a->used += n;
+    a->live++;
+    *(struct arena **)(void *)b = a;
+    return b + sizeof(struct arena *);
+}
+
+static void block_free(void *p)
+{
+    struct arena *a = *(struct arena **)(void *)((char *)p - sizeof(struct arena *));
+    if (--a->live)
+        return;
+    if (a == arena_cur)
+        a->used = 0;   /* empty: filled again from the start */
+    else
+        munmap(a, sizeof *a + a->cap);
+}
+
 static void proc_free(struct proc *p)
 {
     if (p->r) {
@@ -335,8 +387,12 @@ static void proc_free(struct proc *p)
     }
     for (uint32_t i = 0; i < p->nops; i++)
         agg_op_free(p->ops[i]);
-    free(p->ops);
-    free(p);
+    if (p->compacted != 2) {   /* else all is in p's block */
+        free(p->ops);
+        free(p);
+    } else {
+        block_free(p);
+    }
     qpd.proc_gen++;
 }
 
@@ -629,10 +685,15 @@ static size_t proc_memory(const struct proc *p)
     return b;
 }
 
-/* p has exited and the window has passed its last second: keep only what
- * the cumulative statistics need (see agg_op_compact()). */
-static void proc_compact(struct proc *p)
+/* *pp has exited and the window has passed its last second: keep only
+ * what the cumulative statistics need (agg_op_compact()), and move it all
+ * - the process, its op table, ops, names, histograms, children and
+ * slowest samples - into one allocation.  Its old pieces lay among those
+ * of the processes that ran beside it; freed together, whole pages come
+ * free, and a process forgotten later frees one block. */
+static void proc_compact(struct proc **pp)
 {
+    struct proc *p = *pp;
     size_t before = proc_memory(p);
     uint32_t n = 0;
     for (uint32_t i = 0; i < p->nops; i++)
@@ -640,24 +701,33 @@ static void proc_compact(struct proc *p)
             agg_op_compact(p->ops[i]);
             n = i + 1;
         }
-    /* The op table as far as the last op with samples: the others are
-     * NULL, and nothing of the segment is added any more. */
-    if (n < p->nops) {
-        if (!n) {
-            free(p->ops);
-            p->ops = NULL;
-            p->nops = 0;
-        } else {
-            struct agg_op **v = realloc(p->ops, n * sizeof *v);
-            if (v) {
-                p->ops = v;
-                p->nops = n;
-            }
-        }
-    }
     p->compacted = 1;
-    log_debug("compacted %s[%ld]: %zu bytes, %zu before", p->name, (long)p->pid, proc_memory(p),
-              before);
+    size_t size = ALIGN8(sizeof *p) + ALIGN8(n * sizeof *p->ops);
+    for (uint32_t i = 0; i < n; i++)
+        if (p->ops[i])
+            size += agg_op_pack_size(p->ops[i]);
+    char *block = block_alloc(size), *cur = block;
+    if (!block)
+        return;   /* compacted, in its pieces */
+    struct proc *d = (struct proc *)(void *)cur;
+    cur += ALIGN8(sizeof *d);
+    *d = *p;
+    d->compacted = 2;
+    /* The op table as far as the last op with samples: nothing of the
+     * segment is added any more. */
+    d->nops = n;
+    d->ops = n ? (struct agg_op **)(void *)cur : NULL;
+    cur += ALIGN8(n * sizeof *p->ops);
+    for (uint32_t i = 0; i < n; i++) {
+        d->ops[i] = p->ops[i] ? agg_op_pack(p->ops[i], &cur) : NULL;
+        agg_op_free(p->ops[i]);
+    }
+    free(p->ops);
+    free(p);
+    *pp = d;
+    qpd.proc_gen++;   /* p is gone */
+    log_debug("compacted %s[%ld]: %zu bytes in one block, %zu before", d->name, (long)d->pid,
+              size, before);
 }
 
 /* Whether p is an exited process that may be forgotten or compacted (not
@@ -745,7 +815,8 @@ void procs_tick_second(void)
          * show them. */
         if (proc_exited(p) && !p->compacted &&
             sec > p->exit_mono / 1000000000 + (int64_t)qpd.cfg.window + 1) {
-            proc_compact(p);
+            proc_compact(pp);
+            p = *pp;
             freed = 1;
         }
         for (uint32_t i = 0; i < p->nops; i++)
@@ -810,6 +881,9 @@ void procs_fini(void)
     if (ino_fd >= 0)
         close(ino_fd);
     ino_fd = -1;
+    if (arena_cur)
+        munmap(arena_cur, sizeof *arena_cur + arena_cur->cap);
+    arena_cur = NULL;
     free(pending.v);
     free(skipped.v);
     pending = skipped = (struct name_set){ 0 };

@@ -41,7 +41,9 @@ struct proc {
     char cmdline[256];          /* /proc/PID/cmdline: NUL-separated, cut short */
     unsigned cmdline_len;       /* bytes of it; 0 when unknown */
     int alive;
-    int compacted;              /* exited, statistics compacted (procs.c) */
+    int compacted;              /* exited, statistics compacted (procs.c):
+                                   1 in place, 2 all in one block with
+                                   this structure */
     double started_at;          /* realtime seconds */
     double exited_at;           /* realtime seconds; 0 while alive */
     int64_t seen_mono;          /* when first seen or reset (ns) */

@@ -68,6 +68,48 @@ void slowest_compact(struct agg_op *o)
         o->slow = t;
 }
 
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+static size_t tree_size(const struct slow_tree *t)
+{
+    return sizeof *t + t->n * sizeof t->nodes[0];
+}
+
+size_t slowest_pack_size(const struct agg_op *o)
+{
+    const struct slow_op *s = o->slow;
+    if (!s)
+        return 0;
+    size_t b = ALIGN8(sizeof *s) + ALIGN8(s->cum.n * sizeof *s->cum.v);
+    for (uint32_t i = 0; i < s->cum.n; i++)
+        if (s->cum.v[i].tree)
+            b += ALIGN8(tree_size(s->cum.v[i].tree));
+    return b;
+}
+
+struct slow_op *slowest_pack(const struct agg_op *o, char **cur)
+{
+    const struct slow_op *s = o->slow;
+    if (!s)
+        return NULL;
+    struct slow_op *d = (struct slow_op *)(void *)*cur;
+    *cur += ALIGN8(sizeof *d);
+    *d = (struct slow_op){ .cum = s->cum, .nwin = 0 };
+    d->cum.v = s->cum.n ? (struct slow_sample *)(void *)*cur : NULL;
+    *cur += ALIGN8(s->cum.n * sizeof *s->cum.v);
+    for (uint32_t i = 0; i < s->cum.n; i++) {
+        d->cum.v[i] = s->cum.v[i];
+        const struct slow_tree *t = s->cum.v[i].tree;
+        if (t) {
+            memcpy(*cur, t, tree_size(t));
+            d->cum.v[i].tree = (struct slow_tree *)(void *)*cur;
+            d->cum.v[i].tree->refs = 1;
+            *cur += ALIGN8(tree_size(t));
+        }
+    }
+    return d;
+}
+
 /* A compacted o (slowest_compact) offered a sample again: its window sets
  * and the cumulative set's full size back.  NULL when out of memory. */
 static struct slow_op *slow_expand(struct agg_op *o)

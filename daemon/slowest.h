@@ -115,6 +115,13 @@ int slowest_recent(const struct agg_op *o, int64_t sec, uint64_t *dur, int32_t *
 /* CLOCK_MONOTONIC ns to Unix seconds (now's offset between the clocks). */
 double slowest_unix(uint64_t mono);
 
+/* A compacted o's sets into one block (procs.c packs an exited process
+ * into one allocation): slowest_pack_size() bytes (a multiple of 8) are
+ * taken at *cur, which advances; returns the copy (NULL when o has none).
+ * The copy is never freed on its own: see agg_op.inblock. */
+size_t slowest_pack_size(const struct agg_op *o);
+struct slow_op *slowest_pack(const struct agg_op *o, char **cur);
+
 /* Bytes held by o's sets and trees. */
 size_t slowest_memory(const struct agg_op *o);
 
