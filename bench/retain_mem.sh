@@ -6,9 +6,10 @@
 # 1000) one after another: `qpulse run -- cat /etc/passwd /etc/group` with
 # the default hooks (four operations each).  Prints the daemon's heap growth
 # per process once they have exited and left the live window, against a
-# baseline measured in the same run: N/10 processes that did the same and
-# are kept alive (cat then waits on a FIFO) — what a live process with the
-# same statistics costs.  Memory is the daemon's anonymous memory from
+# baseline measured first in the same run: N/10 processes that do the same
+# and are kept alive (cat then waits on a FIFO; they exit before the N run
+# and are retained with them) — what a live process with the same
+# statistics costs.  Memory is the daemon's anonymous memory from
 # /proc/PID/smaps less the flight recorder's ring (its own mapping, bounded
 # by --history-mb, not per process).
 set -uo pipefail
@@ -60,37 +61,38 @@ files="/etc/passwd /etc/group"
 wait_count '.alive | not' 1
 base=$(heap_kib)
 
-start=$(date +%s.%N)
-for _ in $(seq "$n"); do "$Q" run -- cat $files >/dev/null; done
-secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-wait_count '.alive | not' $((n + 1))
-# Past the live window (--window, 10 s by default, + 2 s): exited
-# processes are compacted then.
-win=10
-for a in "$@"; do case $a in --window=*) win=${a#*=} ;; esac; done
-sleep $((win + 4))
-settled=$(heap_kib)
-ops=$("$build/tests/qpd_tool" req "SNAPSHOT cumulative" |
-  jq '[.processes[] | .ops | length] | add / length')
-
 # Baseline: live processes with the same statistics: the same cat, then
 # blocked reading a FIFO that nobody writes to (the bench holds it open).
 nl=$((n / 10 > 10 ? n / 10 : 10))
 mkfifo "$T/fifo"
 exec 3<>"$T/fifo"
 for _ in $(seq "$nl"); do
-  "$Q" run -- cat $files - <"$T/fifo" >/dev/null & pids="$pids $!"
+  "$Q" run -- cat $files - <"$T/fifo" >/dev/null 3>&- & pids="$pids $!"
 done
 wait_count '.alive' "$nl"
 sleep 2
 live=$(heap_kib)
-rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dpid/status")
-exec 3>&-   # EOF: they exit
+exec 3>&-   # EOF: they exit, and are retained too
+wait_count '.alive | not' $((nl + 1))
 
-per_live=$(( (live - settled) * 1024 / nl ))
-per_ret=$(( (settled - base) * 1024 / n ))
+start=$(date +%s.%N)
+for _ in $(seq "$n"); do "$Q" run -- cat $files >/dev/null; done
+secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+wait_count '.alive | not' $((n + nl + 1))
+# Past the live window (--window, 10 s by default, + 2 s): exited
+# processes are compacted then.
+win=10
+for a in "$@"; do case $a in --window=*) win=${a#*=} ;; esac; done
+sleep $((win + 4))
+settled=$(heap_kib)
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dpid/status")
+ops=$("$build/tests/qpd_tool" req "SNAPSHOT cumulative" |
+  jq '[.processes[] | .ops | length] | add / length')
+
+per_live=$(( (live - base) * 1024 / nl ))
+per_ret=$(( (settled - base) * 1024 / (n + nl) ))
 echo "qpulsed memory per process: $n x 'qpulse run -- cat $files' in ${secs}s, ${ops} ops each"
 echo "  daemon heap (less the flight recorder): empty ${base} KiB, VmRSS at the end ${rss} KiB"
 echo "  live (baseline, $nl processes):         $per_live bytes per process"
-echo "  retained (past the window):             $per_ret bytes per process," \
+echo "  retained ($((n + nl)), past the window):  $per_ret bytes per process," \
   "ratio $(awk -v a="$per_ret" -v b="$per_live" 'BEGIN { printf "%.3f", a / b }') of a live one"
