@@ -11,7 +11,8 @@
 # and are retained with them) — what a live process with the same
 # statistics costs.  Memory is the daemon's anonymous memory from
 # /proc/PID/smaps less the flight recorder's ring (its own mapping, bounded
-# by --history-mb, not per process).
+# by --history-mb, not per process).  $QPULSED: another qpulsed to measure
+# (an older build, say) with the same producers.
 set -uo pipefail
 build=${1:?usage: bench/retain_mem.sh BUILDDIR [N] [DAEMON-OPTIONS...]}
 n=${2:-1000}
@@ -52,7 +53,7 @@ wait_count() {   # FILTER N
 }
 ring_kib=$((64 * 1024))
 for a in "$@"; do case $a in --history-mb=*) ring_kib=$((${a#*=} * 1024)) ;; esac; done
-"$build/daemon/qpulsed" --ns "$QPULSE_NS" --state none "$@" 2>"$T/log" &
+"${QPULSED:-$build/daemon/qpulsed}" --ns "$QPULSE_NS" --state none "$@" 2>"$T/log" &
 dpid=$!
 for _ in $(seq 100); do [ -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ] && break; sleep 0.1; done
 Q="$build/tools/qpulse"
