@@ -81,8 +81,10 @@ static inline int slowest_wants(const struct agg_op *o, int64_t sec, unsigned id
         return slow_k != 0;
     if (s->cum.n < slow_k || dur > s->cum.floor)
         return 1;
-    if (sec == INT64_MIN || !s->nwin)
+    if (sec == INT64_MIN)
         return 0;
+    if (__builtin_expect(!s->nwin, 0))
+        return 1;   /* compacted: slowest_offer() grows the window back */
     const struct slow_set *w = &s->win[idx];
     return w->sec != sec || w->n < slow_k || dur > w->floor;
 }
