@@ -95,5 +95,5 @@ per_ret=$(( (settled - base) * 1024 / (n + nl) ))
 echo "qpulsed memory per process: $n x 'qpulse run -- cat $files' in ${secs}s, ${ops} ops each"
 echo "  daemon heap (less the flight recorder): empty ${base} KiB, VmRSS at the end ${rss} KiB"
 echo "  live (baseline, $nl processes):         $per_live bytes per process"
-echo "  retained ($((n + nl)), past the window):  $per_ret bytes per process," \
+echo "  retained ($((n + nl)), past the window): $per_ret bytes per process," \
   "ratio $(awk -v a="$per_ret" -v b="$per_live" 'BEGIN { printf "%.3f", a / b }') of a live one"
