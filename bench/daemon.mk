@@ -18,6 +18,10 @@ bench_mem_prod_SOURCES = bench/mem_prod.c
 bench_mem_prod_LDADD = lib/libqpulse.la $(LIBM)
 EXTRA_DIST += bench/mem_real.sh
 
+## What an exited (retained) process costs against a live one, with 1000
+## short `qpulse run` processes: bench/retain_mem.sh BUILDDIR [N] [OPTIONS].
+EXTRA_DIST += bench/retain_mem.sh
+
 ## The flight recorder and slowest samples: exactness with injected outliers,
 ## cost per sample against the statistics alone, memory.
 noinst_PROGRAMS += bench/bench_slowest

@@ -45,7 +45,7 @@ progress_sum() { # FILE THREADS
     awk -v n="$2" 'NR % 8 == 1 && NR <= 8 * n { s += $1 } END { printf "%d\n", s }'
 }
 
-"$build/daemon/qpulsed" --ns "$QPULSE_NS" --retain $((secs + 600)) 2>"$T/qpulsed.log" &
+"$build/daemon/qpulsed" --ns "$QPULSE_NS" --retain $((secs + 600)) --retain-max 1000000 2>"$T/qpulsed.log" &
 dpid=$!
 for _ in $(seq 100); do [ -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock" ] && break; sleep 0.1; done
 tck=$(getconf CLK_TCK)

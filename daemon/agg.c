@@ -63,6 +63,11 @@ void agg_op_free(struct agg_op *o)
 {
     if (!o)
         return;
+    if (o->inblock) {   /* freed with its block, but for dense counters */
+        if (!(o->inblock & AGG_HIST_INBLOCK))
+            hist_free(&o->cum.h);
+        return;
+    }
     free(o->set);
     free(o->name);
     free(o->group);
@@ -90,6 +95,103 @@ void agg_op_clear(struct agg_op *o)
     o->cur = -1;
     o->p99_prev = 0;
     memset(o->broken, 0, sizeof o->broken);
+}
+
+void agg_op_compact(struct agg_op *o)
+{
+    if (o->win) {
+        for (unsigned i = 0; i < agg_slots; i++)
+            agg_stats_free(&o->win[i].st);
+        free(o->win);
+        o->win = NULL;
+    }
+    o->cur = -1;
+    (void)hist_pack(&o->cum.h, NULL);   /* -ENOMEM: stays as it is */
+    struct agg_stats *c = &o->cum;
+    if (c->nkids < c->capkids) {
+        if (!c->nkids) {
+            free(c->kids);
+            c->kids = NULL;
+            c->capkids = 0;
+        } else {
+            struct agg_child *k = realloc(c->kids, c->nkids * sizeof *k);
+            if (k) {
+                c->kids = k;
+                c->capkids = c->nkids;
+            }
+        }
+    }
+    slowest_compact(o);
+}
+
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+/* A histogram whose entries are one array (sparse or frozen), which can
+ * move into a block. */
+static int hist_movable(const hist_t *h)
+{
+    return !h->grp && !h->wide;
+}
+
+size_t agg_op_pack_size(const struct agg_op *o)
+{
+    size_t b = ALIGN8(sizeof *o) + ALIGN8(strlen(o->set) + 1) + ALIGN8(strlen(o->name) + 1) +
+               ALIGN8(strlen(o->group) + 1) + ALIGN8(strlen(o->desc) + 1) +
+               ALIGN8(o->cum.nkids * sizeof *o->cum.kids) + slowest_pack_size(o);
+    if (hist_movable(&o->cum.h))
+        b += ALIGN8(hist_memory(&o->cum.h));
+    return b;
+}
+
+static void *take(char **cur, const void *src, size_t n)
+{
+    if (!n)
+        return NULL;
+    void *d = *cur;
+    memcpy(d, src, n);
+    *cur += ALIGN8(n);
+    return d;
+}
+
+struct agg_op *agg_op_pack(struct agg_op *o, char **cur)
+{
+    struct agg_op *d = (struct agg_op *)(void *)*cur;
+    *cur += ALIGN8(sizeof *d);
+    *d = *o;
+    d->set = take(cur, o->set, strlen(o->set) + 1);
+    d->name = take(cur, o->name, strlen(o->name) + 1);
+    d->group = take(cur, o->group, strlen(o->group) + 1);
+    d->desc = take(cur, o->desc, strlen(o->desc) + 1);
+    d->cum.kids = take(cur, o->cum.kids, o->cum.nkids * sizeof *o->cum.kids);
+    d->cum.capkids = d->cum.nkids;
+    d->win = NULL;
+    d->cur = -1;
+    d->inblock = AGG_INBLOCK;
+    if (hist_movable(&o->cum.h)) {
+        d->cum.h.packed = take(cur, o->cum.h.packed, hist_memory(&o->cum.h));
+        d->inblock |= AGG_HIST_INBLOCK;
+    } else {
+        hist_init(&o->cum.h);   /* the dense counters are d's now */
+    }
+    d->slow = slowest_pack(o, cur);
+    return d;
+}
+
+static size_t stats_memory(const struct agg_stats *s)
+{
+    return hist_memory(&s->h) + s->capkids * sizeof *s->kids;
+}
+
+size_t agg_op_memory(const struct agg_op *o)
+{
+    size_t b = sizeof *o + strlen(o->set) + strlen(o->name) + strlen(o->group) +
+               strlen(o->desc) + 4 + stats_memory(&o->cum) + slowest_memory(o);
+    if (o->win) {
+        b += agg_slots * sizeof *o->win;
+        for (unsigned i = 0; i < agg_slots; i++)
+            b += stats_memory(&o->win[i].st);
+    }
+    return b;
 }
 
 /* The slot of second sec, emptied if it held an older second.  NULL when

@@ -10,7 +10,10 @@
  *
  * Memory: histograms are sparse until busy (lib/hist.h); a second that is
  * over is packed (about 2 bytes per non-empty bucket) and hands its
- * counters or its array to the next second.
+ * counters or its array to the next second.  An exited process's
+ * operations are compacted once the window has passed them
+ * (agg_op_compact()): the structure, its names and the frozen cumulative
+ * histogram remain, a few hundred bytes.
  *
  * Variance: each stats block sums (x - shift)^2 around its first value, so
  * no division happens per sample and the sum does not cancel
@@ -19,6 +22,7 @@
 #ifndef QPULSED_AGG_H
 #define QPULSED_AGG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "budget.h"
@@ -63,7 +67,14 @@ struct agg_op {
     uint8_t broken[QP_STAT_COUNT_];   /* breach state, for start/clear logs */
     uint8_t rules_matched;
     struct slow_op *slow;             /* slowest samples (slowest.h), lazily */
+    uint8_t inblock;                  /* AGG_INBLOCK: packed by agg_op_pack() */
 };
+
+/* agg_op.inblock: the op, its names, children and slowest samples lie in
+ * its process's block (freed with it, never on their own), and with
+ * AGG_HIST_INBLOCK its histogram's entries too (else it owns them). */
+#define AGG_INBLOCK 1
+#define AGG_HIST_INBLOCK 2
 
 /* Window length in seconds (qpulsed --window), set once at start, and the
  * per-second slots kept: one more than the window, so that the slot the
@@ -75,6 +86,22 @@ struct agg_op *agg_op_new(const qp_op_info_t *info);
 void agg_op_free(struct agg_op *o);
 /* Clears every statistic of o (RESET). */
 void agg_op_clear(struct agg_op *o);
+/* Once o's process has exited and the live window has passed its last
+ * second: frees the window's ring, freezes the cumulative histogram
+ * (hist_pack), trims its children to their number and keeps only the
+ * cumulative slowest samples (slowest_compact).  What the cumulative
+ * statistics say is unchanged; the window then holds nothing of o, as it
+ * would anyway.  Recording into o afterwards still works. */
+void agg_op_compact(struct agg_op *o);
+/* Packing a compacted o into one block with the rest of its process
+ * (procs.c): agg_op_pack_size() bytes (a multiple of 8) are taken at *cur,
+ * which advances; returns the copy, which takes over a dense histogram's
+ * counters.  Free the original with agg_op_free() afterwards.  The copy
+ * is read-only: nothing may be recorded into it. */
+size_t agg_op_pack_size(const struct agg_op *o);
+struct agg_op *agg_op_pack(struct agg_op *o, char **cur);
+/* Bytes o holds (structure, names, histograms, children, slowest). */
+size_t agg_op_memory(const struct agg_op *o);
 
 /* Adds one sample recorded in monotonic second sec (the second its sample
  * started: the window counts samples when they happened, not when they

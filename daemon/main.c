@@ -67,7 +67,7 @@ double real_s(void)
 
 enum { OPT_NS = 256, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
        OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION, OPT_HISTORY, OPT_SLOWEST,
-       OPT_DUMPDIR };
+       OPT_DUMPDIR, OPT_RETAIN_MAX };
 
 /* The one table of options: getopt_long's table and --help come from it. */
 static const struct opt_def {
@@ -81,6 +81,7 @@ static const struct opt_def {
     { "listen", OPT_LISTEN, "HOST:PORT", "off", "serve Prometheus /metrics (HOST defaults to 127.0.0.1)" },
     { "window", OPT_WINDOW, "SECONDS", "10", "length of the live window (1-3600)" },
     { "retain", OPT_RETAIN, "SECONDS", "300", "how long an exited process stays listed" },
+    { "retain-max", OPT_RETAIN_MAX, "N", "5000", "most exited processes listed; the oldest are forgotten first" },
     { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
     { "history-mb", OPT_HISTORY, "MB", "64", "memory for the flight recorder of raw samples (0 = off)" },
     { "slowest", OPT_SLOWEST, "K", "5", "slowest samples kept per operation and second (0-100)" },
@@ -177,6 +178,7 @@ static void parse_options(int argc, char **argv)
     c->ns = NULL;
     c->window = 10;
     c->retain = 300;
+    c->retain_max = 5000;
     c->history_mb = 64;
     c->slowest = 5;
     opterr = 0;
@@ -187,6 +189,7 @@ static void parse_options(int argc, char **argv)
         case OPT_LISTEN: c->listen = optarg; break;
         case OPT_WINDOW: c->window = parse_seconds("window", optarg, 1, 3600); break;
         case OPT_RETAIN: c->retain = parse_seconds("retain", optarg, 0, 7 * 86400); break;
+        case OPT_RETAIN_MAX: c->retain_max = parse_count("retain-max", optarg, 0, 1000000); break;
         case OPT_BUDGETS: c->budgets_path = optarg; break;
         case OPT_HISTORY: c->history_mb = parse_count("history-mb", optarg, 0, 1u << 20); break;
         case OPT_SLOWEST: c->slowest = parse_count("slowest", optarg, 0, SLOW_K_MAX); break;

@@ -4,6 +4,11 @@
  * happens when a producer exits or dies (final drain, mark not alive, keep
  * the statistics --retain seconds, remove the segment).
  *
+ * An exited process is compacted once the live window has passed its
+ * last second (proc_compact()): only what the cumulative statistics need
+ * stays, a few KiB a process.  At most --retain-max exited processes are
+ * kept; past that the ones that exited first are forgotten first.
+ *
  * Segment errors never stop the daemon: -EAGAIN (a producer between
  * shm_open and publishing its header) is retried; anything else is logged
  * once per name and the segment is skipped from then on.
@@ -14,6 +19,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,7 @@
 #define DRAIN_MAX (1u << 20)      /* samples per reader per call */
 #define DRAIN_ROUNDS 4            /* calls per tick: bounded even if a
                                      producer writes as fast as we read */
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 #define NAMES_MAX 4096            /* pending and skipped names we remember */
 #define PENDING_GIVEUP_NS (5ll * 1000000000)
 
@@ -323,6 +332,57 @@ static struct proc *proc_new(qp_reader_t *r)
     return p;
 }
 
+/* The blocks of compacted processes come from arenas of their own,
+ * filled in turn: processes are compacted and forgotten in about the order
+ * they exited, so an arena empties as a whole and goes back to the system,
+ * and a retained process costs its block and no fragmentation of the
+ * heap it lived in. */
+#define ARENA_BYTES (256u << 10)
+
+struct arena {
+    size_t used, cap;             /* bytes of data */
+    unsigned live;                /* blocks not freed */
+    unsigned reserved;
+    char data[];
+};
+
+static struct arena *arena_cur;
+
+static void *block_alloc(size_t n)
+{
+    n = ALIGN8(n + sizeof(struct arena *));
+    struct arena *a = arena_cur;
+    if (!a || a->cap - a->used < n) {
+        size_t bytes = sizeof *a + (n > ARENA_BYTES - sizeof *a ? n : ARENA_BYTES - sizeof *a);
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        a = m;
+        a->used = 0;
+        a->cap = bytes - sizeof *a;
+        a->live = 0;
+        if (arena_cur && !arena_cur->live)
+            munmap(arena_cur, sizeof *arena_cur + arena_cur->cap);
+        arena_cur = a;
+    }
+    char *b = a->data + a->used;
+    a->used += n;
+    a->live++;
+    *(struct arena **)(void *)b = a;
+    return b + sizeof(struct arena *);
+}
+
+static void block_free(void *p)
+{
+    struct arena *a = *(struct arena **)(void *)((char *)p - sizeof(struct arena *));
+    if (--a->live)
+        return;
+    if (a == arena_cur)
+        a->used = 0;   /* empty: filled again from the start */
+    else
+        munmap(a, sizeof *a + a->cap);
+}
+
 static void proc_free(struct proc *p)
 {
     if (p->r) {
@@ -331,9 +391,13 @@ static void proc_free(struct proc *p)
     }
     for (uint32_t i = 0; i < p->nops; i++)
         agg_op_free(p->ops[i]);
-    free(p->ops);
     history_tails_free(&p->tails);
-    free(p);
+    if (p->compacted != 2) {   /* else all is in p's block */
+        free(p->ops);
+        free(p);
+    } else {
+        block_free(p);
+    }
     qpd.proc_gen++;
 }
 
@@ -602,6 +666,8 @@ static void window_tick(struct proc *p, int64_t sec, int roll)
 {
     for (uint32_t i = 0; i < p->nops; i++) {
         struct agg_op *o = p->ops[i];
+        if (o && !o->win && roll)
+            o->p99_prev = 0;   /* nothing in the window (compacted, or never) */
         if (!o || (!roll && !o->rules_matched) || !o->win)
             continue;
         struct agg_stats w;
@@ -614,12 +680,118 @@ static void window_tick(struct proc *p, int64_t sec, int roll)
     }
 }
 
+/* Bytes the statistics of p hold, its structure included. */
+static size_t proc_memory(const struct proc *p)
+{
+    size_t b = sizeof *p + p->nops * sizeof *p->ops;
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i])
+            b += agg_op_memory(p->ops[i]);
+    return b;
+}
+
+/* *pp has exited and the window has passed its last second: keep only
+ * what the cumulative statistics need (agg_op_compact()), and move it all
+ * - the process, its op table, ops, names, histograms, children and
+ * slowest samples - into one allocation.  Its old pieces lay among those
+ * of the processes that ran beside it; freed together, whole pages come
+ * free, and a process forgotten later frees one block. */
+static void proc_compact(struct proc **pp)
+{
+    struct proc *p = *pp;
+    size_t before = proc_memory(p);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nops; i++)
+        if (p->ops[i]) {
+            agg_op_compact(p->ops[i]);
+            n = i + 1;
+        }
+    p->compacted = 1;
+    size_t size = ALIGN8(sizeof *p) + ALIGN8(n * sizeof *p->ops);
+    for (uint32_t i = 0; i < n; i++)
+        if (p->ops[i])
+            size += agg_op_pack_size(p->ops[i]);
+    char *block = block_alloc(size), *cur = block;
+    if (!block)
+        return;   /* compacted, in its pieces */
+    struct proc *d = (struct proc *)(void *)cur;
+    cur += ALIGN8(sizeof *d);
+    *d = *p;
+    d->compacted = 2;
+    /* The op table as far as the last op with samples: nothing of the
+     * segment is added any more. */
+    d->nops = n;
+    d->ops = n ? (struct agg_op **)(void *)cur : NULL;
+    cur += ALIGN8(n * sizeof *p->ops);
+    for (uint32_t i = 0; i < n; i++) {
+        d->ops[i] = p->ops[i] ? agg_op_pack(p->ops[i], &cur) : NULL;
+        agg_op_free(p->ops[i]);
+    }
+    free(p->ops);
+    free(p);
+    *pp = d;
+    qpd.proc_gen++;   /* p is gone */
+    log_debug("compacted %s[%ld]: %zu bytes in one block, %zu before", d->name, (long)d->pid,
+              size, before);
+}
+
+/* Whether p is an exited process that may be forgotten or compacted (not
+ * a saved one still waiting for its segment). */
+static int proc_exited(const struct proc *p)
+{
+    return !p->r && !p->saved;
+}
+
+static int exit_cmp(const void *a, const void *b)
+{
+    const struct proc *x = *(const struct proc *const *)a, *y = *(const struct proc *const *)b;
+    return x->exit_mono < y->exit_mono ? -1 : x->exit_mono > y->exit_mono;
+}
+
+/* More than --retain-max exited processes: marks the ones that exited
+ * first for forgetting (exit_mono = INT64_MIN). */
+static void retain_cap(void)
+{
+    unsigned n = 0;
+    for (struct proc *p = qpd.procs; p; p = p->next)
+        n += proc_exited(p);
+    if (n <= qpd.cfg.retain_max)
+        return;
+    struct proc **v = malloc(n * sizeof *v);
+    if (!v)
+        return;   /* the next second tries again */
+    unsigned k = 0;
+    for (struct proc *p = qpd.procs; p; p = p->next)
+        if (proc_exited(p))
+            v[k++] = p;
+    qsort(v, n, sizeof *v, exit_cmp);
+    unsigned excess = n - qpd.cfg.retain_max;
+    for (unsigned i = 0; i < excess; i++)
+        v[i]->exit_mono = INT64_MIN;
+    free(v);
+    qpd.forgotten += excess;
+    /* Logged at most once a minute, with the count so far. */
+    static int64_t logged;
+    static uint64_t logged_n;
+    int64_t now = mono_ns();
+    if (!logged || now - logged >= 60ll * 1000000000) {
+        log_notice("--retain-max %u: forgot %llu exited processes before their --retain "
+                   "time (%llu in all)",
+                   qpd.cfg.retain_max, (unsigned long long)(qpd.forgotten - logged_n),
+                   (unsigned long long)qpd.forgotten);
+        logged = now;
+        logged_n = qpd.forgotten;
+    }
+}
+
 void procs_tick_second(void)
 {
     int64_t now = mono_ns();
     int64_t sec = now / 1000000000;
     /* The window [sec - W, sec - 1] is complete when second sec begins. */
     int roll = sec % qpd.cfg.window == 0;
+    int freed = 0;
+    retain_cap();
     struct proc **pp = &qpd.procs;
     while (*pp) {
         struct proc *p = *pp;
@@ -632,13 +804,25 @@ void procs_tick_second(void)
                 proc_usage(p, now);
             }
         }
-        if (!p->r && !p->saved && now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000) {
+        if (proc_exited(p) && (p->exit_mono == INT64_MIN ||
+                               now - p->exit_mono > (int64_t)qpd.cfg.retain * 1000000000)) {
             log_debug("forgetting %s[%ld]", p->name, (long)p->pid);
             qpd.dropped_gone += p->dropped_last - p->dropped_base;
             *pp = p->next;
             qpd.nprocs--;
             proc_free(p);
+            freed = 1;
             continue;
+        }
+        /* Its samples are all of its exit second or earlier: once the
+         * window and the p99 of the previous window (window_tick) have
+         * passed that second, nothing but the cumulative statistics can
+         * show them. */
+        if (proc_exited(p) && !p->compacted &&
+            sec > p->exit_mono / 1000000000 + (int64_t)qpd.cfg.window + 1) {
+            proc_compact(pp);
+            p = *pp;
+            freed = 1;
         }
         for (uint32_t i = 0; i < p->nops; i++)
             if (p->ops[i])
@@ -646,6 +830,19 @@ void procs_tick_second(void)
         window_tick(p, roll ? sec - 1 : sec, roll);
         pp = &p->next;
     }
+#ifdef __GLIBC__
+    /* What compaction freed lies between live allocations: hand the free
+     * pages back once a burst of exits is over (or every 10 s in a long
+     * one). */
+    static int64_t trimmed;
+    static int trim_due;
+    trim_due |= freed;
+    if (trim_due && (!freed || now - trimmed >= 10ll * 1000000000)) {
+        malloc_trim(0);
+        trimmed = now;
+        trim_due = 0;
+    }
+#endif
     if (now > qpd.rate_mono) {
         if (qpd.rate_mono)
             qpd.samples_per_s = (double)(qpd.aggregated - qpd.rate_base) /
@@ -689,6 +886,9 @@ void procs_fini(void)
     if (ino_fd >= 0)
         close(ino_fd);
     ino_fd = -1;
+    if (arena_cur)
+        munmap(arena_cur, sizeof *arena_cur + arena_cur->cap);
+    arena_cur = NULL;
     free(pending.v);
     free(skipped.v);
     pending = skipped = (struct name_set){ 0 };

@@ -45,6 +45,9 @@ struct proc {
     char cmdline[256];          /* /proc/PID/cmdline: NUL-separated, cut short */
     unsigned cmdline_len;       /* bytes of it; 0 when unknown */
     int alive;
+    int compacted;              /* exited, statistics compacted (procs.c):
+                                   1 in place, 2 all in one block with
+                                   this structure */
     double started_at;          /* realtime seconds */
     double exited_at;           /* realtime seconds; 0 while alive */
     int64_t seen_mono;          /* when first seen or reset (ns) */
@@ -78,6 +81,7 @@ struct qpd_config {
     const char *listen;         /* HOST:PORT or NULL */
     unsigned window;            /* seconds */
     unsigned retain;            /* seconds */
+    unsigned retain_max;        /* exited processes kept at most */
     const char *budgets_path;
     const char *log_file;
     const char *pidfile;
@@ -110,6 +114,8 @@ struct qpd {
     const char *state_path;     /* --state, NULL when off */
     uint32_t next_hid;          /* last struct proc.hid handed out */
     uint64_t proc_gen;          /* bumped whenever a struct proc is freed */
+    uint64_t forgotten;         /* exited processes forgotten early for
+                                   --retain-max */
 };
 
 extern struct qpd qpd;

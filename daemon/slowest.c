@@ -40,19 +40,104 @@ void slowest_free(struct agg_op *o)
     if (!s)
         return;
     set_free(&s->cum);
-    for (unsigned i = 0; i < agg_slots; i++)
+    for (unsigned i = 0; i < s->nwin; i++)
         set_free(&s->win[i]);
     free(s);
     o->slow = NULL;
 }
 
+void slowest_compact(struct agg_op *o)
+{
+    struct slow_op *s = o->slow;
+    if (!s || !s->nwin)
+        return;
+    for (unsigned i = 0; i < s->nwin; i++)
+        set_free(&s->win[i]);
+    if (!s->cum.n) {
+        slowest_free(o);
+        return;
+    }
+    if (s->cum.n < slow_k) {
+        struct slow_sample *v = realloc(s->cum.v, s->cum.n * sizeof *v);
+        if (v)
+            s->cum.v = v;
+    }
+    s->nwin = 0;
+    struct slow_op *t = realloc(s, sizeof *s);
+    if (t)
+        o->slow = t;
+}
+
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+static size_t tree_size(const struct slow_tree *t)
+{
+    return sizeof *t + t->n * sizeof t->nodes[0];
+}
+
+size_t slowest_pack_size(const struct agg_op *o)
+{
+    const struct slow_op *s = o->slow;
+    if (!s)
+        return 0;
+    size_t b = ALIGN8(sizeof *s) + ALIGN8(s->cum.n * sizeof *s->cum.v);
+    for (uint32_t i = 0; i < s->cum.n; i++)
+        if (s->cum.v[i].tree)
+            b += ALIGN8(tree_size(s->cum.v[i].tree));
+    return b;
+}
+
+struct slow_op *slowest_pack(const struct agg_op *o, char **cur)
+{
+    const struct slow_op *s = o->slow;
+    if (!s)
+        return NULL;
+    struct slow_op *d = (struct slow_op *)(void *)*cur;
+    *cur += ALIGN8(sizeof *d);
+    *d = (struct slow_op){ .cum = s->cum, .nwin = 0 };
+    d->cum.v = s->cum.n ? (struct slow_sample *)(void *)*cur : NULL;
+    *cur += ALIGN8(s->cum.n * sizeof *s->cum.v);
+    for (uint32_t i = 0; i < s->cum.n; i++) {
+        d->cum.v[i] = s->cum.v[i];
+        const struct slow_tree *t = s->cum.v[i].tree;
+        if (t) {
+            memcpy(*cur, t, tree_size(t));
+            d->cum.v[i].tree = (struct slow_tree *)(void *)*cur;
+            d->cum.v[i].tree->refs = 1;
+            *cur += ALIGN8(tree_size(t));
+        }
+    }
+    return d;
+}
+
+/* A compacted o (slowest_compact) offered a sample again: its window sets
+ * and the cumulative set's full size back.  NULL when out of memory. */
+static struct slow_op *slow_expand(struct agg_op *o)
+{
+    struct slow_op *s = o->slow;
+    struct slow_sample *v = realloc(s->cum.v, slow_k * sizeof *v);
+    if (!v)
+        return NULL;
+    s->cum.v = v;
+    s = realloc(s, sizeof *s + agg_slots * sizeof s->win[0]);
+    if (!s)
+        return NULL;
+    memset(s->win, 0, agg_slots * sizeof s->win[0]);
+    for (unsigned i = 0; i < agg_slots; i++)
+        s->win[i].sec = INT64_MIN;
+    s->nwin = agg_slots;
+    o->slow = s;
+    return s;
+}
+
 static struct slow_op *slow_get(struct agg_op *o)
 {
     if (o->slow)
-        return o->slow;
+        return o->slow->nwin ? o->slow : slow_expand(o);
     struct slow_op *s = calloc(1, sizeof *s + agg_slots * sizeof s->win[0]);
     if (!s)
         return NULL;
+    s->nwin = agg_slots;
     for (unsigned i = 0; i < agg_slots; i++)
         s->win[i].sec = INT64_MIN;
     o->slow = s;
@@ -224,7 +309,7 @@ unsigned slowest_list(const struct agg_op *o, int cumulative, int64_t sec,
     } else {
         /* The window's seconds: keep the best `max` as we go. */
         const unsigned keep = max < SLOW_K_MAX ? max : SLOW_K_MAX;
-        for (unsigned k = 0; k < agg_slots; k++) {
+        for (unsigned k = 0; k < s->nwin; k++) {
             const struct slow_set *w = &s->win[k];
             if (w->sec <= sec - (int64_t)agg_window_s || w->sec > sec)
                 continue;
@@ -265,9 +350,9 @@ double slowest_unix(uint64_t mono)
     return off + (double)mono / 1e9;
 }
 
-static size_t set_memory(const struct slow_set *s)
+static size_t set_memory(const struct slow_set *s, unsigned cap)
 {
-    size_t b = s->v ? slow_k * sizeof *s->v : 0;
+    size_t b = s->v ? cap * sizeof *s->v : 0;
     for (uint32_t i = 0; i < s->n; i++)
         if (s->v[i].tree)
             b += (sizeof *s->v[i].tree + s->v[i].tree->n * sizeof s->v[i].tree->nodes[0]) /
@@ -280,8 +365,9 @@ size_t slowest_memory(const struct agg_op *o)
     const struct slow_op *s = o->slow;
     if (!s)
         return 0;
-    size_t b = sizeof *s + agg_slots * sizeof s->win[0] + set_memory(&s->cum);
-    for (unsigned i = 0; i < agg_slots; i++)
-        b += set_memory(&s->win[i]);
+    size_t b = sizeof *s + s->nwin * sizeof s->win[0] +
+               set_memory(&s->cum, s->nwin ? slow_k : s->cum.n);
+    for (unsigned i = 0; i < s->nwin; i++)
+        b += set_memory(&s->win[i], slow_k);
     return b;
 }

@@ -15,6 +15,8 @@
  * Memory per operation: nothing until its first sample, then K entries for
  * the cumulative set and K per window second that saw samples, plus the
  * trees (32 bytes a node), shared between the sets that hold a sample.
+ * Compacted (an exited process, past the window): the cumulative set's
+ * samples (40 bytes each) and their trees only.
  */
 #ifndef QPULSED_SLOWEST_H
 #define QPULSED_SLOWEST_H
@@ -61,7 +63,9 @@ struct slow_set {
 
 struct slow_op {
     struct slow_set cum;
-    struct slow_set win[];    /* agg_slots */
+    uint32_t nwin;            /* agg_slots; 0 once compacted */
+    uint32_t reserved;
+    struct slow_set win[];    /* nwin */
 };
 
 /* --slowest K (0 turns the tracking off), set once at start. */
@@ -79,6 +83,8 @@ static inline int slowest_wants(const struct agg_op *o, int64_t sec, unsigned id
         return 1;
     if (sec == INT64_MIN)
         return 0;
+    if (__builtin_expect(!s->nwin, 0))
+        return 1;   /* compacted: slowest_offer() grows the window back */
     const struct slow_set *w = &s->win[idx];
     return w->sec != sec || w->n < slow_k || dur > w->floor;
 }
@@ -90,6 +96,11 @@ void slowest_offer(struct agg_op *o, int64_t sec, uint64_t hidx, uint64_t start,
 
 /* Frees o's sets (o->slow becomes NULL). */
 void slowest_free(struct agg_op *o);
+
+/* Once o's process has exited and the live window has passed its samples:
+ * frees the window's sets (and the trees only they held) and trims the
+ * cumulative set to its samples.  A later offer grows it back. */
+void slowest_compact(struct agg_op *o);
 
 /* The slowest samples of o, slowest first: since start (cumulative) or of
  * the window ending with second sec.  Fills out[0..max-1] with pointers into
@@ -105,6 +116,13 @@ int slowest_recent(const struct agg_op *o, int64_t sec, uint64_t *dur, int32_t *
 
 /* CLOCK_MONOTONIC ns to Unix seconds (now's offset between the clocks). */
 double slowest_unix(uint64_t mono);
+
+/* A compacted o's sets into one block (procs.c packs an exited process
+ * into one allocation): slowest_pack_size() bytes (a multiple of 8) are
+ * taken at *cur, which advances; returns the copy (NULL when o has none).
+ * The copy is never freed on its own: see agg_op.inblock. */
+size_t slowest_pack_size(const struct agg_op *o);
+struct slow_op *slowest_pack(const struct agg_op *o, char **cur);
 
 /* Bytes held by o's sets and trees. */
 size_t slowest_memory(const struct agg_op *o);

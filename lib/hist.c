@@ -262,7 +262,7 @@ static int reserve(hist_t *h, uint32_t n)
         return 0;
     uint32_t cap = h->cappacked ? h->cappacked : 8;
     while (cap < n)
-        cap += cap / 2;   /* not doubling: less slack in long-lived ones */
+        cap += cap / 2 + 1;   /* not doubling: less slack in long-lived ones */
     uint32_t *v = realloc(h->packed, cap * sizeof *v);
     if (!v)
         return -ENOMEM;

@@ -20,6 +20,16 @@ tests_test_hist_LDADD = $(QPTEST_LIBS_)
 TESTS += tests/test_hist
 endif
 
+# An exited process's statistics compacted into one block: unchanged.
+if ENABLE_TESTS
+check_PROGRAMS += tests/test_compact
+tests_test_compact_SOURCES = tests/test_compact.c daemon/agg.c daemon/slowest.c daemon/history.c
+tests_test_compact_CPPFLAGS = $(QPTEST_CPPFLAGS_) -I$(top_srcdir)/daemon
+tests_test_compact_CFLAGS = $(QPTEST_CFLAGS_)
+tests_test_compact_LDADD = $(QPTEST_LIBS_)
+TESTS += tests/test_compact
+endif
+
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
 	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
 	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh

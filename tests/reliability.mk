@@ -30,7 +30,8 @@ RELIABILITY_TESTS = \
 	tests/reliability-daemon.sh \
 	tests/reliability-restart.sh \
 	tests/reliability-security.sh \
-	tests/reliability-retain.sh
+	tests/reliability-retain.sh \
+	tests/reliability-compact.sh
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS)
 EXTRA_DIST += docs/RELIABILITY.md
