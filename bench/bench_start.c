@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -121,6 +122,26 @@ static double first_sample(const char *self)
     return atof(buf);
 }
 
+/* Removes what this run's processes left in /dev/shm: with no qpulsed
+ * running, a shell that ends with _exit() (dash does) skips its exit path
+ * and leaves its segment for a daemon to remove. */
+static void cleanup(const char *ns)
+{
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "qpulse.%s.", ns);
+    DIR *d = opendir("/dev/shm");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+            char path[400];
+            snprintf(path, sizeof path, "/dev/shm/%.300s", de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--child"))
@@ -206,5 +227,6 @@ int main(int argc, char **argv)
                wall[c][0] / 1e3, wall[c][1] / 1e3, wall[c][1] / wall[c][0], cpu[c][0] / 1e3,
                cpu[c][1] / 1e3, cpu[c][1] / cpu[c][0]);
     }
+    cleanup(ns);
     return 0;
 }
