@@ -67,13 +67,25 @@ void qp_preload_reap(void)
     int n = snprintf(prefix, sizeof prefix, "qpulse.%s.%ld.", ns, (long)pid);
     if (n < 0 || (size_t)n >= sizeof prefix)
         return;
-    DIR *d = opendir("/dev/shm");
-    if (!d)
+    /* getdents64() into a buffer on the stack, not opendir(): that one
+     * allocates 32 KiB, which in a program that has not allocated yet is
+     * the heap's creation (system calls and page faults), in every image. */
+    int d = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
         return;
     int daemon = -1;
     uint64_t st = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
+    _Alignas(8) char buf[4096];
+    ssize_t got = 0, at = 0;
+    for (;;) {
+        if (at >= got) {
+            got = getdents64(d, buf, sizeof buf);
+            at = 0;
+            if (got <= 0)
+                break;
+        }
+        struct dirent64 *de = (struct dirent64 *)(void *)(buf + at);
+        at += de->d_reclen;
         if (strncmp(de->d_name, prefix, (size_t)n) != 0)
             continue;
         char sns[QP_NAME_MAX];
@@ -95,5 +107,5 @@ void qp_preload_reap(void)
         if (!daemon)
             shm_unlink(name);
     }
-    closedir(d);
+    close(d);
 }
