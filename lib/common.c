@@ -231,12 +231,10 @@ static int read_stat(pid_t pid, char *buf, size_t len)
     return 0;
 }
 
-uint64_t qp_proc_starttime(pid_t pid)
+/* Field 22 (starttime) of a /proc/<pid>/stat line; 0 when malformed. */
+static uint64_t stat_starttime(const char *buf)
 {
-    char buf[1024];
-    if (read_stat(pid, buf, sizeof buf) < 0)
-        return 0;
-    char *p = strrchr(buf, ')');
+    const char *p = strrchr(buf, ')');
     if (!p)
         return 0;
     p++;
@@ -247,6 +245,14 @@ uint64_t qp_proc_starttime(pid_t pid)
     if (!p)
         return 0;
     return strtoull(p + 1, NULL, 10);
+}
+
+uint64_t qp_proc_starttime(pid_t pid)
+{
+    char buf[1024];
+    if (read_stat(pid, buf, sizeof buf) < 0)
+        return 0;
+    return stat_starttime(buf);
 }
 
 int qp_proc_alive(pid_t pid, uint64_t starttime)
@@ -261,7 +267,9 @@ int qp_proc_alive(pid_t pid, uint64_t starttime)
     char *p = strrchr(buf, ')');
     if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
         return 0;   /* a zombie has exited: its samples are final */
-    if (starttime && qp_proc_starttime(pid) != starttime)
+    /* The start time from the same read (one /proc read, not two: this
+     * runs in every profiled process's exit path). */
+    if (starttime && stat_starttime(buf) != starttime)
         return 0;
     return 1;
 }

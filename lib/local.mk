@@ -6,7 +6,7 @@ lib_LTLIBRARIES += lib/libqpulse.la
 lib_libqpulse_la_SOURCES = lib/record.c lib/common.c lib/common.h lib/layout.h lib/atomics.h
 lib_libqpulse_la_CPPFLAGS = $(AM_CPPFLAGS) -DQPULSE_BUILDING_LIBRARY
 lib_libqpulse_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS)
-lib_libqpulse_la_LDFLAGS = -version-info $(QPULSE_LT_VERSION) -no-undefined $(AM_LDFLAGS)
+lib_libqpulse_la_LDFLAGS = -version-info $(QPULSE_LT_VERSION) -no-undefined $(NOW_LDFLAGS) $(AM_LDFLAGS)
 lib_libqpulse_la_LIBADD = $(PTHREAD_LIBS)
 
 noinst_LTLIBRARIES += lib/libqpulse-internal.la

@@ -9,7 +9,7 @@ preload_libqpulse_preload_la_SOURCES = preload/hooks.c preload/bootstrap.c prelo
 preload_libqpulse_preload_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS)
 ## -module -avoid-version: installed as plain libqpulse-preload.so, the name
 ## LD_PRELOAD and qpulse run use.
-preload_libqpulse_preload_la_LDFLAGS = -module -avoid-version -shared -no-undefined $(AM_LDFLAGS)
+preload_libqpulse_preload_la_LDFLAGS = -module -avoid-version -shared -no-undefined $(NOW_LDFLAGS) $(AM_LDFLAGS)
 preload_libqpulse_preload_la_LIBADD = lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
 
 ## The group parser is shared with `qpulse run --hooks`.

@@ -57,23 +57,47 @@ void qp_preload_reap(void)
 {
     const char *ns = qp_ns_from_env();
     pid_t pid = getpid();
-    uint64_t st = qp_proc_starttime(pid);
     char prefix[160];
-    if (!ns || !st)
+    if (!ns)
         return;
-    /* qpulse.<ns>.<pid>.<starttime>.<seq>: the seq tells the images apart. */
-    int n = snprintf(prefix, sizeof prefix, "qpulse.%s.%ld.%llu.", ns, (long)pid,
-                     (unsigned long long)st);
+    /* qpulse.<ns>.<pid>.<starttime>.<seq>: the seq tells the images apart.
+     * Matched on the pid first: this process's start time (a read of
+     * /proc/PID/stat) is needed only when a segment of this pid is there,
+     * which is rare — most images are the first of their process. */
+    int n = snprintf(prefix, sizeof prefix, "qpulse.%s.%ld.", ns, (long)pid);
     if (n < 0 || (size_t)n >= sizeof prefix)
         return;
-    DIR *d = opendir("/dev/shm");
-    if (!d)
+    /* getdents64() into a buffer on the stack, not opendir(): that one
+     * allocates 32 KiB, which in a program that has not allocated yet is
+     * the heap's creation (system calls and page faults), in every image. */
+    int d = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
         return;
     int daemon = -1;
-    struct dirent *de;
-    while ((de = readdir(d))) {
+    uint64_t st = 0;
+    _Alignas(8) char buf[4096];
+    ssize_t got = 0, at = 0;
+    for (;;) {
+        if (at >= got) {
+            got = getdents64(d, buf, sizeof buf);
+            at = 0;
+            if (got <= 0)
+                break;
+        }
+        struct dirent64 *de = (struct dirent64 *)(void *)(buf + at);
+        at += de->d_reclen;
         if (strncmp(de->d_name, prefix, (size_t)n) != 0)
             continue;
+        char sns[QP_NAME_MAX];
+        pid_t spid;
+        uint64_t sst;
+        if (qp_seg_name_parse(de->d_name, sns, sizeof sns, &spid, &sst, NULL) < 0 ||
+            spid != pid || strcmp(sns, ns) != 0)
+            continue;
+        if (!st && !(st = qp_proc_starttime(pid)))
+            break;
+        if (sst != st)
+            continue;   /* an earlier process that had this pid */
         char name[300];
         snprintf(name, sizeof name, "/%.280s", de->d_name);
         if (!reap_one(name, pid))
@@ -83,5 +107,5 @@ void qp_preload_reap(void)
         if (!daemon)
             shm_unlink(name);
     }
-    closedir(d);
+    close(d);
 }

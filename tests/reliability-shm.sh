@@ -32,8 +32,8 @@ check() { # check CASE EXPECT_RECORDING(0|1)
   grep -q 'qpulse' "$T/err" || qp_fail "$name: no line on stderr says what happened"
 }
 
-# 1. Room for the segment's header but not for its tables: nothing
-#    recorded, every sample dropped and counted.
+# 1. Room for the segment's header and first table pages but not for a
+#    thread's ring: nothing recorded, every sample dropped and counted.
 fenced size=64k,mode=1777; check $? "64 KiB /dev/shm"
 grep -q ' recorded=0 dropped=20000$' "$T/out" || qp_fail "64 KiB: expected nothing recorded, all counted"
 

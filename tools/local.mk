@@ -4,6 +4,12 @@ tools_qpulse_SOURCES = tools/qpulse.c tools/tools.h tools/cmd_run.c tools/cmd_ch
 	tools/cmd_trace.c
 tools_qpulse_LDADD = lib/libqpulse-internal.la $(JANSSON_LIBS) $(LIBM)
 tools_qpulse_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+## Static where possible (configure --enable-static-qpulse): `qpulse run`
+## execs the command it starts, and every shared library qpulse itself
+## loads would add to that command's start-up time.
+if STATIC_QPULSE
+tools_qpulse_LDFLAGS = $(AM_LDFLAGS) -all-static
+endif
 ## qpulse-run's and qpulse-check's own additions follow in tools/run.mk and tools/check.mk
 include $(srcdir)/tools/run.mk
 include $(srcdir)/tools/check.mk
