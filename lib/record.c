@@ -1075,6 +1075,25 @@ uint64_t qpulse_dropped(void)
     return n;
 }
 
+/* Whether the namespace's daemon, which has not attached yet, will read
+ * segment h: it runs, as root or as the segment's owner.  (A root daemon's
+ * presence record is root's, mode 0600: another user sees it is there but
+ * cannot read whether it still runs; a root daemon removes stale records
+ * and segments when it starts.) */
+static int daemon_will_read(const struct qp_seg_header *h)
+{
+    char name[128], path[160];
+    struct stat sb;
+    if (qp_daemon_shm_name(name, sizeof name, h->ns) < 0)
+        return 0;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    if (stat(path, &sb) < 0 || (sb.st_uid != 0 && sb.st_uid != qp_load_relaxed(&h->uid)))
+        return 0;
+    if (sb.st_uid == 0 && geteuid() != 0)
+        return 1;
+    return qp_daemon_running(h->ns);
+}
+
 void qpulse_shutdown(void)
 {
     qpulse__busy++;
@@ -1089,7 +1108,7 @@ void qpulse_shutdown(void)
         qp_store_release(&h->state, QP_STATE_EXITED);
         struct qp_consumer *c = (struct qp_consumer *)((char *)h + h->consumer_off);
         pid_t dp = qp_load_acquire(&c->daemon_pid);
-        int keep = (dp > 0 && qp_proc_alive(dp, 0)) || qp_daemon_running(h->ns);
+        int keep = (dp > 0 && qp_proc_alive(dp, 0)) || daemon_will_read(h);
         if (!keep)
             shm_unlink(g_seg_name);
         /* The mapping stays: other threads may still be inside a scope. */
