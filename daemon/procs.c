@@ -430,6 +430,15 @@ static void try_open(const char *name)
     if (ret < 0) {
         if (remove_if_stale(name, path, err))
             return;
+        char shm_path[160];
+        struct stat sb;
+        snprintf(shm_path, sizeof shm_path, SHM_DIR "%s", path);
+        if (ret == -EACCES && stat(shm_path, &sb) == 0) {
+            /* Another user's: say whose, and what would read it. */
+            snprintf(err, sizeof err, "owned by uid %lu, not us (only a root qpulsed reads "
+                     "other users' segments)", (unsigned long)sb.st_uid);
+            ret = -EPERM;
+        }
         if (!retry_reason || strcmp(retry_reason, err) != 0)
             log_warn("skipping segment %s: %s", path, err);
         skip_add(name, err, ret);
