@@ -594,9 +594,31 @@ void procs_rescan(void)
             try_open(de->d_name);
     }
     closedir(d);
-    for (unsigned i = 0; i < skipped.n; i++)
-        if (skipped.v[i].seen)
-            skip_reap(&skipped.v[i]);
+    /* Skipped segments whose process is gone: one last look at those
+     * refused for their owner (their process may have made them readable
+     * before it exited: then they are drained and removed as usual), then
+     * removed. */
+    for (unsigned i = 0; i < skipped.n;) {
+        struct name_ent *e = &skipped.v[i];
+        if (!e->seen || e->left || e->pid <= 0 || qp_proc_alive(e->pid, e->start_time)) {
+            i++;
+            continue;
+        }
+        if (!e->retry) {
+            skip_reap(e);
+            i++;
+            continue;
+        }
+        char name[128], why[sizeof e->reason];
+        snprintf(name, sizeof name, "%s", e->name);
+        snprintf(why, sizeof why, "%s", e->reason);
+        names_del(&skipped, e);   /* v[i] is another entry now */
+        retry_reason = why;
+        try_open(name);
+        retry_reason = NULL;
+        if ((e = names_find(&skipped, name)) != NULL)
+            skip_reap(e);   /* leaves it seen == 0 or left: not looked at again */
+    }
     for (unsigned i = 0; i < skipped.n;) {
         char name[128];
         snprintf(name, sizeof name, "%s", skipped.v[i].name);

@@ -608,7 +608,9 @@ static int seg_fallocate(off_t off, off_t len)
  * owner into *old_uid and *old_gid (for undoing a call that failed).
  * Returns 1 when the owner changed, 0 when there is nothing to change (no
  * segment yet: it will be created by the new user), -errno when fchown()
- * failed (only root may give a file away).  Never on the fast path. */
+ * failed (only root may give a file away).  Both -1: no change, but a
+ * daemon watching the segment is told to look at it again.  Never on the
+ * fast path. */
 QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *old_gid);
 QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *old_gid)
 {
@@ -632,6 +634,11 @@ QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *ol
     }
     if (g_seg_fd < 0 || fstat(g_seg_fd, &sb) < 0) {
         ret = -EBADF;
+    } else if (uid == (uid_t)-1 && gid == (gid_t)-1) {
+        /* The process now runs as the segment's owner: a daemon that
+         * refused it a moment ago (the owner changed first) looks again
+         * when its attributes change (inotify IN_ATTRIB). */
+        ret = fchmod(g_seg_fd, 0600) < 0 ? -errno : 0;
     } else if ((uid == (uid_t)-1 || sb.st_uid == uid) && (gid == (gid_t)-1 || sb.st_gid == gid)) {
         ret = 0;
     } else {

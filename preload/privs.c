@@ -76,6 +76,8 @@ static void after(int ret, struct undo *u)
         (void)qpulse__seg_chown(u->uid, u->gid, NULL, NULL);
     else if (ret == 0 && geteuid() == 0)
         (void)qpulse__seg_chown(0, KEEP_GID, NULL, NULL);
+    else if (ret == 0 && u->done)   /* the process is now the new owner's: say so */
+        (void)qpulse__seg_chown(KEEP_UID, KEEP_GID, NULL, NULL);
     qp_guard_leave();
     errno = e;
 }

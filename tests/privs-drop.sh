@@ -80,7 +80,7 @@ expect "forged op counted" "$(jsnap; jq --argjson p $VICTIM '[.processes[] | sel
 kill -KILL $VICTIM
 wait $VICTIM 2>/dev/null
 qp_wait_for 20 "[ ! -e /dev/shm/$FORGED ]" || qp_fail "the refused segment $FORGED of an exited process stays"
-grep -q "removed segment /$FORGED of exited pid $VICTIM" "$T/qpulsed.log" ||
+grep -q "removed .*segment /$FORGED of .* pid $VICTIM" "$T/qpulsed.log" ||
   qp_fail "the daemon did not say it removed $FORGED"
 kill -TERM $QP_DAEMON_PID
 wait $QP_DAEMON_PID 2>/dev/null
