@@ -58,7 +58,7 @@ PP=$(jq -r --argjson c "$CHILD" '[.processes[] | select(.name == "priv_prod" and
 [ "$PP" != 0 ] || { cat "$T/qpulsed.log" >&2; qp_fail "the daemon does not list priv_prod"; }
 qp_wait_for 20 count_is "$PP" write $((3 * N)) ||
   qp_fail "priv_prod's writes: $(count "$PP" write), want $((3 * N))"
-expect "uid of priv_prod" "$(jq -r --argjson p "$PP" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" "$NOBODY"
+expect "uid of its child" "$(jq -r --argjson p "$CHILD" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" "$NOBODY"
 expect "skipped" "$(jq -c '.skipped' "$T/j.json")" "[]"
 ls /dev/shm | grep -q "^qpulse\.default\.$CHILD\." && qp_fail "the child recorded into namespace default"
 qp_wait_for 20 qp_shm_is 1 || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"

@@ -58,6 +58,7 @@ sum() {
     '[.processes[] | select(. as $x | $pids | contains(" \($x.pid) ")) | .ops[] | select(.op == $op) | .count] | add // 0' \
     "$T/j.json"
 }
+uid_is() { jsnap && [ "$(jq -r --argjson p "$1" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" = "$2" ]; }
 sum_is() { want=$1; shift; jsnap && [ "$(sum "$@")" = "$want" ]; }
 
 run_nginx() {
@@ -83,8 +84,9 @@ run_nginx() {
   qp_wait_for 20 sum_is $N open $WORKERS ||
     qp_fail "--hooks $hooks: workers' opens $(sum open $WORKERS), want $N"
   for w in $WORKERS; do
-    expect "--hooks $hooks: uid of worker $w" \
-      "$(jq -r --argjson p "$w" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" "$NOBODY"
+    # The daemon re-reads a process's user once a second.
+    qp_wait_for 20 uid_is "$w" "$NOBODY" || qp_fail "--hooks $hooks: worker $w is not listed as nobody's"
+    qp_log "--hooks $hooks: uid of worker $w = $NOBODY"
     seg=$(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.$w\.")
     expect "--hooks $hooks: owner of worker $w's segment" "$(stat -c %u "/dev/shm/$seg")" "$NOBODY"
     ls /dev/shm | grep -q "^qpulse\.default\.$w\." && qp_fail "worker $w recorded into namespace default"
