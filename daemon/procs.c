@@ -11,7 +11,13 @@
  *
  * Segment errors never stop the daemon: -EAGAIN (a producer between
  * shm_open and publishing its header) is retried; anything else is logged
- * once per name and the segment is skipped from then on.
+ * once per name and the segment is skipped, with its reason, which the
+ * snapshot lists ("skipped") for the users concerned.  A segment refused
+ * for who owns it (-EPERM) is looked at again now and then, and at once
+ * when its owner changes (IN_ATTRIB): a process that dropped privileges
+ * may own it legitimately a moment later.  A skipped segment whose process
+ * is gone is removed (root can remove any; a daemon of an ordinary user
+ * logs the one it cannot, once, and keeps listing it).
  */
 #include "config.h"
 
@@ -27,6 +33,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -43,12 +50,24 @@
 #define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 #define NAMES_MAX 4096            /* pending and skipped names we remember */
 #define PENDING_GIVEUP_NS (5ll * 1000000000)
+#define RETRY_MIN_NS (500ll * 1000000)   /* a refused segment is looked at again */
+#define RETRY_MAX_NS (8ll * 1000000000)  /* ... backing off up to this */
 
 /* A remembered segment name: pending (-EAGAIN) or skipped (bad). */
 struct name_ent {
     char name[128];
     int64_t since;
     int seen;                     /* still present at the last rescan */
+    /* skipped only: */
+    char reason[200];
+    char pname[32];               /* the program the segment names */
+    pid_t pid;
+    uint64_t start_time;          /* from the name; 0 unknown */
+    uid_t owner;                  /* the segment's owner, (uid_t)-1 unknown */
+    uid_t puid;                   /* its process's real uid, (uid_t)-1 unknown */
+    int retry;                    /* refused for ownership: look again */
+    int64_t next_retry, backoff;
+    int left;                     /* its process is gone and we cannot remove it */
 };
 
 struct name_set {
@@ -73,22 +92,55 @@ static struct name_ent *names_find(struct name_set *s, const char *name)
     return NULL;
 }
 
-static void names_add(struct name_set *s, const char *name)
+static struct name_ent *names_add(struct name_set *s, const char *name)
 {
-    if (names_find(s, name) || s->n >= NAMES_MAX)
-        return;
+    struct name_ent *e = names_find(s, name);
+    if (e || s->n >= NAMES_MAX)
+        return e;
     if (s->n == s->cap) {
         unsigned cap = s->cap ? s->cap * 2 : 16;
         struct name_ent *v = realloc(s->v, cap * sizeof *v);
         if (!v)
-            return;
+            return NULL;
         s->v = v;
         s->cap = cap;
     }
-    struct name_ent *e = &s->v[s->n++];
+    e = &s->v[s->n++];
+    memset(e, 0, sizeof *e);
     snprintf(e->name, sizeof e->name, "%s", name);
     e->since = mono_ns();
     e->seen = 1;
+    e->owner = e->puid = (uid_t)-1;
+    return e;
+}
+
+/* Skips segment `name` (without '/') for `why`; ret is the error that
+ * refused it (-EPERM: ownership, looked at again later). */
+static struct name_ent *skip_add(const char *name, const char *why, int ret)
+{
+    struct name_ent *e = names_add(&skipped, name);
+    if (!e)
+        return NULL;
+    snprintf(e->reason, sizeof e->reason, "%s", why);
+    char ns[64];
+    if (qp_seg_name_parse(name, ns, sizeof ns, &e->pid, &e->start_time, NULL) < 0)
+        e->pid = 0;
+    char path[160];
+    struct stat sb;
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    e->owner = stat(path, &sb) == 0 ? sb.st_uid : (uid_t)-1;
+    uid_t ru, eu;
+    if (e->pid > 0 && qp_proc_alive(e->pid, e->start_time)) {
+        e->puid = qp_proc_uids(e->pid, &ru, &eu) == 0 ? ru : (uid_t)-1;
+        if (qp_proc_name(e->pid, e->pname, sizeof e->pname) < 0)
+            e->pname[0] = 0;
+    }
+    e->retry = ret == -EPERM;
+    if (e->retry && !e->backoff) {
+        e->backoff = RETRY_MIN_NS;
+        e->next_retry = mono_ns() + e->backoff;
+    }
+    return e;
 }
 
 static void names_del(struct name_set *s, struct name_ent *e)
@@ -242,7 +294,9 @@ static double proc_drain_n(struct proc *p, unsigned long rounds)
         if (n < 0) {
             log_warn("segment %s (pid %ld) became unreadable (%s); skipping it", p->shm_name,
                      (long)p->pid, strerror((int)-n));
-            names_add(&skipped, p->shm_name + 1);
+            char why[200];
+            snprintf(why, sizeof why, "became unreadable: %s", strerror((int)-n));
+            skip_add(p->shm_name + 1, why, (int)n);
             proc_close(p, 0);
             return -1;
         }
@@ -416,6 +470,12 @@ static int remove_if_stale(const char *name, const char *path, const char *why)
     return 1;
 }
 
+/* While a refused segment is looked at again: its reason, so that the
+ * same refusal is not logged again. */
+static const char *retry_reason;
+
+static void skip_retry(const char *name, int now);
+
 /* Tries to attach to segment `name` (without the leading '/'). */
 static void try_open(const char *name)
 {
@@ -439,8 +499,18 @@ static void try_open(const char *name)
     if (ret < 0) {
         if (remove_if_stale(name, path, err))
             return;
-        log_warn("skipping segment %s: %s", path, err);
-        names_add(&skipped, name);
+        char shm_path[160];
+        struct stat sb;
+        snprintf(shm_path, sizeof shm_path, SHM_DIR "%s", path);
+        if (ret == -EACCES && stat(shm_path, &sb) == 0) {
+            /* Another user's: say whose, and what would read it. */
+            snprintf(err, sizeof err, "owned by uid %lu, not us (only a root qpulsed reads "
+                     "other users' segments)", (unsigned long)sb.st_uid);
+            ret = -EPERM;
+        }
+        if (!retry_reason || strcmp(retry_reason, err) != 0)
+            log_warn("skipping segment %s: %s", path, err);
+        skip_add(name, err, ret);
         return;
     }
     struct proc *p = proc_new(r);
@@ -450,7 +520,7 @@ static void try_open(const char *name)
     }
     if (qp_reader_set_daemon(r, getpid()) < 0) {
         log_warn("segment %s (pid %ld) shrank as we attached; skipping it", path, (long)p->pid);
-        names_add(&skipped, name);
+        skip_add(name, "shrank as the daemon attached", -EFAULT);
         proc_close(p, 0);
         return;
     }
@@ -480,7 +550,10 @@ int procs_init(void)
     if (qp_seg_prefix(qpd.shm_prefix, sizeof qpd.shm_prefix, qpd.cfg.ns) < 0)
         return -ENAMETOOLONG;
     ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (ino_fd < 0 || inotify_add_watch(ino_fd, SHM_DIR, IN_CREATE | IN_MOVED_TO) < 0) {
+    /* IN_ATTRIB: a segment given to another user (a process that dropped
+     * privileges) is looked at again at once. */
+    if (ino_fd < 0 ||
+        inotify_add_watch(ino_fd, SHM_DIR, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
         log_warn("inotify on %s: %s; finding processes by rescanning only", SHM_DIR,
                  strerror(errno));
         if (ino_fd >= 0)
@@ -512,11 +585,62 @@ void procs_inotify_read(void)
             struct inotify_event *ev = (struct inotify_event *)q;
             if (ev->mask & IN_Q_OVERFLOW)
                 procs_rescan();
-            else if (ev->len && ours(ev->name))
+            else if (ev->len && ours(ev->name) && !(ev->mask & IN_ATTRIB))
                 try_open(ev->name);
+            else if (ev->len && ours(ev->name))
+                skip_retry(ev->name, 1);
             q += sizeof *ev + ev->len;
         }
     }
+}
+
+/* Skipped segment `name`: when it was refused for its owner, and its time
+ * to be looked at again has come (or now), try it again. */
+static void skip_retry(const char *name, int now)
+{
+    struct name_ent *e = names_find(&skipped, name);
+    if (!e) {
+        try_open(name);
+        return;
+    }
+    int64_t t = mono_ns();
+    if (!e->retry || e->left || (!now && t < e->next_retry))
+        return;
+    char why[sizeof e->reason];
+    int64_t backoff = e->backoff;
+    snprintf(why, sizeof why, "%s", e->reason);
+    names_del(&skipped, e);
+    retry_reason = why;
+    try_open(name);
+    retry_reason = NULL;
+    e = names_find(&skipped, name);
+    if (e && e->retry) {   /* refused again: back off */
+        e->backoff = backoff * 2 > RETRY_MAX_NS ? RETRY_MAX_NS : backoff * 2;
+        e->next_retry = t + e->backoff;
+    }
+}
+
+/* A skipped segment whose process is gone: nobody else will remove it. */
+static void skip_reap(struct name_ent *e)
+{
+    if (e->left || e->pid <= 0 || qp_proc_alive(e->pid, e->start_time))
+        return;
+    char path[130];
+    snprintf(path, sizeof path, "/%s", e->name);
+    if (shm_unlink(path) == 0 || errno == ENOENT) {
+        log_notice("removed segment %s of exited pid %ld (it was skipped: %s)", path,
+                   (long)e->pid, e->reason);
+        e->seen = 0;   /* forgotten below */
+        return;
+    }
+    int err = errno;
+    log_warn("segment %s of exited pid %ld is left behind: cannot remove it (%s); "
+             "remove it as root or as uid %ld", path, (long)e->pid, strerror(err), (long)e->owner);
+    char why[sizeof e->reason + 96];
+    snprintf(why, sizeof why, "process exited, segment left behind (%s): %s", strerror(err),
+             e->reason);
+    snprintf(e->reason, sizeof e->reason, "%.*s", (int)sizeof e->reason - 1, why);
+    e->left = 1;
 }
 
 void procs_rescan(void)
@@ -539,6 +663,41 @@ void procs_rescan(void)
             try_open(de->d_name);
     }
     closedir(d);
+    /* Skipped segments whose process is gone: one last look at those
+     * refused for their owner (their process may have made them readable
+     * before it exited: then they are drained and removed as usual), then
+     * removed. */
+    for (unsigned i = 0; i < skipped.n;) {
+        struct name_ent *e = &skipped.v[i];
+        if (!e->seen || e->left || e->pid <= 0 || qp_proc_alive(e->pid, e->start_time)) {
+            i++;
+            continue;
+        }
+        if (!e->retry) {
+            skip_reap(e);
+            i++;
+            continue;
+        }
+        char name[128], why[sizeof e->reason];
+        snprintf(name, sizeof name, "%s", e->name);
+        snprintf(why, sizeof why, "%s", e->reason);
+        names_del(&skipped, e);   /* v[i] is another entry now */
+        retry_reason = why;
+        try_open(name);
+        retry_reason = NULL;
+        if ((e = names_find(&skipped, name)) != NULL)
+            skip_reap(e);   /* leaves it seen == 0 or left: not looked at again */
+    }
+    for (unsigned i = 0; i < skipped.n;) {
+        char name[128];
+        snprintf(name, sizeof name, "%s", skipped.v[i].name);
+        unsigned before = skipped.n;
+        if (skipped.v[i].seen)
+            skip_retry(name, 0);
+        /* Retried entries leave and may come back at the end. */
+        if (skipped.n == before && i < skipped.n && !strcmp(skipped.v[i].name, name))
+            i++;
+    }
     /* Forget skipped names that are gone, so the set stays small and a new
      * segment that reuses a name is looked at afresh. */
     for (unsigned i = 0; i < skipped.n;)
@@ -574,7 +733,7 @@ void procs_retry_pending(void)
                 shm_unlink(path);
             } else {
                 log_warn("skipping segment /%s: not initialised after 5 s", name);
-                names_add(&skipped, name);
+                skip_add(name, "not initialised after 5 s", -EAGAIN);
             }
             names_del(&pending, e);
             continue;
@@ -927,4 +1086,35 @@ void procs_reset(void)
         for (struct proc *p = qpd.procs; p; p = p->next)
             history_tails_clear(&p->tails);
     }
+}
+
+/* The skipped segments the client being served may see: its own, or those
+ * naming a process of its user (system mode); all for root and for a
+ * daemon's own user. */
+void procs_render_skipped(jw_t *w)
+{
+    jw_arr_begin(w);
+    for (unsigned i = 0; i < skipped.n; i++) {
+        const struct name_ent *e = &skipped.v[i];
+        if (qpd.view_uid != (uid_t)-1 && e->owner != qpd.view_uid && e->puid != qpd.view_uid)
+            continue;
+        jw_obj_begin(w);
+        jw_key(w, "pid");
+        jw_i64(w, e->pid);
+        jw_key(w, "name");
+        jw_str(w, e->pname);
+        jw_key(w, "segment");
+        char path[130];
+        snprintf(path, sizeof path, "/%s", e->name);
+        jw_str(w, path);
+        jw_key(w, "owner_uid");
+        if (e->owner == (uid_t)-1)
+            jw_null(w);
+        else
+            jw_u64(w, e->owner);
+        jw_key(w, "reason");
+        jw_str(w, e->reason);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
 }

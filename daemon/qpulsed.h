@@ -140,6 +140,9 @@ void procs_tick_second(void);
 /* Final drain at shutdown; removes the segments of exited processes. */
 void procs_shutdown(void);
 void procs_reset(void);
+/* The skipped segments the client being served may see, as a JSON array
+ * of {pid, name, segment, owner_uid, reason}. */
+void procs_render_skipped(jw_t *w);
 
 /* access.c */
 /* The user process `in` belongs to: the segment's owner, or for a root

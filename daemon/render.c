@@ -316,5 +316,7 @@ void render_snapshot(jw_t *w, int cumulative, int with_hist)
         if (access_visible(p))
             render_proc(w, p, cumulative, with_hist, now, real_off);
     jw_arr_end(w);
+    jw_key(w, "skipped");
+    procs_render_skipped(w);
     jw_obj_end(w);
 }

@@ -204,9 +204,41 @@ static void clock_pair(uint64_t *tick, uint64_t *ns)
 /* Segment                                                                 */
 /* ---------------------------------------------------------------------- */
 
-static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi)
+/* The variables the segment is made from, as the process was started:
+ * read by the constructor, so that a server that clears its environment
+ * before its workers record their first sample (nginx does), and the
+ * workers it forks, keep the namespace they were started in.  A value the
+ * program sets itself before its first sample (setenv) still wins. */
+enum { ENV_NS, ENV_THREADS, ENV_RECORDS, ENV_COUNT_ };
+static const char *const g_env_names[ENV_COUNT_] = { "QPULSE_NS", "QPULSE_THREADS",
+                                                     "QPULSE_RING_RECORDS" };
+static char g_env_load[ENV_COUNT_][QP_NAME_MAX];
+
+static void env_settle(void)
 {
-    const char *s = getenv(name);
+    for (int i = 0; i < ENV_COUNT_; i++) {
+        const char *v = getenv(g_env_names[i]);
+        if (!v)
+            continue;
+        if (strlen(v) >= sizeof g_env_load[i])
+            v = "?";   /* too long for any valid value: reported as invalid */
+        snprintf(g_env_load[i], sizeof g_env_load[i], "%s", v);
+    }
+}
+
+/* The variable now, else as it was at load; NULL when neither says. */
+static const char *env_get(int which)
+{
+    const char *v = getenv(g_env_names[which]);
+    if (v && *v)
+        return v;
+    return g_env_load[which][0] ? g_env_load[which] : NULL;
+}
+
+static uint32_t env_u32(int which, uint32_t def, uint32_t lo, uint32_t hi)
+{
+    const char *name = g_env_names[which];
+    const char *s = env_get(which);
     if (!s || !*s)
         return def;
     char *end;
@@ -409,14 +441,18 @@ static void seg_proc_name(pid_t pid, char *buf, size_t len)
 /* Creates and maps the segment.  Called under g_lock. */
 static int seg_create(void)
 {
-    const char *ns = qp_ns_from_env();
+    const char *ns = env_get(ENV_NS);
+    if (!ns)
+        ns = QP_DEFAULT_NS;
+    else if (!qp_ns_valid(ns))
+        ns = NULL;
     if (!ns) {
         static int w;
         warn_once(&w, "QPULSE_NS must be 1-48 characters of A-Z a-z 0-9 _ -; recording is off");
         return -EINVAL;
     }
-    uint32_t slots = env_u32("QPULSE_THREADS", QP_DEFAULT_SLOTS, 1, QP_MAX_SLOTS);
-    uint32_t records = round_pow2(env_u32("QPULSE_RING_RECORDS", QP_DEFAULT_RING_RECORDS,
+    uint32_t slots = env_u32(ENV_THREADS, QP_DEFAULT_SLOTS, 1, QP_MAX_SLOTS);
+    uint32_t records = round_pow2(env_u32(ENV_RECORDS, QP_DEFAULT_RING_RECORDS,
                                           QP_MIN_RING_RECORDS, QP_MAX_RING_RECORDS));
     struct qp_seg_header tmpl;
     memset(&tmpl, 0, sizeof tmpl);
@@ -492,7 +528,7 @@ static int seg_create(void)
     h->word_size = sizeof(void *);
     h->sample_size = sizeof(qp_sample_t);
     h->pid = pid;
-    h->uid = getuid();
+    h->uid = geteuid();   /* the object's owner: shm_open() creates it as euid */
     h->start_time = st;
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -584,6 +620,66 @@ static int seg_fallocate(off_t off, off_t len)
     int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
     pthread_mutex_unlock(&g_fd_lock);
     return r;
+}
+
+/* Privilege changes (the setuid() family hooks of libqpulse-preload): the
+ * segment follows its process to its new user.  Gives the segment to uid
+ * and gid ((uid_t)-1 / (gid_t)-1: unchanged), the header's uid first, so
+ * that the owner a reader sees after fchown() matches it; the previous
+ * owner into *old_uid and *old_gid (for undoing a call that failed).
+ * Returns 1 when the owner changed, 0 when there is nothing to change (no
+ * segment yet: it will be created by the new user), -errno when fchown()
+ * failed (only root may give a file away).  Both -1: no change, but a
+ * daemon watching the segment is told to look at it again.  Never on the
+ * fast path. */
+QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *old_gid);
+QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *old_gid)
+{
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    if (!h || h->pid != getpid())
+        return 0;
+    qpulse__busy++;
+    pthread_mutex_lock(&g_fd_lock);
+    int ret = 0;
+    struct stat sb;
+    if (!seg_fd_ours()) {
+        g_seg_fd = -1;
+        int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            g_seg_fd = fd;
+            if (!seg_fd_ours()) {
+                close(fd);
+                g_seg_fd = -1;
+            }
+        }
+    }
+    if (g_seg_fd < 0 || fstat(g_seg_fd, &sb) < 0) {
+        ret = -EBADF;
+    } else if (uid == (uid_t)-1 && gid == (gid_t)-1) {
+        /* The process now runs as the segment's owner: a daemon that
+         * refused it a moment ago (the owner changed first) looks again
+         * when its attributes change (inotify IN_ATTRIB). */
+        ret = fchmod(g_seg_fd, 0600) < 0 ? -errno : 0;
+    } else if ((uid == (uid_t)-1 || sb.st_uid == uid) && (gid == (gid_t)-1 || sb.st_gid == gid)) {
+        ret = 0;
+    } else {
+        if (old_uid)
+            *old_uid = sb.st_uid;
+        if (old_gid)
+            *old_gid = sb.st_gid;
+        uint32_t prev = qp_load_relaxed(&h->uid);
+        if (uid != (uid_t)-1)
+            qp_store_release(&h->uid, (uint32_t)uid);
+        if (fchown(g_seg_fd, uid, gid) < 0) {
+            ret = -errno;
+            qp_store_release(&h->uid, prev);
+        } else {
+            ret = 1;
+        }
+    }
+    pthread_mutex_unlock(&g_fd_lock);
+    qpulse__busy--;
+    return ret;
 }
 
 static int seg_ensure(void)
@@ -1007,6 +1103,25 @@ uint64_t qpulse_dropped(void)
     return n;
 }
 
+/* Whether the namespace's daemon, which has not attached yet, will read
+ * segment h: it runs, as root or as the segment's owner.  (A root daemon's
+ * presence record is root's, mode 0600: another user sees it is there but
+ * cannot read whether it still runs; a root daemon removes stale records
+ * and segments when it starts.) */
+static int daemon_will_read(const struct qp_seg_header *h)
+{
+    char name[128], path[160];
+    struct stat sb;
+    if (qp_daemon_shm_name(name, sizeof name, h->ns) < 0)
+        return 0;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    if (stat(path, &sb) < 0 || (sb.st_uid != 0 && sb.st_uid != qp_load_relaxed(&h->uid)))
+        return 0;
+    if (sb.st_uid == 0 && geteuid() != 0)
+        return 1;
+    return qp_daemon_running(h->ns);
+}
+
 void qpulse_shutdown(void)
 {
     qpulse__busy++;
@@ -1021,7 +1136,7 @@ void qpulse_shutdown(void)
         qp_store_release(&h->state, QP_STATE_EXITED);
         struct qp_consumer *c = (struct qp_consumer *)((char *)h + h->consumer_off);
         pid_t dp = qp_load_acquire(&c->daemon_pid);
-        int keep = (dp > 0 && qp_proc_alive(dp, 0)) || qp_daemon_running(h->ns);
+        int keep = (dp > 0 && qp_proc_alive(dp, 0)) || daemon_will_read(h);
         if (!keep)
             shm_unlink(g_seg_name);
         /* The mapping stays: other threads may still be inside a scope. */
@@ -1081,6 +1196,7 @@ static void atfork_child(void)
 
 __attribute__((constructor)) static void qpulse_init(void)
 {
+    env_settle();
     const char *d = getenv("QPULSE_DISABLE");
     if (d && *d && strcmp(d, "0") != 0)
         qpulse__enabled = 0;

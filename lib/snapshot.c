@@ -383,6 +383,20 @@ static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
     return parse_list(c, o, "ops", 1, (void **)&p->ops, &p->nops, sizeof *p->ops, parse_op);
 }
 
+static int parse_skip(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_skip_t *k = dst;
+    double pid = 0;
+    int r;
+    if ((r = elem_object(c, o)) || (r = get_num(c, o, "pid", 0, &pid)) ||
+        (r = get_str(c, o, "name", 0, &k->name)) ||
+        (r = get_str(c, o, "segment", 0, &k->segment)) ||
+        (r = get_str(c, o, "reason", 0, &k->reason)))
+        return r;
+    k->pid = pid > 0 && pid <= INT_MAX ? (long)pid : 0;
+    return 0;
+}
+
 static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
 {
     double version = 0, dpid = 0;
@@ -413,6 +427,9 @@ static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
         (r = get_u64(c, o, "dropped_total", 0, &s->dropped_total)))
         return r;
     s->daemon_pid = dpid > 0 && dpid <= INT_MAX ? (long)dpid : 0;
+    if ((r = parse_list(c, o, "skipped", 0, (void **)&s->skipped, &s->nskipped,
+                        sizeof *s->skipped, parse_skip)))
+        return r;
     return parse_list(c, o, "processes", 1, (void **)&s->procs, &s->nprocs, sizeof *s->procs,
                       parse_proc);
 }
@@ -551,6 +568,12 @@ void qp_snapshot_free(qp_snapshot_t *s)
         free(p->cmdline);
     }
     free(s->procs);
+    for (size_t i = 0; i < s->nskipped; i++) {
+        free(s->skipped[i].name);
+        free(s->skipped[i].segment);
+        free(s->skipped[i].reason);
+    }
+    free(s->skipped);
     free(s->ns);
     free(s);
 }

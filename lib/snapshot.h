@@ -80,6 +80,14 @@ typedef struct qp_snap_proc {
     qp_snap_op_t *ops; size_t nops;
 } qp_snap_proc_t;
 
+/* A segment of the namespace the daemon does not read, and why. */
+typedef struct qp_snap_skip {
+    long pid;                   /* 0 when unknown */
+    char *name;                 /* the program, "" when unknown */
+    char *segment;
+    char *reason;
+} qp_snap_skip_t;
+
 typedef struct qp_snapshot {
     int version;                /* "qpulse": 1 */
     double time;                /* realtime seconds */
@@ -90,6 +98,7 @@ typedef struct qp_snapshot {
     double samples_per_s;       /* aggregated by the daemon, over all processes */
     uint64_t dropped_total;
     qp_snap_proc_t *procs; size_t nprocs;
+    qp_snap_skip_t *skipped; size_t nskipped;   /* may be none */
 } qp_snapshot_t;
 
 /* Parses one snapshot object.  NULL on error, with "field: what was wrong"

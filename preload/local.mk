@@ -5,7 +5,7 @@
 lib_LTLIBRARIES += preload/libqpulse-preload.la
 ## lib/common.c is compiled in again: libqpulse exports only its API.
 preload_libqpulse_preload_la_SOURCES = preload/hooks.c preload/bootstrap.c preload/guard.c \
-	preload/groups.c preload/reap.c preload/preload.h lib/common.c
+	preload/groups.c preload/reap.c preload/privs.c preload/preload.h lib/common.c
 preload_libqpulse_preload_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS)
 ## -module -avoid-version: installed as plain libqpulse-preload.so, the name
 ## LD_PRELOAD and qpulse run use.

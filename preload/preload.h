@@ -8,6 +8,7 @@
  *   guard.c      the per-thread recursion guard
  *   hooks.c      the interposed libc functions and the `libc` operation set
  *   reap.c       the segments that earlier images (before exec) left behind
+ *   privs.c      the setuid() family: the segment follows its process's user
  */
 #ifndef QPULSE_PRELOAD_H
 #define QPULSE_PRELOAD_H

@@ -36,8 +36,9 @@ say() { printf 'ci-extra: %s\n' "$*" >&2; }
 daemon_tests() {
   (cd "$src" && ls tests/daemon-*.sh tests/reliability-*.sh tests/system-*.sh 2>/dev/null) |
     grep -v -e daemon-common.sh | tr '\n' ' '
-  # the flight recorder: slowest trees, traces, dumps on a breach
-  echo tests/flight-slowest.sh tests/flight-dump.sh
+  # the flight recorder: slowest trees, traces, dumps on a breach; servers
+  # that drop privileges (skipped segments and their removal)
+  echo tests/flight-slowest.sh tests/flight-dump.sh tests/privs-drop.sh
 }
 
 # configured_tree DIR FLAGS...: configure DIR once (again when FLAGS change).

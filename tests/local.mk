@@ -29,5 +29,6 @@ include $(srcdir)/tests/tools.mk
 include $(srcdir)/tests/preload.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/system.mk
+include $(srcdir)/tests/servers.mk
 include $(srcdir)/tests/flight.mk
 include $(srcdir)/tests/docs.mk

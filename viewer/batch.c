@@ -49,6 +49,29 @@ static void text_summary(FILE *out, const qp_snapshot_t *snap, const view_rows_t
             (unsigned long long)snap->dropped_total);
 }
 
+const char *view_skipped_line(const qp_snapshot_t *snap, char *buf, size_t len)
+{
+    if (!snap || !snap->nskipped || len < 64)
+        return NULL;
+    static const char tail[] = " - see the qpulsed log";
+    size_t room = len - sizeof tail, n;
+    n = (size_t)snprintf(buf, room, "%zu process%s skipped:", snap->nskipped,
+                         snap->nskipped == 1 ? "" : "es");
+    for (size_t i = 0; i < snap->nskipped && n < room; i++) {
+        const qp_snap_skip_t *k = &snap->skipped[i];
+        const char *name = k->name && *k->name ? k->name : "?";
+        n += (size_t)snprintf(buf + n, room - n, "%s %s[%ld] %s", i ? ";" : "", name, k->pid,
+                              k->reason ? k->reason : "");
+    }
+    if (n >= room)
+        n = room - 1;
+    snprintf(buf + n, len - n, "%s", tail);
+    for (char *c = buf; *c; c++)   /* a reason comes from a file name or a log */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return buf;
+}
+
 void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_t *s,
                       double delay_s)
 {
@@ -59,6 +82,9 @@ void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_
         return;
     }
     text_summary(out, snap, &rows, s);
+    char skip[1024];
+    if (view_skipped_line(snap, skip, sizeof skip))
+        fprintf(out, "%s\n", skip);
     /* all the columns, the text ones as wide as their content */
     int need[COL_COUNT_] = { 0 };
     view_layout_t l;

@@ -1,6 +1,6 @@
 /*
- * panel_prompt.c — the bottom line: the key bar, a one-shot message, or a
- * prompt being typed (the filter, which applies as it is typed, and the
+ * panel_prompt.c — the bottom line: the key bar, a one-shot message, the
+ * processes the daemon skips (and why), or a prompt being typed (the filter, which applies as it is typed, and the
  * refresh delay).
  */
 #include "config.h"
@@ -31,6 +31,11 @@ void bar_draw(ui_t *ui, int y)
     }
     if (ui->msg[0]) {
         ui_put(y, 0, ui->msg, COLS, ui_attr(UC_PROMPT));
+        return;
+    }
+    char skip[512];
+    if (view_skipped_line(ui->snap, skip, sizeof skip)) {   /* instead of the keys */
+        ui_put(y, 0, skip, COLS, ui_attr(UC_ERROR));
         return;
     }
     int x = 0;

@@ -214,6 +214,11 @@ const char *view_fmt_count(double c, char *buf, size_t len);
 int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
                       qp_snapshot_t **snap, char **raw, char *err, size_t errlen);
 
+/* "2 processes skipped: nginx[41] owned by uid 0, not us; ... - see the
+ * qpulsed log" for the segments of the namespace the daemon does not read,
+ * into buf; NULL when there are none. */
+const char *view_skipped_line(const qp_snapshot_t *snap, char *buf, size_t len);
+
 /* Text report of one snapshot (the header lines and the table). */
 void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_t *s,
                       double delay_s);
