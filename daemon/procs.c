@@ -4,6 +4,15 @@
  * happens when a producer exits or dies (final drain, mark not alive, keep
  * the statistics --retain seconds, remove the segment).
  *
+ * Attaching fast: a producer creates its segment on its first sample and
+ * fills the header a few hundred microseconds later.  inotify reports the
+ * creation (IN_CREATE: still empty, so the name becomes pending) and the
+ * producer touches the object's mode once the header is published
+ * (IN_ATTRIB), when the attach succeeds at once; a pending name is also
+ * retried every millisecond for its first PENDING_FAST_NS, then every
+ * 10 ms, in case that event is missed (an older library, a full inotify
+ * queue).
+ *
  * Segment errors never stop the daemon: -EAGAIN (a producer between
  * shm_open and publishing its header) is retried; anything else is logged
  * once per name and the segment is skipped from then on.
@@ -34,6 +43,9 @@
                                      producer writes as fast as we read */
 #define NAMES_MAX 4096            /* pending and skipped names we remember */
 #define PENDING_GIVEUP_NS (5ll * 1000000000)
+#define PENDING_FAST_NS (100ll * 1000000)   /* retried every 1 ms this long, */
+#define PENDING_RETRY_FAST_NS 1000000ll
+#define PENDING_RETRY_SLOW_NS 10000000ll     /* then every 10 ms */
 
 /* A remembered segment name: pending (-EAGAIN) or skipped (bad). */
 struct name_ent {
@@ -48,6 +60,7 @@ struct name_set {
 };
 
 static struct name_set pending, skipped;
+static int64_t pending_due;       /* next retry of the pending names */
 static int ino_fd = -1;
 static int64_t cur_sec;           /* the daemon's second at this drain */
 /* The last second a sample was filed under, and the span of start times
@@ -359,6 +372,8 @@ static void try_open(const char *name)
     char err[256] = "";
     int ret = qp_reader_open(&r, path, QP_READER_CONSUME, err, sizeof err);
     if (ret == -EAGAIN) {
+        if (!pending.n)
+            pending_due = mono_ns() + PENDING_RETRY_FAST_NS;
         names_add(&pending, name);
         return;
     }
@@ -411,7 +426,10 @@ int procs_init(void)
     if (qp_seg_prefix(qpd.shm_prefix, sizeof qpd.shm_prefix, qpd.cfg.ns) < 0)
         return -ENAMETOOLONG;
     ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (ino_fd < 0 || inotify_add_watch(ino_fd, SHM_DIR, IN_CREATE | IN_MOVED_TO) < 0) {
+    /* IN_ATTRIB: a producer publishes its header and then sets the
+     * object's mode again, to wake us. */
+    if (ino_fd < 0 ||
+        inotify_add_watch(ino_fd, SHM_DIR, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
         log_warn("inotify on %s: %s; finding processes by rescanning only", SHM_DIR,
                  strerror(errno));
         if (ino_fd >= 0)
@@ -484,6 +502,11 @@ unsigned procs_pending(void)
     return pending.n;
 }
 
+int64_t procs_pending_due(void)
+{
+    return pending.n ? pending_due : INT64_MAX;
+}
+
 void procs_retry_pending(void)
 {
     int64_t now = mono_ns();
@@ -515,6 +538,12 @@ void procs_retry_pending(void)
         if (pending.n == before && names_find(&pending, name))
             i++;
     }
+    /* The youngest pending name sets the pace. */
+    int64_t iv = PENDING_RETRY_SLOW_NS;
+    for (unsigned i = 0; i < pending.n; i++)
+        if (now - pending.v[i].since < PENDING_FAST_NS)
+            iv = PENDING_RETRY_FAST_NS;
+    pending_due = now + iv;
 }
 
 /* ---------------------------------------------------------------------- */

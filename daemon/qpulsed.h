@@ -124,6 +124,10 @@ void procs_rescan(void);
 void procs_retry_pending(void);
 /* Segments waiting to be initialised by their producer. */
 unsigned procs_pending(void);
+/* When procs_retry_pending() is next due (monotonic ns), INT64_MAX when
+ * nothing is pending: every 1 ms while a segment is new, so that a process
+ * is attached within milliseconds of its first sample. */
+int64_t procs_pending_due(void);
 /* Once a second: /proc stats, exits and deaths, retention, window p99. */
 void procs_tick_second(void);
 /* Final drain at shutdown; removes the segments of exited processes. */

@@ -509,6 +509,10 @@ static int seg_create(void)
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
      * with the acquire load of the magic in qp_reader_open(). */
     qp_store_release(&h->magic, QP_MAGIC);
+    /* The same mode again: an inotify IN_ATTRIB event that tells a daemon
+     * watching /dev/shm the header is ready, so it attaches now rather than
+     * at its next retry (one system call, once per process). */
+    (void)fchmod(fd, 0600);
     /* Only now may other threads record into it.  Pairs with the acquire
      * load in seg_ensure(). */
     qp_store_release(&g_seg, h);
