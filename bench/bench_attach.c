@@ -15,6 +15,9 @@
  *   flat out  the child records as fast as it can until attached, then
  *             stops: its drops are the samples lost to a late attach
  *             (with -r RECORDS as the ring size; default the library's)
+ *   100 ms    the child records as fast as it can for 100 ms and exits
+ *             (a short-lived program that starts flat out): its drops,
+ *             before and after the attach
  *
  * Prints the median, 90th percentile and maximum attach delay of each kind,
  * and the maximum's ratio to the target (5 ms: "within a few milliseconds").
@@ -90,15 +93,25 @@ static int attached(const struct qp_consumer **c)
     return qp_load_acquire(&(*c)->daemon_pid) > 0;
 }
 
-/* The child: one run.  Writes "delay_ns recorded dropped" to fd. */
+/* The child: one run.  Writes "delay_ns recorded dropped" to fd.  flat:
+ * 0 idle, 1 flat out until attached, 2 flat out for 100 ms. */
 static void child(int fd, int flat)
 {
     const struct qp_consumer *c = NULL;
     double t0 = now_ns();
     QPULSE_RECORD(attach, Burst, 1000);
-    double t = t0;
+    double t = t0, at = -1;
     int a = 0;
     unsigned long n = 1;
+    while (flat == 2 && t - t0 < 100e6) {
+        for (int k = 0; k < 64; k++, n++)
+            QPULSE_RECORD(attach, Burst, 1000 + (n & 1023));
+        if (at < 0 && attached(&c) == 1)
+            at = now_ns() - t0;
+        t = now_ns();
+    }
+    if (flat == 2)
+        a = at >= 0;
     while (!a && t - t0 < GIVE_UP_NS) {
         if (flat) {
             for (int k = 0; k < 64; k++, n++)
@@ -111,7 +124,7 @@ static void child(int fd, int flat)
         t = now_ns();
     }
     char buf[128];
-    int len = snprintf(buf, sizeof buf, "%.0f %llu %llu\n", a ? t - t0 : -1.0,
+    int len = snprintf(buf, sizeof buf, "%.0f %llu %llu\n", !a ? -1.0 : at >= 0 ? at : t - t0,
                        (unsigned long long)qpulse_recorded(),
                        (unsigned long long)qpulse_dropped());
     if (write(fd, buf, (size_t)len) != len)
@@ -207,8 +220,9 @@ static void run_kind(const char *label, int flat, int runs)
            label, ok, d[ok / 2] / 1e6, d[ok * 9 / 10] / 1e6, d[ok - 1] / 1e6,
            d[ok - 1] / TARGET_NS);
     if (flat)
-        printf("; before attach: %.0f recorded + %.0f dropped a run (max dropped %llu)",
-               (double)rec / ok, (double)drop / ok, drop_max);
+        printf("; %s: %.0f recorded + %.0f dropped a run (max dropped %llu)",
+               flat == 1 ? "before attach" : "in all", (double)rec / ok, (double)drop / ok,
+               drop_max);
     if (missed)
         printf("; %d not attached", missed);
     printf("\n");
@@ -251,6 +265,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     run_kind("idle", 0, runs);
     run_kind("flat out", 1, runs);
+    run_kind("100 ms", 2, runs);
     kill(dpid, SIGTERM);
     waitpid(dpid, NULL, 0);
     char p[200];
