@@ -201,13 +201,49 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
 /* Process life cycle                                                      */
 /* ---------------------------------------------------------------------- */
 
+/* Reads the drops per operation of p (open): the producer counts each
+ * one there before its process-wide counter, so they are read again only
+ * when that counter moved, and once more at the end (all). */
+static void proc_update_op_dropped(struct proc *p, uint64_t producer_dropped, int all)
+{
+    if ((!all && producer_dropped == p->op_drop_seen) || (!producer_dropped && !p->nop_drop))
+        return;
+    uint32_t n = qp_reader_nops(p->r);
+    if (n > p->nop_drop) {
+        uint64_t *v = realloc(p->op_drop, n * sizeof *v);
+        if (!v)
+            return;
+        p->op_drop = v;
+        uint64_t *b = realloc(p->op_drop_base, n * sizeof *b);
+        if (!b)
+            return;
+        p->op_drop_base = b;
+        memset(v + p->nop_drop, 0, (n - p->nop_drop) * sizeof *v);
+        memset(b + p->nop_drop, 0, (n - p->nop_drop) * sizeof *b);
+        p->nop_drop = n;
+    }
+    if (qp_reader_op_dropped(p->r, p->op_drop, p->nop_drop) < 0)
+        return;
+    p->op_drop_seen = producer_dropped;
+    /* An operation whose samples were all dropped is listed too. */
+    for (uint32_t i = 0; i < p->nop_drop; i++)
+        if (p->op_drop[i] > p->op_drop_base[i] && (i >= p->nops || !p->ops[i]))
+            (void)proc_op(p, i);
+}
+
+static void proc_update_dropped_(struct proc *p, int all)
+{
+    if (p->r) {
+        uint64_t d = qp_reader_dropped(p->r);
+        p->dropped_last = d + qp_reader_invalid(p->r) + p->lost + p->dropped_prev;
+        proc_update_op_dropped(p, d, all);
+    } else
+        p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
+}
+
 static void proc_update_dropped(struct proc *p)
 {
-    if (p->r)
-        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost +
-                          p->dropped_prev;
-    else
-        p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
+    proc_update_dropped_(p, 0);
 }
 
 /* Closes p's segment: it is skipped (bad) or, with unlink, removed. */
@@ -215,7 +251,7 @@ static void proc_close(struct proc *p, int unlink_it)
 {
     if (!p->r)
         return;
-    proc_update_dropped(p);
+    proc_update_dropped_(p, 1);
     qp_reader_close(p->r);
     p->r = NULL;
     qpd.nopen--;
@@ -341,6 +377,8 @@ static void proc_free(struct proc *p)
     for (uint32_t i = 0; i < p->nops; i++)
         agg_op_free(p->ops[i]);
     free(p->ops);
+    free(p->op_drop);
+    free(p->op_drop_base);
     free(p);
     qpd.proc_gen++;
 }
@@ -734,8 +772,10 @@ void procs_reset(void)
             proc_free(p);
             continue;
         }
-        proc_update_dropped(p);
+        proc_update_dropped_(p, 1);
         p->dropped_base = p->dropped_last;
+        if (p->nop_drop)
+            memcpy(p->op_drop_base, p->op_drop, p->nop_drop * sizeof *p->op_drop);
         p->lost_prev = 0;
         p->seen_mono = now;
         for (uint32_t i = 0; i < p->nops; i++)

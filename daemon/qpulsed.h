@@ -66,7 +66,21 @@ struct proc {
     struct agg_op **ops;        /* by op index; NULL where no sample yet */
     uint32_t nops;
     uint32_t hid;               /* its id in the flight recorder */
+    /* Samples dropped per operation, by op index, as the producer counts
+     * them (op_drop) and at the last RESET (op_drop_base); read when the
+     * process's own count of drops moves, and at its end. */
+    uint64_t *op_drop, *op_drop_base;
+    uint32_t nop_drop;
+    uint64_t op_drop_seen;      /* qp_reader_dropped() at that read */
 };
+
+/* Samples of op i of p dropped since it started or the last RESET. */
+static inline uint64_t proc_op_dropped(const struct proc *p, uint32_t i)
+{
+    if (i >= p->nop_drop || p->op_drop[i] < p->op_drop_base[i])
+        return 0;
+    return p->op_drop[i] - p->op_drop_base[i];
+}
 
 struct qpd_config {
     const char *ns;
