@@ -136,7 +136,7 @@ static pid_t start_daemon(const char *path)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        execl(path, path, "--ns", ns, (char *)NULL);
+        execl(path, path, "--ns", ns, "--state", "none", (char *)NULL);
         perror(path);
         _exit(127);
     }
