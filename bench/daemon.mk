@@ -29,3 +29,9 @@ bench_bench_slowest_SOURCES = bench/bench_slowest.c daemon/agg.c daemon/agg.h \
 	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
 bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)
+
+## How soon the daemon attaches to a new process (run: bench/bench_attach
+## -d daemon/qpulsed from the build directory).
+noinst_PROGRAMS += bench/bench_attach
+bench_bench_attach_SOURCES = bench/bench_attach.c
+bench_bench_attach_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(PTHREAD_LIBS)

@@ -4,7 +4,9 @@
  *
  * The loop ticks to absolute deadlines (next += interval, never
  * sleep(interval)): drain every 10 ms, every 1 ms while some ring is filling
- * fast; rescan /dev/shm every 500 ms (inotify finds new segments sooner);
+ * fast; retry a new segment that is not initialised yet every 1 ms (inotify
+ * usually says sooner); rescan /dev/shm every 500 ms (inotify finds new
+ * segments sooner);
  * once a second read /proc, notice deaths, expire retained processes, check
  * budgets.  Signals arrive through a signalfd as events of the same loop.
  */
@@ -498,6 +500,7 @@ static void run_loop(int sig_fd)
         int srv0 = n;
         n += server_pollfds(pfd + n, MAX_POLLFDS - n);
         int64_t wake = min64(min64(next_drain, next_rescan), min64(next_sec, server_next_deadline()));
+        wake = min64(wake, procs_pending_due());
         now = mono_ns();
         int64_t wait = wake > now ? wake - now : 0;
         struct timespec ts = { (time_t)(wait / NS_PER_S), (long)(wait % NS_PER_S) };
@@ -513,6 +516,9 @@ static void run_loop(int sig_fd)
         if (r > 0)
             server_handle(pfd + srv0, n - srv0);
         now = mono_ns();
+        /* A segment still being set up: attaching it sets drain_now. */
+        if (now >= procs_pending_due())
+            procs_retry_pending();
         if (now >= next_drain || qpd.drain_now) {
             qpd.drain_now = 0;
             double fill = procs_drain_all();

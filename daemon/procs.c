@@ -9,6 +9,15 @@
  * stays, a few KiB a process.  At most --retain-max exited processes are
  * kept; past that the ones that exited first are forgotten first.
  *
+ * Attaching fast: a producer creates its segment on its first sample and
+ * fills the header a few hundred microseconds later.  inotify reports the
+ * creation (IN_CREATE: still empty, so the name becomes pending) and the
+ * producer touches the object's mode once the header is published
+ * (IN_ATTRIB), when the attach succeeds at once; a pending name is also
+ * retried every millisecond for its first PENDING_FAST_NS, then every
+ * 10 ms, in case that event is missed (an older library, a full inotify
+ * queue).
+ *
  * Segment errors never stop the daemon: -EAGAIN (a producer between
  * shm_open and publishing its header) is retried; anything else is logged
  * once per name and the segment is skipped, with its reason, which the
@@ -52,6 +61,9 @@
 #define PENDING_GIVEUP_NS (5ll * 1000000000)
 #define RETRY_MIN_NS (500ll * 1000000)   /* a refused segment is looked at again */
 #define RETRY_MAX_NS (8ll * 1000000000)  /* ... backing off up to this */
+#define PENDING_FAST_NS (100ll * 1000000)   /* retried every 1 ms this long, */
+#define PENDING_RETRY_FAST_NS 1000000ll
+#define PENDING_RETRY_SLOW_NS 10000000ll     /* then every 10 ms */
 
 /* A remembered segment name: pending (-EAGAIN) or skipped (bad). */
 struct name_ent {
@@ -76,6 +88,7 @@ struct name_set {
 };
 
 static struct name_set pending, skipped;
+static int64_t pending_due;       /* next retry of the pending names */
 static int ino_fd = -1;
 static int64_t cur_sec;           /* the daemon's second at this drain */
 /* The last second a sample was filed under, and the span of start times
@@ -253,13 +266,49 @@ static void on_events(void *ctx, const qp_event_t *ev, size_t n)
 /* Process life cycle                                                      */
 /* ---------------------------------------------------------------------- */
 
+/* Reads the drops per operation of p (open): the producer counts each
+ * one there before its process-wide counter, so they are read again only
+ * when that counter moved, and once more at the end (all). */
+static void proc_update_op_dropped(struct proc *p, uint64_t producer_dropped, int all)
+{
+    if ((!all && producer_dropped == p->op_drop_seen) || (!producer_dropped && !p->nop_drop))
+        return;
+    uint32_t n = qp_reader_nops(p->r);
+    if (n > p->nop_drop) {
+        uint64_t *v = realloc(p->op_drop, n * sizeof *v);
+        if (!v)
+            return;
+        p->op_drop = v;
+        uint64_t *b = realloc(p->op_drop_base, n * sizeof *b);
+        if (!b)
+            return;
+        p->op_drop_base = b;
+        memset(v + p->nop_drop, 0, (n - p->nop_drop) * sizeof *v);
+        memset(b + p->nop_drop, 0, (n - p->nop_drop) * sizeof *b);
+        p->nop_drop = n;
+    }
+    if (qp_reader_op_dropped(p->r, p->op_drop, p->nop_drop) < 0)
+        return;
+    p->op_drop_seen = producer_dropped;
+    /* An operation whose samples were all dropped is listed too. */
+    for (uint32_t i = 0; i < p->nop_drop; i++)
+        if (p->op_drop[i] > p->op_drop_base[i] && (i >= p->nops || !p->ops[i]))
+            (void)proc_op(p, i);
+}
+
+static void proc_update_dropped_(struct proc *p, int all)
+{
+    if (p->r) {
+        uint64_t d = qp_reader_dropped(p->r);
+        p->dropped_last = d + qp_reader_invalid(p->r) + p->lost + p->dropped_prev;
+        proc_update_op_dropped(p, d, all);
+    } else
+        p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
+}
+
 static void proc_update_dropped(struct proc *p)
 {
-    if (p->r)
-        p->dropped_last = qp_reader_dropped(p->r) + qp_reader_invalid(p->r) + p->lost +
-                          p->dropped_prev;
-    else
-        p->dropped_last = p->dropped_last > p->lost ? p->dropped_last : p->lost;
+    proc_update_dropped_(p, 0);
 }
 
 /* Closes p's segment: it is skipped (bad) or, with unlink, removed. */
@@ -267,7 +316,7 @@ static void proc_close(struct proc *p, int unlink_it)
 {
     if (!p->r)
         return;
-    proc_update_dropped(p);
+    proc_update_dropped_(p, 1);
     qp_reader_close(p->r);
     p->r = NULL;
     qpd.nopen--;
@@ -446,6 +495,8 @@ static void proc_free(struct proc *p)
     for (uint32_t i = 0; i < p->nops; i++)
         agg_op_free(p->ops[i]);
     history_tails_free(&p->tails);
+    free(p->op_drop);          /* never packed: few processes drop */
+    free(p->op_drop_base);
     if (p->compacted != 2) {   /* else all is in p's block */
         free(p->ops);
         free(p);
@@ -488,6 +539,8 @@ static void try_open(const char *name)
     char err[256] = "";
     int ret = qp_reader_open(&r, path, QP_READER_CONSUME, err, sizeof err);
     if (ret == -EAGAIN) {
+        if (!pending.n)
+            pending_due = mono_ns() + PENDING_RETRY_FAST_NS;
         names_add(&pending, name);
         return;
     }
@@ -550,8 +603,9 @@ int procs_init(void)
     if (qp_seg_prefix(qpd.shm_prefix, sizeof qpd.shm_prefix, qpd.cfg.ns) < 0)
         return -ENAMETOOLONG;
     ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    /* IN_ATTRIB: a segment given to another user (a process that dropped
-     * privileges) is looked at again at once. */
+    /* IN_ATTRIB: a producer publishes its header and then sets the
+     * object's mode again, to wake us; a segment given to another user
+     * (a process that dropped privileges) is looked at again at once. */
     if (ino_fd < 0 ||
         inotify_add_watch(ino_fd, SHM_DIR, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
         log_warn("inotify on %s: %s; finding processes by rescanning only", SHM_DIR,
@@ -712,6 +766,11 @@ unsigned procs_pending(void)
     return pending.n;
 }
 
+int64_t procs_pending_due(void)
+{
+    return pending.n ? pending_due : INT64_MAX;
+}
+
 void procs_retry_pending(void)
 {
     int64_t now = mono_ns();
@@ -743,6 +802,12 @@ void procs_retry_pending(void)
         if (pending.n == before && names_find(&pending, name))
             i++;
     }
+    /* The youngest pending name sets the pace. */
+    int64_t iv = PENDING_RETRY_SLOW_NS;
+    for (unsigned i = 0; i < pending.n; i++)
+        if (now - pending.v[i].since < PENDING_FAST_NS)
+            iv = PENDING_RETRY_FAST_NS;
+    pending_due = now + iv;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1069,8 +1134,10 @@ void procs_reset(void)
             proc_free(p);
             continue;
         }
-        proc_update_dropped(p);
+        proc_update_dropped_(p, 1);
         p->dropped_base = p->dropped_last;
+        if (p->nop_drop)
+            memcpy(p->op_drop_base, p->op_drop, p->nop_drop * sizeof *p->op_drop);
         p->lost_prev = 0;
         p->seen_mono = now;
         for (uint32_t i = 0; i < p->nops; i++)

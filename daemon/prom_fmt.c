@@ -5,6 +5,7 @@
  *
  * Series (every format): qpulse_duration_seconds{process,pid,set,op,group}
  * since each process started, qpulse_dropped_samples_total{process,pid},
+ * qpulse_op_dropped_samples_total{process,pid,set,op,group} (text formats),
  * qpulse_processes.
  */
 #include "config.h"
@@ -42,6 +43,7 @@ static const struct {
 
 #define HELP_DURATION "Duration of instrumented operations, since each process started."
 #define HELP_DROPPED "Samples recorded by a process but not aggregated (full ring, no slot, invalid)."
+#define HELP_OP_DROPPED "Samples of an operation dropped by its process (full ring, no slot)."
 #define HELP_PROCESSES "Instrumented processes alive in this namespace."
 
 /* ---- the exemplar ----------------------------------------------------- */
@@ -185,6 +187,25 @@ static void render_text(jw_t *w, int om)
         jw_prom_label(w, p->name);
         jw_printf(w, "\",pid=\"%ld\"} %llu\n", (long)p->pid,
                   (unsigned long long)(p->dropped_last - p->dropped_base));
+    }
+    /* The same per operation, beside each duration series. */
+    if (om)
+        jw_puts(w, "# TYPE qpulse_op_dropped_samples counter\n"
+                   "# HELP qpulse_op_dropped_samples " HELP_OP_DROPPED "\n");
+    else
+        jw_puts(w, "# HELP qpulse_op_dropped_samples_total " HELP_OP_DROPPED "\n"
+                   "# TYPE qpulse_op_dropped_samples_total counter\n");
+    for (const struct proc *p = qpd.procs; p; p = p->next) {
+        if (shadowed(p))
+            continue;
+        for (uint32_t i = 0; i < p->nops; i++) {
+            uint64_t d = proc_op_dropped(p, i);
+            if (!p->ops[i] || (!d && !series_of(p, i)))
+                continue;
+            jw_puts(w, "qpulse_op_dropped_samples_total");
+            labels(w, p, p->ops[i]);
+            jw_printf(w, "} %llu\n", (unsigned long long)d);
+        }
     }
     if (om)
         jw_printf(w, "# TYPE qpulse_processes gauge\n# HELP qpulse_processes " HELP_PROCESSES

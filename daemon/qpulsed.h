@@ -74,7 +74,21 @@ struct proc {
     uint32_t nops;
     uint32_t hid;               /* its id in the flight recorder */
     struct hist_tails tails;    /* its threads' last samples (history.h) */
+    /* Samples dropped per operation, by op index, as the producer counts
+     * them (op_drop) and at the last RESET (op_drop_base); read when the
+     * process's own count of drops moves, and at its end. */
+    uint64_t *op_drop, *op_drop_base;
+    uint32_t nop_drop;
+    uint64_t op_drop_seen;      /* qp_reader_dropped() at that read */
 };
+
+/* Samples of op i of p dropped since it started or the last RESET. */
+static inline uint64_t proc_op_dropped(const struct proc *p, uint32_t i)
+{
+    if (i >= p->nop_drop || p->op_drop[i] < p->op_drop_base[i])
+        return 0;
+    return p->op_drop[i] - p->op_drop_base[i];
+}
 
 struct qpd_config {
     const char *ns;
@@ -135,6 +149,10 @@ void procs_rescan(void);
 void procs_retry_pending(void);
 /* Segments waiting to be initialised by their producer. */
 unsigned procs_pending(void);
+/* When procs_retry_pending() is next due (monotonic ns), INT64_MAX when
+ * nothing is pending: every 1 ms while a segment is new, so that a process
+ * is attached within milliseconds of its first sample. */
+int64_t procs_pending_due(void);
 /* Once a second: /proc stats, exits and deaths, retention, window p99. */
 void procs_tick_second(void);
 /* Final drain at shutdown; removes the segments of exited processes. */

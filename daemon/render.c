@@ -130,7 +130,7 @@ static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_sta
     jw_arr_end(w);
 }
 
-static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
+static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o, uint64_t dropped,
                       const struct agg_stats *st, double span_s, int with_hist, int cumulative,
                       int64_t sec, double real_off)
 {
@@ -149,6 +149,8 @@ static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o,
     jw_i64(w, o->priority);
     jw_key(w, "count");
     jw_u64(w, st->h.count);
+    jw_key(w, "dropped");   /* since start, in every report: like the process's */
+    jw_u64(w, dropped);
     jw_key(w, "rate_per_s");
     jw_double(w, span_s > 0 ? (double)st->h.count / span_s : 0.0);
     jw_key(w, "mean_ns");
@@ -265,15 +267,17 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
         const struct agg_op *o = p->ops[i];
         if (!o)
             continue;
+        uint64_t dropped = proc_op_dropped(p, i);
         if (cumulative) {
-            if (o->cum.h.count)
-                render_op(w, p, o, &o->cum, span, with_hist, 1, sec, real_off);
+            /* An operation whose every sample was dropped is listed too. */
+            if (o->cum.h.count || dropped)
+                render_op(w, p, o, dropped, &o->cum, span, with_hist, 1, sec, real_off);
             continue;
         }
         struct agg_stats win;
         agg_window(o, sec, &win);
         if (win.h.count)
-            render_op(w, p, o, &win, span, with_hist, 0, sec, real_off);
+            render_op(w, p, o, dropped, &win, span, with_hist, 0, sec, real_off);
         agg_stats_free(&win);
     }
     jw_arr_end(w);

@@ -81,6 +81,9 @@ static void build_template(void)
     h.strings_cap = FZ_STRINGS_CAP;
     h.strings_used = 1;
     off += FZ_STRINGS_CAP;
+    off = (off + 7) & ~(size_t)7;
+    h.op_dropped_off = off;           /* layout minor 1: drops per operation */
+    off += FZ_OPS_CAP * sizeof(uint64_t);
     h.slots_off = off;
     h.slot_count = FZ_SLOTS;
     h.slot_size = sizeof(struct qp_slot);
@@ -179,6 +182,10 @@ static void exercise(qp_reader_t *r)
     sink += qp_reader_pending(r) + qp_reader_dropped(r) + qp_reader_invalid(r) +
             qp_reader_drained(r) + (uint64_t)qp_reader_exited(r) + qp_reader_threads(r);
     sink += (uint64_t)(qp_reader_max_fill(r) * 100);
+    uint64_t od[8];
+    if (qp_reader_op_dropped(r, od, 8) == 0)
+        for (uint32_t i = 0; i < 8 && i < qp_reader_nops(r); i++)
+            sink += od[i];
     for (uint32_t i = 0; i < qp_reader_nops(r); i++) {
         const qp_op_info_t *o = qp_reader_op(r, i);
         sink += strlen(o->set) + strlen(o->name) + strlen(o->group) + strlen(o->description);

@@ -14,6 +14,7 @@
  *   [sets_off]       struct qp_set_entry[sets_cap]
  *   [ops_off]        struct qp_op_entry[ops_cap]
  *   [strings_off]    char[strings_cap]             (NUL-terminated strings)
+ *   [op_dropped_off] uint64_t[ops_cap]             (drops per operation; minor >= 1)
  *   [rings_off]      struct qp_sample[ring_records] x slot_count (page-aligned)
  *
  * (The writer chooses the order; a reader goes by the offsets.)  The tables
@@ -45,7 +46,9 @@
  * calibration (ns_per_tick is 0 from the producer); tables of up to 4096
  * sets, 131072 operations and 16 MiB of strings. */
 #define QP_LAYOUT_MAJOR 2u
-#define QP_LAYOUT_MINOR 0u
+/* Minor 1: op_dropped_off, the samples dropped per operation (a minor-0
+ * segment has 0 there: only the process-wide counters). */
+#define QP_LAYOUT_MINOR 1u
 #define QP_HEADER_SIZE 4096u
 #define QP_CACHELINE 64u
 #define QP_PAGE 4096u
@@ -133,7 +136,14 @@ struct qp_seg_header {
     uint64_t dropped_error;       /* atomic: samples dropped for other reasons */
     uint64_t recorded;            /* atomic, updated at slot release/exit */
 
-    uint8_t reserved[3584];       /* room to grow; zero */
+    /* Minor >= 1.  Samples dropped per operation (uint64_t each, atomic,
+     * indexed like the op table, reserved with it): every drop of a sample
+     * whose operation is in the table (full ring, no slot, a push that
+     * interrupted another) is counted here as well as in the slot or
+     * process counter above.  0: not kept. */
+    uint64_t op_dropped_off;
+
+    uint8_t reserved[3576];       /* room to grow; zero */
 };
 
 /* One operation set. */

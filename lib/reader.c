@@ -232,9 +232,16 @@ static int validate_header(const struct qp_seg_header *h, size_t size, char *err
         (h->rings_off % QP_PAGE) || !fits(h->rings_off, ring_bytes, total) ||
         (h->sets_off % 8) || (h->ops_off % 8) || (h->slots_off % 8))
         return fail(err, el, -EBADMSG, "a region lies outside the segment or is misaligned");
+    /* Minor >= 1: the drops per operation, 0 when not kept.  (A minor-0
+     * producer left the field zero, as all reserved space.) */
+    if (h->minor >= 1 && h->op_dropped_off != 0 &&
+        ((h->op_dropped_off % 8) ||
+         !fits(h->op_dropped_off, (uint64_t)h->ops_cap * sizeof(uint64_t), total)))
+        return fail(err, el, -EBADMSG, "the drop counters lie outside the segment or are misaligned");
     /* The tails must not share memory with anything the producer writes. */
     uint64_t ce = h->consumer_off + h->consumer_size;
-    uint64_t starts[] = { h->sets_off, h->ops_off, h->strings_off, h->slots_off, h->rings_off };
+    uint64_t starts[] = { h->sets_off, h->ops_off, h->strings_off, h->slots_off, h->rings_off,
+                          h->minor >= 1 && h->op_dropped_off ? h->op_dropped_off : 0 };
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
         if (starts[i] >= h->consumer_off && starts[i] < ce)
             return fail(err, el, -EBADMSG, "a region overlaps the consumer region");
@@ -674,6 +681,25 @@ uint64_t qp_reader_dropped(qp_reader_t *r)
         n += qp_load_relaxed(&r->slots[i].dropped);
     GUARD_END();
     return n;
+}
+
+int qp_reader_op_dropped(qp_reader_t *r, uint64_t *out, uint32_t n)
+{
+    const struct qp_seg_header *h = &r->hdr;
+    if (n > r->nops)
+        n = r->nops;
+    if (h->minor < 1 || h->op_dropped_off == 0) {
+        memset(out, 0, (size_t)n * sizeof *out);
+        return 0;
+    }
+    /* Validated at open: ops_cap counters fit the segment, and nops <=
+     * ops_cap (qp_reader_refresh()). */
+    const uint64_t *c = (const uint64_t *)(r->base + h->op_dropped_off);
+    GUARD_BEGIN(-EFAULT);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = qp_load_relaxed(&c[i]);
+    GUARD_END();
+    return 0;
 }
 
 uint64_t qp_reader_invalid(const qp_reader_t *r)

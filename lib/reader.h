@@ -93,6 +93,11 @@ double qp_reader_max_fill(qp_reader_t *r);
 /* Producer-side counters, read fresh each call. */
 uint64_t qp_reader_dropped(qp_reader_t *r);      /* full rings + no slot + errors */
 uint64_t qp_reader_invalid(const qp_reader_t *r); /* rejected by this reader */
+/* The samples of each of the operations 0 .. n-1 that the producer dropped
+ * (n at most qp_reader_nops(); zeros from a producer that does not count
+ * them) into out.  A drop of a sample whose set was never bound has no
+ * operation: it counts in qp_reader_dropped() only.  0, or -EFAULT. */
+int qp_reader_op_dropped(qp_reader_t *r, uint64_t *out, uint32_t n);
 uint64_t qp_reader_drained(const qp_reader_t *r); /* passed to fn so far */
 /* Samples whose end came before their start (TSCs of the host's CPUs not in
  * step): passed on with a zero duration, and counted here. */

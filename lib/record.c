@@ -78,7 +78,7 @@ static ino_t g_seg_ino;
 static int g_seg_failed;               /* creation failed: drop everything */
 static char g_seg_name[128];
 static unsigned g_seg_seq;             /* next seq to try (exec'd images) */
-static uint64_t g_rsv_sets, g_rsv_ops, g_rsv_strings; /* bytes reserved per table */
+static uint64_t g_rsv_sets, g_rsv_ops, g_rsv_strings, g_rsv_opdrop; /* bytes reserved per table */
 static pthread_key_t g_thread_key;
 static int g_key_ok;
 static int g_shutdown_done;
@@ -120,6 +120,22 @@ static void drop_count(int noslot)
 static void drop_error(void)
 {
     drop_count(0);
+}
+
+/* The drop of a sample of op (an index of the op table, with or without
+ * QPULSE__NS) also counts for that operation.  Slow path only.  An index
+ * beyond the published table (impossible for a sample of a bound set) is
+ * left to the process counters. */
+static void drop_op(uint32_t op)
+{
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    if (!h)
+        return;
+    op &= ~QPULSE__NS;
+    /* Published after its counter was reserved (seg_add_set()). */
+    if (op >= qp_load_acquire(&h->ops_count))
+        return;
+    qp_fetch_add((uint64_t *)((char *)h + h->op_dropped_off) + op, 1);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -343,6 +359,9 @@ static uint32_t seg_add_set(struct qp_seg_header *h, const qpulse_set_t *set)
     if (!r)
         r = table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings,
                           h->strings_used + strings);
+    if (!r)
+        r = table_reserve(h->op_dropped_off, (uint64_t)h->ops_cap * sizeof(uint64_t),
+                          &g_rsv_opdrop, (uint64_t)(oc + set->nops) * sizeof(uint64_t));
     if (r) {
         warn_once(&g_warned_space,
                   "cannot reserve shared memory for the tables of operation set %.64s: %s; "
@@ -384,8 +403,11 @@ static int seg_inherit_tables(struct qp_seg_header *h, const struct qp_seg_heade
                       &g_rsv_sets, (uint64_t)sc * sizeof(struct qp_set_entry)) ||
         table_reserve(h->ops_off, (uint64_t)h->ops_cap * sizeof(struct qp_op_entry),
                       &g_rsv_ops, (uint64_t)oc * sizeof(struct qp_op_entry)) ||
-        table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings, su))
+        table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings, su) ||
+        table_reserve(h->op_dropped_off, (uint64_t)h->ops_cap * sizeof(uint64_t),
+                      &g_rsv_opdrop, (uint64_t)oc * sizeof(uint64_t)))
         return -1;
+    /* The parent's drop counters are not copied: the child's start at 0. */
     memcpy((char *)h + h->sets_off, (const char *)p + p->sets_off,
            (size_t)sc * sizeof(struct qp_set_entry));
     memcpy((char *)h + h->ops_off, (const char *)p + p->ops_off,
@@ -419,6 +441,8 @@ static void seg_layout(struct qp_seg_header *h, uint32_t slots, uint32_t records
     h->strings_cap = QP_STRINGS_CAP;
     h->strings_used = 1;   /* offset 0 is "" */
     off = page_up(off + QP_STRINGS_CAP);
+    h->op_dropped_off = off;
+    off = page_up(off + QP_OPS_CAP * sizeof(uint64_t));
     h->rings_off = off;
     h->ring_records = records;
     off += (size_t)slots * records * sizeof(qp_sample_t);
@@ -544,7 +568,7 @@ static int seg_create(void)
      * in the -fsanitize=thread build). */
     g_seg_size = tmpl.total_size;
     g_seg_fd = fd;
-    g_rsv_sets = g_rsv_ops = g_rsv_strings = 0;
+    g_rsv_sets = g_rsv_ops = g_rsv_strings = g_rsv_opdrop = 0;
     struct stat fsb;
     if (fstat(fd, &fsb) == 0) {
         g_seg_dev = fsb.st_dev;
@@ -566,6 +590,10 @@ static int seg_create(void)
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
      * with the acquire load of the magic in qp_reader_open(). */
     qp_store_release(&h->magic, QP_MAGIC);
+    /* The same mode again: an inotify IN_ATTRIB event that tells a daemon
+     * watching /dev/shm the header is ready, so it attaches now rather than
+     * at its next retry (one system call, once per process). */
+    (void)fchmod(fd, 0600);
     /* Only now may other threads record into it.  Pairs with the acquire
      * load in seg_ensure(). */
     qp_store_release(&g_seg, h);
@@ -956,6 +984,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
     if (t->slot && lim == 0) {
         /* This push interrupted another one on this thread (a signal
          * handler): the interrupted push owns the ring until it is done. */
+        drop_op(smp->op);
         qp_fetch_add(&seg_slot(t->slot - 1)->dropped, 1);
         return;
     }
@@ -964,6 +993,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
             qpulse__busy) {
             /* No slot and none freed since we last looked, a ring we
              * could not reserve, or a signal handler inside the library. */
+            drop_op(smp->op);
             drop_count(!(t->state || qpulse__busy));
             return;
         }
@@ -971,6 +1001,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
         lim = slot_claim();
         qpulse__busy--;
         if (!lim) {
+            drop_op(smp->op);
             drop_count(!t->state);
             return;
         }
@@ -996,6 +1027,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
                 t->state = 2;   /* no more tries: each would be a system call */
         }
         if (h >= lim) {
+            drop_op(smp->op);
             qp_fetch_add(&seg_slot(i)->dropped, 1);
             t->limit = lim;
             return;

@@ -321,7 +321,8 @@ static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
         (r = get_u64(c, o, "p999_ns", 0, &op->p999_ns)) ||
         (r = get_u64(c, o, "total_ns", 0, &op->total_ns)) ||
         (r = get_u64(c, o, "self_ns", 0, &op->self_ns)) ||
-        (r = get_u64(c, o, "p99_prev_ns", 0, &op->p99_prev_ns)))
+        (r = get_u64(c, o, "p99_prev_ns", 0, &op->p99_prev_ns)) ||
+        (r = get_u64(c, o, "dropped", 0, &op->dropped)))
         return r;
     /* Converting an out-of-range double is undefined (fuzz/fuzz_snapshot.c). */
     op->priority = prio > INT_MAX ? INT_MAX : prio < INT_MIN ? INT_MIN : (int)prio;

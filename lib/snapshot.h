@@ -59,6 +59,7 @@ typedef struct qp_snap_op {
     uint64_t min_ns, max_ns, p50_ns, p90_ns, p99_ns, p999_ns;
     uint64_t total_ns, self_ns;
     uint64_t p99_prev_ns;       /* p99 of the previous window, 0 = unknown */
+    uint64_t dropped;           /* its samples the process dropped (0 if not said) */
     qp_snap_child_t *children; size_t nchildren;
     qp_snap_bucket_t *hist; size_t nhist;      /* only when asked for */
     qp_snap_budget_t *budgets; size_t nbudgets;

@@ -16,7 +16,7 @@ qp_bg sleep 600
 S=$!
 
 seq=0
-for kind in ok truncated magic major sizes offsets names ops strings empty; do
+for kind in ok truncated magic major sizes offsets opdrops names ops strings empty; do
   seq=$((seq + 1))
   name=$("$BAD" make $kind "$QPULSE_NS" $S $seq) || qp_fail "cannot make $kind segment"
   eval "name_$kind=\$name"
@@ -33,7 +33,7 @@ grep -q "removed stale segment $stale" "$T/qpulsed.log" || qp_fail "stale remova
 # The valid base is accepted ...
 qp_wait_for 10 listed $S || qp_fail "the daemon refused the valid base segment"
 # ... and every broken variant is logged and skipped.
-for kind in truncated magic major sizes offsets names ops strings; do
+for kind in truncated magic major sizes offsets opdrops names ops strings; do
   eval "name=\$name_$kind"
   qp_wait_for 10 grep -q "skipping segment $name" "$T/qpulsed.log" ||
     { cat "$T/qpulsed.log" >&2; qp_fail "$kind: not logged as skipped"; }

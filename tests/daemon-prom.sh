@@ -30,6 +30,8 @@ grep -q "^qpulse_duration_seconds_count{process=\"prod_gen\",pid=\"$P\",set=\"ge
   { cat "$T/metrics" >&2; qp_fail "no _count of 6000 for gen.Work"; }
 grep -q "le=\"+Inf\"} 6000\$" "$T/metrics" || qp_fail "no +Inf bucket"
 grep -q '^qpulse_dropped_samples_total{process="prod_gen"' "$T/metrics" || qp_fail "no drop counter"
+grep -q "^qpulse_op_dropped_samples_total{process=\"prod_gen\",pid=\"$P\",set=\"gen\",op=\"Work\",group=\"compute\"} 0\$" "$T/metrics" ||
+  qp_fail "no per-operation drop counter of 0 for gen.Work"
 grep -q '^qpulse_processes 0$' "$T/metrics" || qp_fail "process gauge"
 if command -v promtool > /dev/null; then
   promtool check metrics < "$T/metrics" || qp_fail "promtool check metrics refused the page"

@@ -2,7 +2,9 @@
 ## the real daemon and real instrumented producers (tests/prod_gen.c) in
 ## their own namespace; tests/qpd_tool.c reads the snapshots.
 
-check_PROGRAMS += tests/prod_gen tests/qpd_tool tests/qpd_badseg
+check_PROGRAMS += tests/prod_gen tests/qpd_tool tests/qpd_badseg tests/attach_prod
+tests_attach_prod_SOURCES = tests/attach_prod.c
+tests_attach_prod_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(PTHREAD_LIBS)
 tests_qpd_badseg_SOURCES = tests/qpd_badseg.c
 tests_qpd_badseg_LDADD = lib/libqpulse-internal.la
 tests_prod_gen_SOURCES = tests/prod_gen.c
@@ -32,7 +34,8 @@ endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
 	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
-	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh
+	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh \
+	tests/daemon-attach.sh tests/daemon-op-drops.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
 

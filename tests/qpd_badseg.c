@@ -12,7 +12,7 @@
  *                                         and thread id into ring 0 (of an "ok"
  *                                         segment: nobody else writes it)
  *
- * KIND: ok truncated empty magic major sizes offsets names ops strings
+ * KIND: ok truncated empty magic major sizes offsets opdrops names ops strings
  */
 #include "config.h"
 
@@ -91,6 +91,8 @@ static int make(const char *kind, const char *ns, pid_t pid, unsigned seq)
         h.slot_count = 1u << 30;
     else if (!strcmp(kind, "offsets"))
         h.rings_off = 1ull << 40;
+    else if (!strcmp(kind, "opdrops"))
+        h.op_dropped_off = h.total_size - 8;   /* the counters run off the end */
     else if (!strcmp(kind, "names"))
         memset(h.name, 'x', sizeof h.name);
     else if (!strcmp(kind, "ops"))

@@ -92,7 +92,7 @@ static int get_field(qp_snapshot_t *s, char **argv)
 #define U(name) else if (!strcmp(f, #name)) printf("%llu\n", (unsigned long long)o->name)
     if (0) {}
     U(count); U(min_ns); U(max_ns); U(p50_ns); U(p90_ns); U(p99_ns); U(p999_ns);
-    U(total_ns); U(self_ns); U(p99_prev_ns); U(nhist); U(nbudgets);
+    U(total_ns); U(self_ns); U(p99_prev_ns); U(nhist); U(nbudgets); U(dropped);
     else if (!strcmp(f, "mean_ns")) printf("%.3f\n", o->mean_ns);
     else if (!strcmp(f, "rate_per_s")) printf("%.3f\n", o->rate_per_s);
     else if (!strcmp(f, "stddev_ns")) printf("%.3f\n", o->stddev_ns);

@@ -138,6 +138,8 @@ const char *view_row_flag(const view_row_t *r)
         return "!";
     if (r->flags & ROW_F_P99_JUMP)
         return "^";
+    if (r->flags & ROW_F_DROPPED)
+        return "D";
     return " ";
 }
 

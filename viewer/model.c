@@ -167,6 +167,8 @@ static unsigned op_flags(const qp_snap_proc_t *p, const qp_snap_op_t *o)
             f |= ROW_F_OVER_BUDGET;
     if (o->p99_prev_ns > 0 && (double)o->p99_ns > VIEW_P99_JUMP * (double)o->p99_prev_ns)
         f |= ROW_F_P99_JUMP;
+    if (o->dropped)
+        f |= ROW_F_DROPPED;
     return f;
 }
 
@@ -333,7 +335,7 @@ static void unit_finish(m_unit_t *u, int merged)
         rnow += r->rate_now;
         total += r->total;
         self += isnan(r->self) ? 0 : r->self * r->count;
-        pr->flags |= r->flags & (ROW_F_OVER_BUDGET | ROW_F_P99_JUMP);
+        pr->flags |= r->flags & (ROW_F_OVER_BUDGET | ROW_F_P99_JUMP | ROW_F_DROPPED);
         pr->max = isnan(pr->max) ? r->max : fmax(pr->max, r->max);
         pr->p99 = isnan(pr->p99) ? r->p99 : fmax(pr->p99, r->p99);
         pr->p999 = isnan(pr->p999) ? r->p999 : fmax(pr->p999, r->p999);
@@ -718,7 +720,7 @@ static int emit_heading(m_ctx_t *c, const m_flat_t *v, size_t n)
         total += r->total;
         self += op_self_time(r);
         h->max = isnan(h->max) ? r->max : fmax(h->max, r->max);
-        h->flags |= r->flags & (ROW_F_OVER_BUDGET | ROW_F_P99_JUMP);
+        h->flags |= r->flags & (ROW_F_OVER_BUDGET | ROW_F_P99_JUMP | ROW_F_DROPPED);
         exited &= r->flags;
     }
     h->flags |= exited;

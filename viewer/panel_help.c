@@ -15,8 +15,9 @@ static const char *const legend[] = {
     "the time shown, MEAN P50 P99 P99.9 MAX latency, SELF mean time per call not spent",
     "in nested operations, CPU% and RSS of the process.",
     "Flag column: ! a budget of the operation is broken, ^ its p99 jumped (> 1.5x the",
-    "previous window's). Exited processes are dimmed; those with nothing in the view",
-    "are hidden (e lists them).",
+    "previous window's), D some of its samples were dropped (its COUNT is short).",
+    "Exited processes are dimmed; those with nothing in the view are hidden (e lists",
+    "them).",
     "Merged rows (m): p50 is count-weighted, p99 and p99.9 the worst process's; the",
     "rate is the window's (an exited process's samples spread over the window).",
 };

@@ -75,6 +75,7 @@ typedef enum view_row_kind {
 #define ROW_F_EXITED      0x1   /* every process behind the row has exited */
 #define ROW_F_OVER_BUDGET 0x2   /* a budget of the op is broken */
 #define ROW_F_P99_JUMP    0x4   /* p99 > VIEW_P99_JUMP x the previous window's */
+#define ROW_F_DROPPED     0x8   /* the process dropped samples of the op */
 
 #define VIEW_P99_JUMP 1.5
 
