@@ -106,6 +106,14 @@ long view_rows_find(const view_rows_t *rows, const char *key)
     return -1;
 }
 
+uint64_t view_key_hash(const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
+        h = (h ^ *s) * 0x100000001b3ull;
+    return h;
+}
+
 static void row_blank(view_row_t *r, view_row_kind_t kind)
 {
     memset(r, 0, sizeof *r);

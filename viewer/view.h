@@ -120,6 +120,9 @@ int view_model_build(view_rows_t *rows, const qp_snapshot_t *snap, const view_se
 void view_rows_free(view_rows_t *rows);
 /* Index of the row with this key, or -1. */
 long view_rows_find(const view_rows_t *rows, const char *key);
+/* A row key's 64-bit hash (FNV-1a): how qptop names its cursor's row to
+ * the daemon (VIEW ... key=HASH). */
+uint64_t view_key_hash(const char *key);
 /* Collects the histogram of the op behind row r (all the processes merged
  * into it) from a snapshot taken with "hist"; returns the buckets (malloc'd,
  * sorted by lo) and their number in *n, or NULL when none. */
