@@ -217,6 +217,35 @@ const char *view_fmt_count(double c, char *buf, size_t len);
 int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
                       qp_snapshot_t **snap, char **raw, char *err, size_t errlen);
 
+/* One screen of rows computed by the daemon (the VIEW request): rows
+ * [top, top + rows.n) of total, with the header's totals in rows and head. */
+typedef struct view_page {
+    qp_snapshot_t *head;        /* the snapshot's top-level fields, no processes */
+    view_rows_t rows;           /* the rows on the screen; alive, exited, hidden, nops */
+    long total, top, cursor;    /* all the rows; the first shown; the cursor's */
+    size_t nprocs;              /* processes listed by the daemon */
+    int need[COL_COUNT_];       /* what the text columns need over all the rows */
+    void *json;                 /* the parsed reply: the rows' strings live in it */
+} view_page_t;
+
+/* Asks the daemon of opts->ns for the rows of settings s on a screen of
+ * height rows whose first row is top and cursor is cursor; key (or NULL)
+ * is the cursor row's key, which the daemon follows wherever the row moved.
+ * On success 0, *pg (free with view_page_free) and the reply in *raw
+ * (malloc'd).  -ENOTSUP when the daemon does not know VIEW (an older one);
+ * other failures -errno and a message in err. */
+int view_source_page(const view_options_t *opts, const view_settings_t *s, long top,
+                     long cursor, long rows, const char *key, view_page_t *pg, char **raw,
+                     char *err, size_t errlen);
+void view_page_free(view_page_t *pg);
+/* A snapshot with histograms of only the processes and op behind one op
+ * row (pid, or the name when s merges and the row holds several). */
+int view_source_detail(const view_options_t *opts, const view_settings_t *s, long pid,
+                       const char *name, int nprocs, const char *set, const char *op,
+                       qp_snapshot_t **snap, char *err, size_t errlen);
+/* Whether qptop asks for whole snapshots (QPTOP_SNAPSHOT=1 or --input). */
+int view_source_whole(const view_options_t *opts);
+
 /* Text report of one snapshot (the header lines and the table). */
 void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_t *s,
                       double delay_s);
