@@ -425,6 +425,7 @@ void view_render(jw_t *w, const struct view_req *q)
     int r = vsnap_build(&v, q->cumulative);
     if (r == 0)
         r = view_model_build(&rows, &v.s, &q->set);
+
     if (r < 0) {
         rows.n = 0;
         w->oom = 1;     /* the client gets "out of memory" */
