@@ -5,7 +5,8 @@
  *   procs.c   finding segments, draining them, exited/dead processes, /proc
  *   agg.c     per-operation statistics and the sliding window
  *   render.c  the snapshot JSON of docs/PROTOCOL.md
- *   server.c  the local socket (PING, SNAPSHOT, RESET)
+ *   server.c  the local socket (PING, SNAPSHOT, VIEW, HISTORY, RESET)
+ *   view.c    VIEW: qptop's table built, sorted and paged in the daemon
  *   prom.c    the Prometheus endpoint (--listen), on libmicrohttpd's thread
  *   budgets.c budget rules: evaluation and breach logging
  *   access.c  system mode: whose processes a client sees and may reset

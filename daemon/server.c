@@ -1,6 +1,6 @@
 /*
  * server.c — qpulsed's local socket (docs/PROTOCOL.md): one request line of
- * at most 256 bytes, one reply, then the daemon closes the connection.
+ * at most 1024 bytes, one reply, then the daemon closes the connection.
  *
  * Every client is non-blocking and served from the main poll loop, with a
  * deadline for the request (2 s) and for the reply (5 s); at most
