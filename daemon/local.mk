@@ -8,7 +8,10 @@ daemon_qpulsed_SOURCES = daemon/main.c daemon/qpulsed.h daemon/access.c \
 	daemon/jw.c daemon/jw.h daemon/agg.c daemon/agg.h daemon/procs.c daemon/render.c \
 	daemon/server.c daemon/prom.c daemon/prom.h daemon/prom_fmt.c \
 	daemon/prom_native.c daemon/prom_native.h daemon/budgets.c \
-	daemon/history.c daemon/history.h daemon/trace.c daemon/slowest.c daemon/slowest.h
+	daemon/history.c daemon/history.h daemon/trace.c daemon/slowest.c daemon/slowest.h \
+	daemon/view.c viewer/model.c viewer/columns.c viewer/view.h
+# VIEW (daemon/view.c) builds qptop's rows with qptop's own model and columns
+daemon_qpulsed_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/viewer
 nodist_daemon_qpulsed_SOURCES = $(PROM_PB_SOURCES)
 daemon_qpulsed_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(PROTOBUF_C_CFLAGS)
 daemon_qpulsed_LDADD = lib/libqpulse-internal.la $(MHD_LIBS) $(PROTOBUF_C_LIBS) $(PTHREAD_LIBS) $(LIBM)

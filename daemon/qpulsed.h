@@ -5,7 +5,8 @@
  *   procs.c   finding segments, draining them, exited/dead processes, /proc
  *   agg.c     per-operation statistics and the sliding window
  *   render.c  the snapshot JSON of docs/PROTOCOL.md
- *   server.c  the local socket (PING, SNAPSHOT, HISTORY, RESET)
+ *   server.c  the local socket (PING, SNAPSHOT, VIEW, HISTORY, RESET)
+ *   view.c    VIEW: qptop's table built, sorted and paged in the daemon
  *   prom.c    the Prometheus endpoint (--listen), on libmicrohttpd's thread
  *   prom_fmt.c the three Prometheus pages; prom_native.c native buckets
  *   budgets.c budget rules: evaluation and breach logging
@@ -177,6 +178,29 @@ int access_peer_allowed(uid_t peer);
 /* render.c */
 /* Appends the snapshot JSON (one line, no newline) to w. */
 void render_snapshot(jw_t *w, int cumulative, int with_hist);
+/* Only some of it: the processes sel->proc keeps, and of them the ops
+ * sel->op keeps (the detail of one qptop row). */
+struct render_sel {
+    int (*proc)(const struct proc *p, void *arg);
+    int (*op)(const struct agg_op *o, void *arg);
+    void *arg;
+};
+void render_snapshot_sel(jw_t *w, int cumulative, int with_hist, const struct render_sel *sel);
+/* The snapshot's keys before "processes" (inside an open object). */
+void render_snapshot_head(jw_t *w, int cumulative);
+/* Seconds the statistics of p cover, for rate_per_s. */
+double render_proc_span(const struct proc *p, int64_t now, int cumulative);
+
+/* view.c: the VIEW request (qptop's table, sorted, filtered and paged by
+ * the daemon) and the selection of a filtered SNAPSHOT. */
+struct view_req;
+/* Parses the words after "VIEW"; 0, or -1 with a message in err. */
+int view_parse(char **words, int n, struct view_req **out, char *err, size_t errlen);
+void view_render(jw_t *w, const struct view_req *req);
+void view_req_free(struct view_req *req);
+/* Parses SNAPSHOT's selection words (pid=, name=, set=, op=); 0 or -1. */
+int view_sel_parse(char **words, int n, struct render_sel *sel, char *err, size_t errlen);
+void view_sel_free(struct render_sel *sel);
 
 /* server.c */
 int server_init(void);

@@ -194,7 +194,7 @@ static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o, uin
  * slots, so its share of the window is taken as at least a second (or its
  * whole life when shorter), lest the rate of a process that left long ago
  * grow without bound as the window moves past it. */
-static double proc_span(const struct proc *p, int64_t now, int cumulative)
+double render_proc_span(const struct proc *p, int64_t now, int cumulative)
 {
     int64_t end = p->r ? now : p->exit_mono;
     double life = (double)(end - p->seen_mono) / 1e9;
@@ -217,7 +217,7 @@ static double proc_span(const struct proc *p, int64_t now, int cumulative)
 }
 
 static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_hist,
-                        int64_t now, double real_off)
+                        int64_t now, double real_off, const struct render_sel *sel)
 {
     jw_obj_begin(w);
     jw_key(w, "pid");
@@ -261,11 +261,11 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
     jw_u64(w, p->threads);
     jw_key(w, "ops");
     jw_arr_begin(w);
-    double span = proc_span(p, now, cumulative);
+    double span = render_proc_span(p, now, cumulative);
     int64_t sec = now / 1000000000;
     for (uint32_t i = 0; i < p->nops; i++) {
         const struct agg_op *o = p->ops[i];
-        if (!o)
+        if (!o || (sel && !sel->op(o, sel->arg)))
             continue;
         uint64_t dropped = proc_op_dropped(p, i);
         if (cumulative) {
@@ -284,17 +284,15 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
     jw_obj_end(w);
 }
 
-void render_snapshot(jw_t *w, int cumulative, int with_hist)
+void render_snapshot_head(jw_t *w, int cumulative)
 {
     int64_t now = mono_ns();
-    double real_off = real_s() - (double)now / 1e9;
     uint64_t dropped = qpd.dropped_gone;
     if (qpd.view_uid != (uid_t)-1)
         dropped = 0;   /* a user's client: its own processes' only */
     for (const struct proc *p = qpd.procs; p; p = p->next)
         if (access_visible(p))
             dropped += p->dropped_last - p->dropped_base;
-    jw_obj_begin(w);
     jw_key(w, "qpulse");
     jw_i64(w, 1);
     jw_key(w, "time");
@@ -314,13 +312,26 @@ void render_snapshot(jw_t *w, int cumulative, int with_hist)
     jw_double(w, qpd.samples_per_s);
     jw_key(w, "dropped_total");
     jw_u64(w, dropped);
+    jw_key(w, "skipped");
+    procs_render_skipped(w);
+}
+
+void render_snapshot_sel(jw_t *w, int cumulative, int with_hist, const struct render_sel *sel)
+{
+    int64_t now = mono_ns();
+    double real_off = real_s() - (double)now / 1e9;
+    jw_obj_begin(w);
+    render_snapshot_head(w, cumulative);
     jw_key(w, "processes");
     jw_arr_begin(w);
     for (const struct proc *p = qpd.procs; p; p = p->next)
-        if (access_visible(p))
-            render_proc(w, p, cumulative, with_hist, now, real_off);
+        if (access_visible(p) && (!sel || sel->proc(p, sel->arg)))
+            render_proc(w, p, cumulative, with_hist, now, real_off, sel);
     jw_arr_end(w);
-    jw_key(w, "skipped");
-    procs_render_skipped(w);
     jw_obj_end(w);
+}
+
+void render_snapshot(jw_t *w, int cumulative, int with_hist)
+{
+    render_snapshot_sel(w, cumulative, with_hist, NULL);
 }

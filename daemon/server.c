@@ -1,6 +1,6 @@
 /*
  * server.c — qpulsed's local socket (docs/PROTOCOL.md): one request line of
- * at most 256 bytes, one reply, then the daemon closes the connection.
+ * at most 1024 bytes, one reply, then the daemon closes the connection.
  *
  * Every client is non-blocking and served from the main poll loop, with a
  * deadline for the request (2 s) and for the reply (5 s); at most
@@ -28,7 +28,8 @@
 #include "qpulsed.h"
 
 #define MAX_CLIENTS 64
-#define REQ_MAX 256
+#define REQ_MAX 1024
+#define REQ_WORDS 24
 #define READ_TIMEOUT_NS (2ll * 1000000000)
 #define WRITE_TIMEOUT_NS (5ll * 1000000000)
 
@@ -153,7 +154,7 @@ static void client_error(struct client *c, const char *msg)
         client_close(c);
 }
 
-/* Splits the request into at most 4 words. */
+/* Splits the request into at most max words (max + 1: too many). */
 static int split(char *s, char **words, int max)
 {
     int n = 0;
@@ -168,13 +169,18 @@ static int split(char *s, char **words, int max)
 
 static void handle_request(struct client *c)
 {
-    char *w[4];
+    char *w[REQ_WORDS + 1];
     char line[REQ_MAX + 1];
+    char err[REQ_MAX + 96];
     memcpy(line, c->req, c->rlen);
     line[c->rlen] = 0;
-    int n = split(line, w, 3);
+    int n = split(line, w, REQ_WORDS);
     jw_t out;
     jw_init(&out);
+    if (n > REQ_WORDS) {
+        client_error(c, "request of more than 24 words");
+        return;
+    }
     if (n == 1 && !strcmp(w[0], "PING")) {
         jw_obj_begin(&out);
         jw_key(&out, "qpulse");
@@ -184,20 +190,39 @@ static void handle_request(struct client *c)
         jw_key(&out, "ns");
         jw_str(&out, qpd.cfg.ns);
         jw_obj_end(&out);
-    } else if (n >= 2 && n <= 3 && !strcmp(w[0], "SNAPSHOT")) {
+    } else if (n >= 2 && n <= REQ_WORDS && !strcmp(w[0], "SNAPSHOT")) {
         int cum = !strcmp(w[1], "cumulative");
-        if ((!cum && strcmp(w[1], "window")) || (n == 3 && strcmp(w[2], "hist"))) {
-            client_error(c, "usage: SNAPSHOT window|cumulative [hist]");
+        int hist = n >= 3 && !strcmp(w[2], "hist");
+        struct render_sel sel = { 0 };
+        if (!cum && strcmp(w[1], "window")) {
+            client_error(c, "usage: SNAPSHOT window|cumulative [hist] [pid=PID] [name=NAME] "
+                            "[set=SET] [op=OP]");
+            return;
+        }
+        /* pid= name= set= op=: only the processes and op behind one of
+         * qptop's rows (its detail view) */
+        if (n > 2 + hist && view_sel_parse(w + 2 + hist, n - 2 - hist, &sel, err, sizeof err) < 0) {
+            client_error(c, err);
             return;
         }
         access_begin(c->uid);
-        render_snapshot(&out, cum, n == 3);
+        render_snapshot_sel(&out, cum, hist, sel.arg ? &sel : NULL);
         access_end();
+        view_sel_free(&sel);
+    } else if (n >= 2 && n <= REQ_WORDS && !strcmp(w[0], "VIEW")) {
+        struct view_req *q;
+        if (view_parse(w + 1, n - 1, &q, err, sizeof err) < 0) {
+            client_error(c, err);
+            return;
+        }
+        access_begin(c->uid);
+        view_render(&out, q);
+        access_end();
+        view_req_free(q);
     } else if (n >= 1 && !strcmp(w[0], "HISTORY")) {
         /* {"qpulse":1,"events":N,"trace":{...}}: the count first, so that
          * a client can store the trace without parsing it. */
         struct history_sel sel;
-        char err[96];
         if (history_parse_request(w + 1, n - 1, &sel, err, sizeof err) < 0) {
             client_error(c, err);
             return;
@@ -230,7 +255,7 @@ static void handle_request(struct client *c)
         jw_puts(&out, "{\"ok\":true}");
     } else {
         char msg[REQ_MAX + 96];
-        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT, HISTORY or RESET",
+        snprintf(msg, sizeof msg, "unknown request '%s': expected PING, SNAPSHOT, VIEW, HISTORY or RESET",
                  n > 0 ? w[0] : "");
         client_error(c, msg);
         return;
@@ -301,7 +326,7 @@ static void client_read(struct client *c)
         c->rlen = (size_t)(nl - c->req);
         handle_request(c);
     } else if (c->rlen > REQ_MAX) {
-        client_error(c, "request longer than 256 bytes");
+        client_error(c, "request longer than 1024 bytes");
     }
 }
 

@@ -34,6 +34,7 @@ typedef struct snap_ctx {
     size_t errlen;
     char path[128];                     /* "processes[1].ops[0]" or "" */
     int depth;                          /* of slowest-sample nesting */
+    int head_only;                      /* "processes" may be absent */
 } snap_ctx_t;
 
 static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
@@ -431,13 +432,14 @@ static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
     if ((r = parse_list(c, o, "skipped", 0, (void **)&s->skipped, &s->nskipped,
                         sizeof *s->skipped, parse_skip)))
         return r;
-    return parse_list(c, o, "processes", 1, (void **)&s->procs, &s->nprocs, sizeof *s->procs,
+    return parse_list(c, o, "processes", !c->head_only, (void **)&s->procs, &s->nprocs, sizeof *s->procs,
                       parse_proc);
 }
 
-static qp_snapshot_t *snapshot_from_json(json_t *root, char *err, size_t errlen)
+static qp_snapshot_t *snapshot_from_json(json_t *root, int head_only, char *err,
+                                         size_t errlen)
 {
-    snap_ctx_t c = { .err = err, .errlen = errlen };
+    snap_ctx_t c = { .err = err, .errlen = errlen, .head_only = head_only };
     qp_snapshot_t *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -450,7 +452,8 @@ static qp_snapshot_t *snapshot_from_json(json_t *root, char *err, size_t errlen)
     return s;
 }
 
-qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t errlen)
+static qp_snapshot_t *parse_text(const char *json, size_t len, int head_only, char *err,
+                                 size_t errlen)
 {
     char dummy[1];
     if (!err || !errlen)
@@ -464,9 +467,19 @@ qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t
                  je.text);
         return NULL;
     }
-    qp_snapshot_t *s = snapshot_from_json(root, err, errlen);
+    qp_snapshot_t *s = snapshot_from_json(root, head_only, err, errlen);
     json_decref(root);
     return s;
+}
+
+qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t errlen)
+{
+    return parse_text(json, len, 0, err, errlen);
+}
+
+qp_snapshot_t *qp_snapshot_parse_head(const char *json, size_t len, char *err, size_t errlen)
+{
+    return parse_text(json, len, 1, err, errlen);
 }
 
 int qp_snapshot_read(const char *path, char **out, size_t *outlen)

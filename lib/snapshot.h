@@ -105,6 +105,9 @@ typedef struct qp_snapshot {
 /* Parses one snapshot object.  NULL on error, with "field: what was wrong"
  * in err. */
 qp_snapshot_t *qp_snapshot_parse(const char *json, size_t len, char *err, size_t errlen);
+/* The same for a reply that carries a snapshot's top-level fields without
+ * "processes" (VIEW: docs/PROTOCOL.md); nprocs is 0 when absent. */
+qp_snapshot_t *qp_snapshot_parse_head(const char *json, size_t len, char *err, size_t errlen);
 /* Reads a whole file into a malloc'd, NUL-terminated *out, at most 256 MiB
  * (-EFBIG beyond: --input /dev/zero must not eat the memory).  0 or -errno. */
 int qp_snapshot_read(const char *path, char **out, size_t *outlen);

@@ -31,8 +31,8 @@ wait $H
 grep -q '"error":"request not finished within 2 s"' "$T/hold.out" ||
   qp_fail "stuck client: $(cat "$T/hold.out")"
 # An oversized request is refused.
-head -c 400 /dev/zero | tr '\0' 'A' > "$T/long"
-"$QPD_TOOL" hold "$(cat "$T/long")" | grep -q "longer than 256 bytes" || qp_fail "long request"
+head -c 1200 /dev/zero | tr '\0' 'A' > "$T/long"
+"$QPD_TOOL" hold "$(cat "$T/long")" | grep -q "longer than 1024 bytes" || qp_fail "long request"
 
 kill -TERM $D
 qp_wait_for 10 sh -c "! kill -0 $D 2>/dev/null" || qp_fail "SIGTERM did not stop the daemon"

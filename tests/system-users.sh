@@ -73,6 +73,14 @@ as $U1 "$QPD_TOOL" req "SNAPSHOT cumulative" > "$T/u1.json" || qp_fail "$U1 cann
 as $U2 "$QPTOP" -b --format json --cumulative > "$T/u2.json" || qp_fail "qptop as $U2 failed"
 [ "$("$QPD_TOOL" get "$T/u2.json" $P2 gen Work count)" = 700 ] || qp_fail "$U2's qptop does not show its process"
 [ "$("$QPD_TOOL" get "$T/u2.json" $P1 - - pid)" = none ] || qp_fail "$U2's qptop shows $U1's process"
+# VIEW (qptop's paged table) and a filtered SNAPSHOT see as much, no more
+as $U1 "$QPD_TOOL" req "VIEW cumulative rows=100" > "$T/u1view.json" || qp_fail "VIEW as $U1"
+expect "VIEW as $U1: processes" "$(jq -r .view.processes "$T/u1view.json")" 1
+expect "VIEW as $U1: pids" "$(jq -r '[.view.rows[].pid] | unique | join(" ")' "$T/u1view.json")" "$P1"
+as $U1 "$QPD_TOOL" req "SNAPSHOT cumulative hist pid=$P2" > "$T/u1sel.json" || qp_fail "SNAPSHOT pid= as $U1"
+expect "SNAPSHOT pid=$P2 as $U1" "$(jq -r '.processes | length' "$T/u1sel.json")" 0
+"$QPD_TOOL" req "VIEW cumulative rows=100" > "$T/rootview.json"
+expect "VIEW as root: processes" "$(jq -r .view.processes "$T/rootview.json")" 3
 qp_log "$U1 and $U2 each see their own process only"
 
 # A user's reset clears its own processes only.

@@ -21,6 +21,6 @@ tests_test_viewer_model_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_viewer_model_LDADD = $(QPTEST_LIBS_) $(JANSSON_LIBS)
 endif
 
-TESTS += tests/viewer-screen.sh tests/viewer-restart.sh tests/viewer-demo.sh
-EXTRA_DIST += tests/viewer-screen.sh tests/viewer-restart.sh tests/viewer-demo.sh \
+TESTS += tests/viewer-screen.sh tests/viewer-restart.sh tests/viewer-demo.sh tests/viewer-paging.sh
+EXTRA_DIST += tests/viewer-screen.sh tests/viewer-restart.sh tests/viewer-demo.sh tests/viewer-paging.sh \
 	tests/viewer-sample.json

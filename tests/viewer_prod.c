@@ -7,6 +7,14 @@
  *   viewer_prod many N SECS  records one sample of each of N ops of a large
  *                            set every second for SECS seconds (0 = until
  *                            signalled): the load of qptop's benchmark
+ *   viewer_prod fleet P N [once]
+ *                            forks P processes, each of which does "many N"
+ *                            (or, with once, records a fixed set of samples
+ *                            of N ops that differs from process to process
+ *                            and then waits); their first argument becomes
+ *                            one of seven names (alpha, bravo, ...), so they
+ *                            show as seven programs.  Prints "ready" once
+ *                            all are started; SIGTERM ends them all.
  *
  * "known" samples (set vt):
  *   Fast  (group g1, priority 1): 100 samples of 1, 2, ..., 100 us
@@ -17,6 +25,8 @@
 #include "config.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +116,61 @@ static void many(int nops, double secs)
     }
 }
 
+/* A fixed set of samples for process i of a fleet: op k gets 1..5
+ * samples of a duration that differs from process to process. */
+static void fleet_once(int i, int nops)
+{
+    for (int k = 0; k < nops && k < 50; k++) {
+        int count = 1 + (i * 7 + k) % 5;
+        uint64_t dur = 1000 + (uint64_t)((i * 7919 + k * 104729) % 100000);
+        for (int c = 0; c < count; c++)
+            qpulse__record_ns(&qpulse_set_big, (uint32_t)k, dur + (uint64_t)c);
+    }
+}
+
+static int fleet(int nprocs, int nops, int once, char *arg1)
+{
+    static const char *const names[] = { "alpha", "bravo", "delta", "gamma", "kappa", "omega",
+                                         "sigma" };
+    pid_t *kids = calloc((size_t)nprocs, sizeof *kids);
+    if (!kids)
+        return 1;
+    pid_t parent = getpid();
+    int n = 0;
+    for (; n < nprocs && !stop; n++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
+            /* "fleet" -> a name of the same length: /proc shows the new one */
+            if (strlen(arg1) == 5)
+                memcpy(arg1, names[n % 7], 5);
+            if (once) {
+                fleet_once(n, nops);
+                while (!stop)
+                    pause();
+            } else {
+                many(nops, 0);
+            }
+            exit(0);    /* the library's exit path: the segment is left to the daemon */
+        }
+        kids[n] = pid;
+    }
+    printf("ready %d\n", n);
+    fflush(stdout);
+    while (!stop)
+        pause();
+    for (int i = 0; i < n; i++)
+        kill(kids[i], SIGTERM);
+    for (int i = 0; i < n; i++)
+        waitpid(kids[i], NULL, 0);
+    free(kids);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
@@ -125,6 +190,9 @@ int main(int argc, char **argv)
         many(atoi(argv[2]), argc >= 4 ? atof(argv[3]) : 0);
         return 0;
     }
-    fprintf(stderr, "usage: viewer_prod known | many NOPS [SECONDS]\n");
+    if (argc >= 4 && strcmp(argv[1], "fleet") == 0)
+        return fleet(atoi(argv[2]), atoi(argv[3]), argc >= 5 && strcmp(argv[4], "once") == 0,
+                     argv[1]);
+    fprintf(stderr, "usage: viewer_prod known | many NOPS [SECONDS] | fleet PROCS NOPS [once]\n");
     return 2;
 }

@@ -38,6 +38,7 @@ static void fmt(char *buf, size_t len, const char *f, ...)
 typedef struct m_op {
     view_row_t row;             /* merged statistics of the op over the unit */
     int nested;                 /* runs nested inside another op of the unit */
+    double inside;              /* calls of it that ran inside ops of the unit */
 } m_op_t;
 
 typedef struct m_unit {
@@ -46,6 +47,8 @@ typedef struct m_unit {
     view_row_t row;             /* the process row */
     m_op_t *ops;
     size_t nops;
+    uint32_t *htab;             /* ops by (set, op): index + 1, 0 = free */
+    size_t hcap;                /* a power of two, at least twice nops */
 } m_unit_t;
 
 typedef struct m_ctx {
@@ -104,6 +107,14 @@ long view_rows_find(const view_rows_t *rows, const char *key)
         if (strcmp(rows->v[i].key, key) == 0)
             return (long)i;
     return -1;
+}
+
+uint64_t view_key_hash(const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
+        h = (h ^ *s) * 0x100000001b3ull;
+    return h;
 }
 
 static void row_blank(view_row_t *r, view_row_kind_t kind)
@@ -273,12 +284,57 @@ static void proc_row_merge(view_row_t *r, const qp_snap_proc_t *p)
         r->pid = p->pid;
 }
 
-static m_op_t *unit_find_op(m_unit_t *u, const char *set, const char *op)
+static uint32_t op_hash(const char *set, const char *op)
 {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)set; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    h = (h ^ '.') * 16777619u;
+    for (const unsigned char *p = (const unsigned char *)op; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* The slot of (set, op) in u's table: where it is, or the free slot where
+ * it would go. */
+static uint32_t *unit_slot(const m_unit_t *u, const char *set, const char *op)
+{
+    size_t mask = u->hcap - 1;
+    for (size_t i = op_hash(set, op) & mask;; i = (i + 1) & mask) {
+        uint32_t *e = &u->htab[i];
+        if (!*e)
+            return e;
+        const view_row_t *r = &u->ops[*e - 1].row;
+        if (strcmp(r->op, op) == 0 && strcmp(r->set, set) == 0)
+            return e;
+    }
+}
+
+static m_op_t *unit_find_op(const m_unit_t *u, const char *set, const char *op)
+{
+    if (!u->hcap)
+        return NULL;
+    uint32_t *e = unit_slot(u, set, op);
+    return *e ? &u->ops[*e - 1] : NULL;
+}
+
+/* Room in u's table for want ops. */
+static int unit_hash_reserve(m_unit_t *u, size_t want)
+{
+    if (u->hcap >= 2 * want && u->hcap)
+        return 0;
+    size_t cap = 16;
+    while (cap < 2 * want)
+        cap *= 2;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    free(u->htab);
+    u->htab = t;
+    u->hcap = cap;
     for (size_t i = 0; i < u->nops; i++)
-        if (strcmp(u->ops[i].row.set, set) == 0 && strcmp(u->ops[i].row.op, op) == 0)
-            return &u->ops[i];
-    return NULL;
+        *unit_slot(u, u->ops[i].row.set, u->ops[i].row.op) = (uint32_t)i + 1;
+    return 0;
 }
 
 static int unit_add_proc(m_unit_t *u, const qp_snapshot_t *snap, const qp_snap_proc_t *p,
@@ -297,18 +353,34 @@ static int unit_add_proc(m_unit_t *u, const qp_snapshot_t *snap, const qp_snap_p
     if (!ov && u->nops + p->nops > 0)
         return -ENOMEM;
     u->ops = ov;
+    if (unit_hash_reserve(u, u->nops + p->nops) < 0)
+        return -ENOMEM;
     for (size_t i = 0; i < p->nops; i++) {
         const qp_snap_op_t *o = &p->ops[i];
-        m_op_t *m = unit_find_op(u, o->set, o->op);
-        if (m) {
-            op_row_merge(&m->row, snap, p, o);
+        uint32_t *e = unit_slot(u, o->set, o->op);
+        if (*e) {
+            op_row_merge(&u->ops[*e - 1].row, snap, p, o);
             continue;
         }
-        m = &u->ops[u->nops++];
+        m_op_t *m = &u->ops[u->nops++];
         memset(m, 0, sizeof *m);
         op_row_init(&m->row, snap, p, o, name);
+        *e = (uint32_t)u->nops;
     }
     return 0;
+}
+
+/* a "." b, or k "/" a "." b, into buf (cut short when too long): the
+ * labels and keys of op rows, without printf (tens of thousands a refresh
+ * in the daemon's VIEW). */
+static void cat(char *buf, size_t len, const char *k, const char *a, const char *b)
+{
+    size_t o = 0;
+    const char *parts[5] = { k, k ? "/" : NULL, a, ".", b };
+    for (int i = 0; i < 5; i++)
+        for (const char *p = parts[i]; p && *p && o + 1 < len; p++)
+            buf[o++] = *p;
+    buf[o] = 0;
 }
 
 /* Finishes a unit: keys, labels, the nested marks and the process totals. */
@@ -319,6 +391,16 @@ static void unit_finish(m_unit_t *u, int merged)
         fmt(pr->key, sizeof pr->key, "n:%s", pr->name);
     else
         fmt(pr->key, sizeof pr->key, "p:%ld", pr->pid);
+    /* how many calls of each op ran inside others, in one pass */
+    for (size_t k = 0; k < u->nprocs; k++)
+        for (size_t j = 0; j < u->procs[k]->nops; j++) {
+            const qp_snap_op_t *o = &u->procs[k]->ops[j];
+            for (size_t c = 0; c < o->nchildren; c++) {
+                m_op_t *m = unit_find_op(u, o->children[c].set, o->children[c].op);
+                if (m)
+                    m->inside += (double)o->children[c].count;
+            }
+        }
     double count = 0, rate = 0, rnow = 0, total = 0, self = 0;
     for (size_t i = 0; i < u->nops; i++) {
         view_row_t *r = &u->ops[i].row;
@@ -328,8 +410,8 @@ static void unit_finish(m_unit_t *u, int merged)
             r->flags = (r->flags & ~ROW_F_EXITED) | (pr->flags & ROW_F_EXITED);
         else
             r->rate = r->rate_now;  /* also for an op only one of them ran */
-        fmt(r->label, sizeof r->label, "%s.%s", r->set, r->op);
-        fmt(r->key, sizeof r->key, "%s/%s.%s", pr->key, r->set, r->op);
+        cat(r->label, sizeof r->label, NULL, r->set, r->op);
+        cat(r->key, sizeof r->key, pr->key, r->set, r->op);
         count += r->count;
         rate += r->rate;
         rnow += r->rate_now;
@@ -342,15 +424,7 @@ static void unit_finish(m_unit_t *u, int merged)
         pr->p50 = isnan(pr->p50) ? r->p50 : fmax(pr->p50, r->p50);
         /* an op is nested when all its calls ran inside other ops of the
          * unit; one that also ran on its own stays a root of the tree too */
-        double inside = 0;
-        for (size_t k = 0; k < u->nprocs; k++)
-            for (size_t j = 0; j < u->procs[k]->nops; j++) {
-                const qp_snap_op_t *o = &u->procs[k]->ops[j];
-                for (size_t c = 0; c < o->nchildren; c++)
-                    if (strcmp(o->children[c].set, r->set) == 0 &&
-                        strcmp(o->children[c].op, r->op) == 0)
-                        inside += (double)o->children[c].count;
-            }
+        double inside = u->ops[i].inside;
         u->ops[i].nested = inside > 0 && inside >= r->count;
     }
     pr->count = count;
@@ -372,6 +446,7 @@ static void units_free(m_ctx_t *c)
     for (size_t i = 0; i < c->nunits; i++) {
         free(c->units[i].procs);
         free(c->units[i].ops);
+        free(c->units[i].htab);
     }
     free(c->units);
     c->units = NULL;
@@ -537,7 +612,7 @@ static int emit_children(m_ctx_t *c, const m_unit_t *u, const view_row_t *parent
         view_row_t *r = rows_push(c->rows);
         if (!r)
             return free(ch), -ENOMEM;
-        m_op_t *mo = unit_find_op((m_unit_t *)u, ch[i].set, ch[i].op);
+        m_op_t *mo = unit_find_op(u, ch[i].set, ch[i].op);
         row_blank(r, ROW_CHILD);
         r->depth = parent->depth + 1;
         r->pid = u->row.pid;

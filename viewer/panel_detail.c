@@ -6,7 +6,8 @@
  * time axis.
  *
  * Only while this view is open does qptop ask the daemon for histograms
- * ("SNAPSHOT ... hist"): they are the bulk of a snapshot.
+ * ("SNAPSHOT ... hist", only of the row's processes and op when the table
+ * comes from the daemon: remote.c): they are the bulk of a snapshot.
  */
 #include "config.h"
 
@@ -150,9 +151,9 @@ int detail_slowest(ui_t *ui, const qp_snap_proc_t **procs, const qp_snap_slow_t 
 {
     view_row_t r = detail_row(ui);
     pairs_t ps = { 0 };
-    if (!ui->snap)
+    if (!ui_data(ui))
         return 0;
-    view_model_each_op(ui->snap, ui->set, &r, collect, &ps);
+    view_model_each_op(ui_data(ui), ui->set, &r, collect, &ps);
     int n = 0;
     for (int i = 0; i < ps.n; i++)
         for (size_t k = 0; k < ps.o[i]->nslowest; k++) {
@@ -291,8 +292,8 @@ void detail_draw(ui_t *ui, int y0, int h)
     int ymax = y0 + h, y = y0;
     view_row_t r = detail_row(ui);
     pairs_t ps = { 0 };
-    if (ui->snap)
-        view_model_each_op(ui->snap, ui->set, &r, collect, &ps);
+    if (ui_data(ui))
+        view_model_each_op(ui_data(ui), ui->set, &r, collect, &ps);
     char who[160];
     if (ui->set->merge && ui->d_nprocs > 1)
         snprintf(who, sizeof who, "%d processes named %s", ps.n + ps.more, ui->d_name);
@@ -300,7 +301,7 @@ void detail_draw(ui_t *ui, int y0, int h)
         snprintf(who, sizeof who, "process %s (pid %ld)", ui->d_name, ui->d_pid);
     y = line(y, ymax, ui_attr(UC_TITLE), "%s.%s  -  %s", ui->d_set, ui->d_op, who);
     if (ps.n == 0) {
-        line(y + 1, ymax, A_NORMAL, ui->snap ? "no samples of this operation in this view%s"
+        line(y + 1, ymax, A_NORMAL, ui_data(ui) ? "no samples of this operation in this view%s"
                                              : "no data%s",
              ui->set->cumulative ? "" : " (c shows the cumulative view)");
         return;
@@ -317,7 +318,7 @@ void detail_draw(ui_t *ui, int y0, int h)
         y = stats_merged(y, ymax, &ps);
     y = slowest_draw(ui, y, ymax, ps.n > 1);
     size_t nb = 0;
-    qp_snap_bucket_t *b = ui->snap ? view_model_hist(ui->snap, ui->set, &r, &nb) : NULL;
+    qp_snap_bucket_t *b = ui_data(ui) ? view_model_hist(ui_data(ui), ui->set, &r, &nb) : NULL;
     y = line(y, ymax, A_NORMAL, "%s", "");
     if (!b) {
         line(y, ymax, A_NORMAL, "no histogram in this view");

@@ -12,7 +12,7 @@
 
 void table_clamp(ui_t *ui, int h)
 {
-    long n = (long)ui->rows.n;
+    long n = ui->rows_total;
     if (h < 1)
         h = 1;
     if (ui->cursor >= n)
@@ -27,8 +27,11 @@ void table_clamp(ui_t *ui, int h)
         ui->top = n - h;
     if (ui->top < 0)
         ui->top = 0;
-    if (n > 0)
-        snprintf(ui->cursor_key, sizeof ui->cursor_key, "%s", ui->rows.v[ui->cursor].key);
+    const view_row_t *r = n > 0 ? ui_row(ui, ui->cursor) : NULL;
+    if (r)
+        snprintf(ui->cursor_key, sizeof ui->cursor_key, "%s", r->key);
+    else if (n > 0)
+        ui->cursor_key[0] = 0;  /* off the page: the daemon places it by index */
 }
 
 static void centered(int y, const char *s, attr_t a)
@@ -48,7 +51,7 @@ static void table_empty(ui_t *ui, int y0, int h)
         centered(y + 2, m, A_NORMAL);
     } else if (!ui->snap) {
         centered(y, "waiting for qpulsed...", A_NORMAL);
-    } else if (ui->snap->nprocs == 0) {
+    } else if (ui->nprocs == 0) {
         snprintf(m, sizeof m, "no instrumented process in namespace %s yet",
                  ui->snap->ns ? ui->snap->ns : ui->opts->ns);
         centered(y, m, A_NORMAL);
@@ -72,6 +75,9 @@ void table_draw(ui_t *ui, int y0, int h)
         ui->need_cols = COLS;
     }
     view_layout_need(&ui->rows, ui->need);
+    for (int c = 0; ui->remote && c < COL_COUNT_; c++)
+        if (ui->need[c] < ui->page_need[c])
+            ui->need[c] = ui->page_need[c];
     if (view_layout(COLS, ui->need, &l) < 0)
         return;
     view_format_header(&l, -1, 0, line, sizeof line);
@@ -97,12 +103,14 @@ void table_draw(ui_t *ui, int y0, int h)
     }
     int body = h - 1;
     table_clamp(ui, body);
-    if (ui->rows.n == 0) {
+    if (ui->rows_total == 0) {
         table_empty(ui, y0 + 1, body);
         return;
     }
-    for (int i = 0; i < body && ui->top + i < (long)ui->rows.n; i++) {
-        const view_row_t *r = &ui->rows.v[ui->top + i];
+    for (int i = 0; i < body && ui->top + i < ui->rows_total; i++) {
+        const view_row_t *r = ui_row(ui, ui->top + i);
+        if (!r)
+            break;              /* remote: the page being fetched */
         view_format_row(r, &l, line, sizeof line);
         view_pad(padded, sizeof padded, line, COLS, 0);  /* the cursor bar spans the screen */
         attr_t a = ui->top + i == ui->cursor ? ui_attr(UC_CURSOR) : ui_row_attr(r);
@@ -130,7 +138,7 @@ static unsigned key_move(ui_t *ui, int key)
     case KEY_PPAGE: return move_to(ui, ui->cursor - page);
     case KEY_NPAGE: return move_to(ui, ui->cursor + page);
     case KEY_HOME: return move_to(ui, 0);
-    case KEY_END: return move_to(ui, (long)ui->rows.n - 1);
+    case KEY_END: return move_to(ui, ui->rows_total - 1);
     default: return UI_NONE;
     }
 }
@@ -210,9 +218,10 @@ static unsigned key_tree(ui_t *ui, int key)
 
 static unsigned key_enter(ui_t *ui, int key)
 {
-    if (ui->rows.n == 0)
+    const view_row_t *r = ui_row(ui, ui->cursor);
+    if (!r)
         return UI_NONE;
-    return detail_open(ui, &ui->rows.v[ui->cursor]);
+    return detail_open(ui, r);
 }
 
 const ui_key_t table_keys[] = {

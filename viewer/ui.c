@@ -69,7 +69,7 @@ unsigned ui_dispatch(const ui_key_t *table, ui_t *ui, int key, int *found)
 
 /* Fetches one snapshot; returns what must be redone (nothing when the
  * daemon sent exactly what it sent last time). */
-static unsigned ui_fetch(ui_t *ui)
+static unsigned ui_fetch_whole(ui_t *ui)
 {
     qp_snapshot_t *snap;
     char *raw;
@@ -101,9 +101,94 @@ static unsigned ui_fetch(ui_t *ui)
     return UI_REBUILD;
 }
 
+/* Fetches the screen's rows from the daemon (VIEW), and in the detail
+ * view the op's snapshot with histograms. */
+static unsigned ui_fetch_page(ui_t *ui)
+{
+    view_page_t pg;
+    char *raw;
+    char err[512];
+    int r = view_source_page(ui->opts, ui->set, ui->top, ui->cursor, table_height(),
+                             ui->cursor_key, &pg, &raw, err, sizeof err);
+    if (r == -ENOTSUP) {        /* an older daemon: whole snapshots then */
+        ui->remote = 0;
+        ui->rows.n = 0;
+        ui->rows_top = 0;
+        return ui_fetch_whole(ui);
+    }
+    ui->refreshes++;
+    if (r < 0) {
+        int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
+        qp_snapshot_free(ui->snap);
+        ui->snap = NULL;
+        free(ui->raw);
+        ui->raw = NULL;
+        ui->fetch_err = r;
+        snprintf(ui->error, sizeof ui->error, "%s", err);
+        return had ? UI_REBUILD : UI_NONE;
+    }
+    ui->fetch_err = 0;
+    ui->error[0] = 0;
+    qp_snapshot_free(ui->snap);
+    ui->snap = pg.head;
+    pg.head = NULL;
+    free(ui->raw);
+    ui->raw = raw;
+    free(ui->rows.v);
+    ui->rows.v = pg.rows.v;
+    ui->rows.n = pg.rows.n;
+    ui->rows.cap = pg.rows.cap;
+    ui->rows.alive = pg.rows.alive;
+    ui->rows.exited = pg.rows.exited;
+    ui->rows.hidden = pg.rows.hidden;
+    ui->rows.nops = pg.rows.nops;
+    ui->rows.time_total = pg.rows.time_total;
+    pg.rows.v = NULL;
+    ui->rows_top = pg.top;
+    ui->rows_total = pg.total;
+    ui->top = pg.top;
+    ui->cursor = pg.cursor;
+    ui->nprocs = pg.nprocs;
+    memcpy(ui->page_need, pg.need, sizeof ui->page_need);
+    view_page_free(&ui->page);      /* the rows now point into pg's reply */
+    ui->page = pg;
+    if (ui->screen == SCR_DETAIL) {
+        qp_snapshot_free(ui->detail);
+        ui->detail = NULL;
+        if (view_source_detail(ui->opts, ui->set, ui->d_pid, ui->d_name, ui->d_nprocs,
+                               ui->d_set, ui->d_op, &ui->detail, err, sizeof err) < 0)
+            ui_message(ui, "%s", err);
+    }
+    return UI_REBUILD;
+}
+
+static unsigned ui_fetch(ui_t *ui)
+{
+    return ui->remote ? ui_fetch_page(ui) : ui_fetch_whole(ui);
+}
+
+/* Whether the rows at hand cover the screen and the cursor (remote). */
+static int page_covers(const ui_t *ui)
+{
+    long h = table_height() > 1 ? table_height() : 1;
+    long end = ui->top + h < ui->rows_total ? ui->top + h : ui->rows_total;
+    return ui->top >= ui->rows_top && end <= ui->rows_top + (long)ui->rows.n &&
+           (ui->rows_total == 0 || ui_row(ui, ui->cursor));
+}
+
 /* Rebuilds the rows and keeps the cursor on the row it was on. */
 static void ui_rebuild(ui_t *ui)
 {
+    if (ui->remote) {           /* the daemon built them and placed the cursor */
+        if (!ui->snap) {
+            ui->rows.n = 0;
+            ui->rows_total = ui->rows_top = 0;
+            ui->rows.alive = ui->rows.exited = 0;
+            ui->rows.nops = 0;
+        }
+        table_clamp(ui, table_height());
+        return;
+    }
     if (ui->snap) {
         if (view_model_build(&ui->rows, ui->snap, ui->set) < 0) {
             ui->rows.n = 0;
@@ -114,6 +199,9 @@ static void ui_rebuild(ui_t *ui)
         ui->rows.alive = ui->rows.exited = 0;
         ui->rows.nops = 0;
     }
+    ui->rows_top = 0;
+    ui->rows_total = (long)ui->rows.n;
+    ui->nprocs = ui->snap ? ui->snap->nprocs : 0;
     long at = ui->cursor_key[0] ? view_rows_find(&ui->rows, ui->cursor_key) : -1;
     if (at >= 0)
         ui->cursor = at;
@@ -265,6 +353,8 @@ static void ui_stop(ui_t *ui)
     qp_snapshot_free(ui->snap);
     free(ui->raw);
     view_rows_free(&ui->rows);
+    view_page_free(&ui->page);
+    qp_snapshot_free(ui->detail);
 }
 
 int view_ui_run(view_options_t *opts)
@@ -273,6 +363,7 @@ int view_ui_run(view_options_t *opts)
     memset(&ui, 0, sizeof ui);
     ui.opts = opts;
     ui.set = &opts->set;
+    ui.remote = !view_source_whole(opts);
     if (ui_start(&ui) < 0) {
         fprintf(stderr, "qptop: cannot start the terminal (TERM=%s)\n",
                 getenv("TERM") ? getenv("TERM") : "");
@@ -314,6 +405,13 @@ int view_ui_run(view_options_t *opts)
         todo = ui_key(&ui, key);
         if (todo & UI_QUIT)
             break;
+        if (ui.remote) {
+            /* new settings or a row off the page: ask the daemon */
+            if (todo & UI_REBUILD)
+                todo = (todo & ~UI_REBUILD) | UI_REFETCH;
+            if (ui.screen == SCR_TABLE && ui.snap && !page_covers(&ui))
+                todo |= UI_REFETCH;
+        }
     }
     ui_stop(&ui);
     return 0;

@@ -63,7 +63,16 @@ typedef struct ui {
     view_settings_t *set;
     qp_snapshot_t *snap;        /* the data shown; NULL while there is none */
     char *raw;                  /* its JSON, to tell whether anything changed */
-    view_rows_t rows;
+    view_rows_t rows;           /* rows [rows_top, rows_top + rows.n) of rows_total */
+    long rows_top, rows_total;
+    size_t nprocs;              /* processes in the data (before hiding) */
+    /* remote: the table comes a screen at a time from the daemon (VIEW);
+     * else it is built here from whole snapshots (--input, QPTOP_SNAPSHOT,
+     * a daemon without VIEW) */
+    int remote;
+    view_page_t page;           /* remote: the reply the rows' strings point into */
+    int page_need[COL_COUNT_];  /* remote: the text columns' need over all rows */
+    qp_snapshot_t *detail;      /* remote: the detail view's op, with histograms */
     long cursor, top;           /* selected row, first row on screen */
     char cursor_key[200];
     ui_screen_t screen, back;
@@ -94,6 +103,21 @@ typedef struct ui {
     char wf_title[256];
     int wf_scroll;
 } ui_t;
+
+/* The row at index i of the whole table, or NULL when it is not at hand
+ * (remote: off the page fetched). */
+static inline const view_row_t *ui_row(const ui_t *ui, long i)
+{
+    i -= ui->rows_top;
+    return i >= 0 && i < (long)ui->rows.n ? &ui->rows.v[i] : NULL;
+}
+
+/* The snapshot the detail view reads: the whole one, or (remote) the one
+ * of the row's op. */
+static inline const qp_snapshot_t *ui_data(const ui_t *ui)
+{
+    return ui->remote ? ui->detail : ui->snap;
+}
 
 typedef struct ui_key {
     int key;

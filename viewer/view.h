@@ -121,6 +121,9 @@ int view_model_build(view_rows_t *rows, const qp_snapshot_t *snap, const view_se
 void view_rows_free(view_rows_t *rows);
 /* Index of the row with this key, or -1. */
 long view_rows_find(const view_rows_t *rows, const char *key);
+/* A row key's 64-bit hash (FNV-1a): how qptop names its cursor's row to
+ * the daemon (VIEW ... key=HASH). */
+uint64_t view_key_hash(const char *key);
 /* Collects the histogram of the op behind row r (all the processes merged
  * into it) from a snapshot taken with "hist"; returns the buckets (malloc'd,
  * sorted by lo) and their number in *n, or NULL when none. */
@@ -219,6 +222,35 @@ int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
  * qpulsed log" for the segments of the namespace the daemon does not read,
  * into buf; NULL when there are none. */
 const char *view_skipped_line(const qp_snapshot_t *snap, char *buf, size_t len);
+
+/* One screen of rows computed by the daemon (the VIEW request): rows
+ * [top, top + rows.n) of total, with the header's totals in rows and head. */
+typedef struct view_page {
+    qp_snapshot_t *head;        /* the snapshot's top-level fields, no processes */
+    view_rows_t rows;           /* the rows on the screen; alive, exited, hidden, nops */
+    long total, top, cursor;    /* all the rows; the first shown; the cursor's */
+    size_t nprocs;              /* processes listed by the daemon */
+    int need[COL_COUNT_];       /* what the text columns need over all the rows */
+    void *json;                 /* the parsed reply: the rows' strings live in it */
+} view_page_t;
+
+/* Asks the daemon of opts->ns for the rows of settings s on a screen of
+ * height rows whose first row is top and cursor is cursor; key (or NULL)
+ * is the cursor row's key, which the daemon follows wherever the row moved.
+ * On success 0, *pg (free with view_page_free) and the reply in *raw
+ * (malloc'd).  -ENOTSUP when the daemon does not know VIEW (an older one);
+ * other failures -errno and a message in err. */
+int view_source_page(const view_options_t *opts, const view_settings_t *s, long top,
+                     long cursor, long rows, const char *key, view_page_t *pg, char **raw,
+                     char *err, size_t errlen);
+void view_page_free(view_page_t *pg);
+/* A snapshot with histograms of only the processes and op behind one op
+ * row (pid, or the name when s merges and the row holds several). */
+int view_source_detail(const view_options_t *opts, const view_settings_t *s, long pid,
+                       const char *name, int nprocs, const char *set, const char *op,
+                       qp_snapshot_t **snap, char *err, size_t errlen);
+/* Whether qptop asks for whole snapshots (QPTOP_SNAPSHOT=1 or --input). */
+int view_source_whole(const view_options_t *opts);
 
 /* Text report of one snapshot (the header lines and the table). */
 void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_t *s,
