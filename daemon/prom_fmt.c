@@ -5,7 +5,7 @@
  *
  * Series (every format): qpulse_duration_seconds{process,pid,set,op,group}
  * since each process started, qpulse_dropped_samples_total{process,pid},
- * qpulse_op_dropped_samples_total{process,pid,set,op,group} (text formats),
+ * qpulse_op_dropped_samples_total{process,pid,set,op,group},
  * qpulse_processes.
  */
 #include "config.h"
@@ -105,6 +105,13 @@ static int series_of(const struct proc *p, uint32_t i)
     return p->ops[i] && p->ops[i]->cum.h.count;
 }
 
+/* Whether op i of p has a dropped-samples series: beside each duration
+ * series, and for an op whose every sample was dropped. */
+static int op_drop_series(const struct proc *p, uint32_t i)
+{
+    return p->ops[i] && (series_of(p, i) || proc_op_dropped(p, i));
+}
+
 /* ---- text 0.0.4 and OpenMetrics ---------------------------------------- */
 
 static void labels(jw_t *w, const struct proc *p, const struct agg_op *o)
@@ -199,12 +206,11 @@ static void render_text(jw_t *w, int om)
         if (shadowed(p))
             continue;
         for (uint32_t i = 0; i < p->nops; i++) {
-            uint64_t d = proc_op_dropped(p, i);
-            if (!p->ops[i] || (!d && !series_of(p, i)))
+            if (!op_drop_series(p, i))
                 continue;
             jw_puts(w, "qpulse_op_dropped_samples_total");
             labels(w, p, p->ops[i]);
-            jw_printf(w, "} %llu\n", (unsigned long long)d);
+            jw_printf(w, "} %llu\n", (unsigned long long)proc_op_dropped(p, i));
         }
     }
     if (om)
@@ -310,17 +316,40 @@ static void pb_set_exemplar(struct pb_series *s, const struct prom_exemplar *ex)
     s->exp[0] = &s->ex;
 }
 
+/* s: a series labelled with op o of p (or with p alone, o NULL). */
+static int series_init(struct pb_series *s, const struct proc *p, const struct agg_op *o)
+{
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)p->pid);
+    const char *vals[NLABELS] = { p->name, pid, o ? o->set : NULL, o ? o->name : NULL,
+                                  o ? o->group : NULL };
+    static const char *const names[NLABELS] = { "process", "pid", "set", "op", "group" };
+    int n = o ? NLABELS : 2;
+    io__prometheus__client__metric__init(&s->m);
+    if (series_strings(s, vals, n) < 0)
+        return -ENOMEM;
+    series_labels(s, names, n);
+    return 0;
+}
+
+/* s: a counter series of value v labelled as series_init() does. */
+static int series_counter(struct pb_series *s, const struct proc *p, const struct agg_op *o,
+                          uint64_t v)
+{
+    if (series_init(s, p, o) < 0)
+        return -ENOMEM;
+    io__prometheus__client__counter__init(&s->counter);
+    s->counter.has_value = 1;
+    s->counter.value = (double)v;
+    s->m.counter = &s->counter;
+    return 0;
+}
+
 static int pb_histogram(struct pb_series *s, const struct proc *p, const struct agg_op *o)
 {
     const hist_t *h = &o->cum.h;
-    char pid[24];
-    snprintf(pid, sizeof pid, "%ld", (long)p->pid);
-    const char *vals[NLABELS] = { p->name, pid, o->set, o->name, o->group };
-    static const char *const names[NLABELS] = { "process", "pid", "set", "op", "group" };
-    io__prometheus__client__metric__init(&s->m);
-    if (series_strings(s, vals, NLABELS) < 0)
+    if (series_init(s, p, o) < 0)
         return -ENOMEM;
-    series_labels(s, names, NLABELS);
 
     pb_hist *ph = &s->h;
     io__prometheus__client__histogram__init(ph);
@@ -414,20 +443,39 @@ static int pb_emit(jw_t *w, const pb_family *mf)
     return w->oom ? -ENOMEM : 0;
 }
 
+/* Appends the counter family of the n series in mp (none: nothing). */
+static int pb_counters(jw_t *w, const char *name, const char *help, pb_metric **mp, size_t n)
+{
+    if (!n)
+        return 0;
+    pb_family mf;
+    io__prometheus__client__metric_family__init(&mf);
+    mf.name = (char *)name;
+    mf.help = (char *)help;
+    mf.has_type = 1;
+    mf.type = IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER;
+    mf.n_metric = n;
+    mf.metric = mp;
+    return pb_emit(w, &mf);
+}
+
 static int render_protobuf(jw_t *w)
 {
-    size_t nser = 0, nproc = 0;
+    size_t nser = 0, nproc = 0, nopd = 0;
     unsigned alive = 0;
     for (const struct proc *p = qpd.procs; p; p = p->next) {
         alive += p->alive != 0;
         if (shadowed(p))
             continue;
         nproc++;
-        for (uint32_t i = 0; i < p->nops; i++)
+        for (uint32_t i = 0; i < p->nops; i++) {
             nser += series_of(p, i) != 0;
+            nopd += op_drop_series(p, i) != 0;
+        }
     }
-    struct pb_series *ser = calloc(nser + nproc + 1, sizeof *ser);
-    pb_metric **mp = calloc(nser + nproc + 1, sizeof *mp);
+    size_t nall = nser + nproc + nopd;
+    struct pb_series *ser = calloc(nall + 1, sizeof *ser);
+    pb_metric **mp = calloc(nall + 1, sizeof *mp);
     int r = ser && mp ? 0 : -ENOMEM;
 
     /* qpulse_duration_seconds */
@@ -457,35 +505,30 @@ static int render_protobuf(jw_t *w)
 
     /* qpulse_dropped_samples_total */
     size_t first = k;
+    for (const struct proc *p = qpd.procs; p && r == 0; p = p->next)
+        if (!shadowed(p)) {
+            r = series_counter(&ser[k], p, NULL, p->dropped_last - p->dropped_base);
+            mp[k] = &ser[k].m;
+            k++;
+        }
+    if (r == 0)
+        r = pb_counters(w, "qpulse_dropped_samples_total", HELP_DROPPED, mp + first, k - first);
+
+    /* qpulse_op_dropped_samples_total, beside each duration series */
+    first = k;
     for (const struct proc *p = qpd.procs; p && r == 0; p = p->next) {
         if (shadowed(p))
             continue;
-        struct pb_series *s = &ser[k];
-        char pid[24];
-        snprintf(pid, sizeof pid, "%ld", (long)p->pid);
-        const char *vals[2] = { p->name, pid };
-        static const char *const names[2] = { "process", "pid" };
-        io__prometheus__client__metric__init(&s->m);
-        if ((r = series_strings(s, vals, 2)) < 0)
-            break;
-        series_labels(s, names, 2);
-        io__prometheus__client__counter__init(&s->counter);
-        s->counter.has_value = 1;
-        s->counter.value = (double)(p->dropped_last - p->dropped_base);
-        s->m.counter = &s->counter;
-        mp[k] = &s->m;
-        k++;
+        for (uint32_t i = 0; i < p->nops && r == 0; i++)
+            if (op_drop_series(p, i)) {
+                r = series_counter(&ser[k], p, p->ops[i], proc_op_dropped(p, i));
+                mp[k] = &ser[k].m;
+                k++;
+            }
     }
-    if (r == 0 && k > first) {
-        io__prometheus__client__metric_family__init(&mf);
-        mf.name = "qpulse_dropped_samples_total";
-        mf.help = HELP_DROPPED;
-        mf.has_type = 1;
-        mf.type = IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER;
-        mf.n_metric = k - first;
-        mf.metric = mp + first;
-        r = pb_emit(w, &mf);
-    }
+    if (r == 0)
+        r = pb_counters(w, "qpulse_op_dropped_samples_total", HELP_OP_DROPPED, mp + first,
+                        k - first);
 
     /* qpulse_processes */
     if (r == 0) {
@@ -507,7 +550,7 @@ static int render_protobuf(jw_t *w)
         r = pb_emit(w, &mf);
     }
     if (ser)
-        for (size_t i = 0; i < nser + nproc; i++)
+        for (size_t i = 0; i < nall; i++)
             series_free(&ser[i]);
     free(ser);
     free(mp);

@@ -172,6 +172,12 @@ all_scraped() {
 }
 qp_wait_for 90 all_scraped ||
   { cat "$T/count.json" "$T/prometheus.log" >&2; qp_fail "Prometheus never held the 4 native histograms of 300000 samples"; }
+# The protobuf page (what Prometheus takes with native histograms on) has
+# the per-operation drop counters too: one for each process's Work, none
+# dropped.
+query 'count(qpulse_op_dropped_samples_total{op="Work"} == 0) == 4' > "$T/opdrop.json" &&
+  grep -q '"value":\[[0-9.]*,"4"\]' "$T/opdrop.json" ||
+  { cat "$T/opdrop.json" >&2; qp_fail "Prometheus holds no qpulse_op_dropped_samples_total of the 4 processes"; }
 
 # Exemplars reach Prometheus (stored with --enable-feature=exemplar-storage,
 # on the native series): for each process, its slowest sample, which is
