@@ -306,7 +306,7 @@ void agg_add_child(struct agg_op *p, int64_t sec, uint32_t child, uint64_t dur)
         kid_add(&sl->st, child, 1, dur);
 }
 
-void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src)
+static void stats_merge(struct agg_stats *dst, const struct agg_stats *src, int buckets)
 {
     if (src->h.count == 0 && src->nkids == 0)
         return;
@@ -319,13 +319,21 @@ void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src)
         dst->s2 += src->s2 + 2.0 * dk * src->s1 + n * dk * dk;
         dst->s1 += src->s1 + n * dk;
     }
-    hist_merge(&dst->h, &src->h);
+    if (buckets)
+        hist_merge(&dst->h, &src->h);
+    else
+        hist_merge_sums(&dst->h, &src->h);
     dst->self += src->self;
     for (uint32_t i = 0; i < src->nkids; i++)
         kid_add(dst, src->kids[i].op, src->kids[i].count, src->kids[i].total);
 }
 
-void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out)
+void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src)
+{
+    stats_merge(dst, src, 1);
+}
+
+static void window(const struct agg_op *o, int64_t sec, struct agg_stats *out, int buckets)
 {
     agg_stats_init(out);
     if (!o->win)
@@ -333,8 +341,18 @@ void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out)
     for (unsigned i = 0; i < agg_slots; i++) {
         const struct agg_slot *sl = &o->win[i];
         if (sl->sec > sec - (int64_t)agg_window_s && sl->sec <= sec)
-            agg_stats_merge(out, &sl->st);
+            stats_merge(out, &sl->st, buckets);
     }
+}
+
+void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out)
+{
+    window(o, sec, out, 1);
+}
+
+void agg_window_sums(const struct agg_op *o, int64_t sec, struct agg_stats *out)
+{
+    window(o, sec, out, 0);
 }
 
 double agg_mean(const struct agg_stats *s)

@@ -122,6 +122,9 @@ void agg_stats_merge(struct agg_stats *dst, const struct agg_stats *src);
 /* The window ending with second `sec` ((sec - agg_window_s, sec]) into out
  * (initialised here; free with agg_stats_free). */
 void agg_window(const struct agg_op *o, int64_t sec, struct agg_stats *out);
+/* The same without the buckets (hist_merge_sums()): count, total, min,
+ * max, mean, stddev, self and children, but no percentile. */
+void agg_window_sums(const struct agg_op *o, int64_t sec, struct agg_stats *out);
 /* Mean (ns); from the shifted sums when h.total saturated. */
 double agg_mean(const struct agg_stats *s);
 /* Population standard deviation. */

@@ -58,6 +58,7 @@ void state_free_list(struct proc *list);
 
 /* restart.c: the daemon's side. */
 #define STATE_SAVE_INTERVAL_NS (5ll * 1000000000)
+#define STATE_SAVE_SHARE 100   /* a save takes at most 1/100 of the time */
 /* Loads qpd.state_path (when set) into the process table as processes
  * waiting for their segments. */
 void restart_load(void);
@@ -68,7 +69,8 @@ void restart_adopt(struct proc *p);
 void restart_settle(void);
 /* Saves now; 0 or -errno (logged). */
 int restart_save(void);
-/* From the loop: saves every STATE_SAVE_INTERVAL_NS. */
+/* From the loop: saves every STATE_SAVE_INTERVAL_NS, or STATE_SAVE_SHARE
+ * times as long as the last save took when that is longer. */
 void restart_tick(int64_t now);
 
 #endif /* QPULSED_STATE_H */

@@ -201,12 +201,15 @@ static const double pcts[] = { 50.0, 90.0, 99.0, 99.9 };
 /* What qptop reads of an op's budgets is whether one is broken. */
 static qp_snap_budget_t broken_budget = { NULL, NULL, 0, 0, 1 };
 
+/* Op i of p into so from st; without percentiles (0) when sums: st holds
+ * no buckets then (agg_window_sums()). */
 static int op_fill(qp_snap_op_t *so, const struct proc *p, uint32_t i,
-                   const struct agg_stats *st, double span)
+                   const struct agg_stats *st, double span, int sums)
 {
     const struct agg_op *o = p->ops[i];
-    uint64_t pv[4];
-    hist_percentiles(&st->h, pcts, pv, 4);
+    uint64_t pv[4] = { 0, 0, 0, 0 };
+    if (!sums)
+        hist_percentiles(&st->h, pcts, pv, 4);
     memset(so, 0, sizeof *so);
     so->set = o->set;
     so->op = o->name;
@@ -269,10 +272,18 @@ static void vsnap_free(struct vsnap *v)
     memset(v, 0, sizeof *v);
 }
 
-/* Every visible process, and its ops with samples in the view, as
- * render_snapshot() would write them (without histograms and slowest
- * samples, which no row needs). */
-static int vsnap_build(struct vsnap *v, int cumulative)
+/* Which processes vsnap_build() takes, and how. */
+enum vs_mode {
+    VS_SKIP,
+    VS_SUMS,    /* every figure but the percentiles (no bucket merged) */
+    VS_FULL,
+};
+typedef enum vs_mode (*vs_want_fn)(const struct proc *p, void *arg);
+
+/* Every visible process that want() takes, and its ops with samples in the
+ * view, as render_snapshot() would write them (without histograms and
+ * slowest samples, which no row needs). */
+static int vsnap_build(struct vsnap *v, int cumulative, vs_want_fn want, void *arg)
 {
     int64_t now = mono_ns();
     int64_t sec = now / 1000000000;
@@ -288,7 +299,8 @@ static int vsnap_build(struct vsnap *v, int cumulative)
     if (!v->s.procs || !v->args)
         return -ENOMEM;
     for (const struct proc *p = qpd.procs; p; p = p->next) {
-        if (!access_visible(p))
+        enum vs_mode m;
+        if (!access_visible(p) || (m = want(p, arg)) == VS_SKIP)
             continue;
         qp_snap_proc_t *sp = &v->s.procs[v->s.nprocs];
         proc_names(p, &v->args[v->s.nprocs], sp);
@@ -311,16 +323,21 @@ static int vsnap_build(struct vsnap *v, int cumulative)
             const struct agg_op *o = p->ops[i];
             if (!o)
                 continue;
+            /* A budget may be on a percentile: such an op is taken whole. */
+            int sums = m == VS_SUMS && !(qpd.budgets && o->rules_matched);
             int r = 0;
             if (cumulative) {
                 /* As render_proc(): an op whose every sample was dropped too. */
                 if (o->cum.h.count || proc_op_dropped(p, i))
-                    r = op_fill(&sp->ops[sp->nops++], p, i, &o->cum, span);
+                    r = op_fill(&sp->ops[sp->nops++], p, i, &o->cum, span, sums);
             } else {
                 struct agg_stats win;
-                agg_window(o, sec, &win);
+                if (sums)
+                    agg_window_sums(o, sec, &win);
+                else
+                    agg_window(o, sec, &win);
                 if (win.h.count)
-                    r = op_fill(&sp->ops[sp->nops++], p, i, &win, span);
+                    r = op_fill(&sp->ops[sp->nops++], p, i, &win, span, sums);
                 agg_stats_free(&win);
             }
             if (r < 0)
@@ -328,6 +345,93 @@ static int vsnap_build(struct vsnap *v, int cumulative)
         }
     }
     return 0;
+}
+
+static enum vs_mode want_all(const struct proc *p, void *arg)
+{
+    (void)p;
+    return *(const enum vs_mode *)arg;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Percentiles for the screen only                                         */
+/* ---------------------------------------------------------------------- */
+
+/* Merging the window's buckets and reading four percentiles is most of
+ * what a row costs (50 000 ops: ~100 ms), and a screen shows 50 rows.  So
+ * when neither the order nor a heading depends on a percentile - grouped
+ * by process, sorted by anything but P50/P99/P99.9 - the table is built
+ * from the sums alone, and the percentiles of the rows on the screen are
+ * filled in from a second, whole build of only the processes behind them:
+ * every figure of a process's rows comes from that process's ops (its p99
+ * is the worst of its ops', its flags theirs), so those rows are what a
+ * whole build of every process would give. */
+
+static int view_needs_all(const view_settings_t *s)
+{
+    return s->group != VIEW_GROUP_PROCESS || s->sort == COL_P50 || s->sort == COL_P99 ||
+           s->sort == COL_P999;
+}
+
+struct shown {
+    const view_rows_t *rows;
+    long first, end;            /* the rows on the screen */
+    int merge;
+};
+
+/* Whether row key k is unit key u or one of its rows ("u/..."). */
+static int key_in_unit(const char *k, const char *u, size_t ul)
+{
+    return strncmp(k, u, ul) == 0 && (k[ul] == 0 || k[ul] == '/');
+}
+
+static enum vs_mode want_shown(const struct proc *p, void *arg)
+{
+    const struct shown *sh = arg;
+    char u[160];
+    if (sh->merge) {
+        struct vargs a;
+        qp_snap_proc_t sp;
+        char buf[128];
+        proc_names(p, &a, &sp);
+        snprintf(u, sizeof u, "n:%s", view_proc_name(&sp, buf, sizeof buf));
+    } else {
+        snprintf(u, sizeof u, "p:%ld", (long)p->pid);
+    }
+    size_t ul = strlen(u);
+    for (long i = sh->first; i < sh->end; i++)
+        if (key_in_unit(sh->rows->v[i].key, u, ul))
+            return VS_FULL;
+    return VS_SKIP;
+}
+
+/* The percentiles of rows[first, end) from a whole build of their
+ * processes. */
+static int fill_shown(view_rows_t *rows, long first, long end, const struct view_req *q)
+{
+    struct shown sh = { rows, first, end, q->set.merge };
+    struct vsnap v;
+    view_rows_t full = { 0 };
+    int r = vsnap_build(&v, q->cumulative, want_shown, &sh);
+    if (r == 0)
+        r = view_model_build(&full, &v.s, &q->set);
+    for (long i = first; r == 0 && i < end; i++) {
+        view_row_t *d = &rows->v[i];
+        for (size_t j = 0; j < full.n; j++) {
+            const view_row_t *f = &full.v[j];
+            if (strcmp(f->key, d->key) != 0)
+                continue;
+            d->p50 = f->p50;
+            d->p90 = f->p90;
+            d->p99 = f->p99;
+            d->p999 = f->p999;
+            d->flags |= f->flags & ROW_F_P99_JUMP;
+            break;
+        }
+    }
+    view_rows_free(&full);
+    vsnap_free(&v);
+    return r;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -425,16 +529,22 @@ void view_render(jw_t *w, const struct view_req *q)
 {
     struct vsnap v;
     view_rows_t rows = { 0 };
-    int r = vsnap_build(&v, q->cumulative);
+    enum vs_mode m = view_needs_all(&q->set) ? VS_FULL : VS_SUMS;
+    int r = vsnap_build(&v, q->cumulative, want_all, &m);
     if (r == 0)
         r = view_model_build(&rows, &v.s, &q->set);
-
+    long top = 0, cursor = 0;
+    if (r == 0)
+        page(q, &rows, &top, &cursor);
+    if (r == 0 && m == VS_SUMS) {
+        long end = top + q->rows < (long)rows.n ? top + q->rows : (long)rows.n;
+        r = fill_shown(&rows, top, end, q);
+    }
     if (r < 0) {
         rows.n = 0;
         w->oom = 1;     /* the client gets "out of memory" */
+        page(q, &rows, &top, &cursor);
     }
-    long top, cursor;
-    page(q, &rows, &top, &cursor);
     int need[COL_COUNT_] = { 0 };
     view_layout_need(&rows, need);
 

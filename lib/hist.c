@@ -577,9 +577,15 @@ int hist_merge(hist_t *dst, const hist_t *src)
     if (r && !dst->grp && (src->grp || dst->npacked + src->npacked > HIST_SPARSE_MAX) &&
         to_dense(dst) < 0)
         return -ENOMEM;   /* bucket by bucket into a sparse one would be quadratic */
-    dst->count += src->count;
     if (r)
         walk(src, merge_entry, dst);
+    hist_merge_sums(dst, src);
+    return dst->nomem - src->nomem > nomem ? -ENOMEM : 0;
+}
+
+void hist_merge_sums(hist_t *dst, const hist_t *src)
+{
+    dst->count += src->count;
     if (__builtin_add_overflow(dst->total, src->total, &dst->total))
         dst->total = UINT64_MAX;   /* saturates, as in hist_record() */
     dst->clamped += src->clamped;
@@ -588,7 +594,6 @@ int hist_merge(hist_t *dst, const hist_t *src)
         dst->min = src->min;
     if (src->count && src->max > dst->max)
         dst->max = src->max;
-    return dst->nomem - src->nomem > nomem ? -ENOMEM : 0;
 }
 
 /* The value reported for a bucket: its midpoint, clipped to the recorded

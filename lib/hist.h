@@ -124,6 +124,10 @@ static inline int hist_record(hist_t *h, uint64_t v, uint64_t n)
 
 /* dst += src.  0 or -ENOMEM. */
 int hist_merge(hist_t *dst, const hist_t *src);
+/* Only the sums of src into dst: count, total, min, max, clamped, nomem;
+ * no bucket.  For the figures that need no buckets, cheaply; dst's
+ * percentiles are meaningless afterwards. */
+void hist_merge_sums(hist_t *dst, const hist_t *src);
 
 /* The value at percentile p (0..100) of the recorded values; 0 when empty.
  * Within 1/256 of the exact sample percentile (see above). */

@@ -27,6 +27,31 @@ qp_wait_for 60 all_in || qp_fail "qpulsed did not list $N processes x 5 ops"
 named() { "$Q" req "VIEW cumulative rows=20 merge sort=op" | grep -q '"viewer_prod sigma"'; }
 qp_wait_for 20 named || qp_fail "the fleet's names did not show"
 
+# The daemon builds the table from sums and fills in the percentiles of the
+# rows on the screen only (unless the order needs them): those rows must
+# carry the snapshot's own figures - an op row its op's, a process row the
+# worst of its ops' p99 - on any page, whatever the order.
+pct_check() {   # pct_check VIEW-OPTIONS...
+  "$Q" req "VIEW cumulative rows=60 $*" > "$T/view.json" &&
+    "$Q" req "SNAPSHOT cumulative" > "$T/snap.json" || qp_fail "VIEW/SNAPSHOT failed"
+  jq -e --slurpfile s "$T/snap.json" '
+    ($s[0].processes | map({key: (.pid | tostring), value: .ops}) | from_entries) as $ops
+    | [.view.rows[] | select(.kind == "op" or .kind == "proc") | . as $r
+       | $ops[$r.pid | tostring] as $o
+       | if $r.kind == "op" then
+           ($o[] | select(.set == $r.set and .op == $r.op)) as $x
+           | $x.p50_ns == $r.p50 and $x.p90_ns == $r.p90 and $x.p99_ns == $r.p99 and
+             $x.p999_ns == $r.p999 and $r.p99 > 0
+         else ([$o[].p99_ns] | max) == $r.p99 end]
+    | length >= 50 and all' "$T/view.json" > /dev/null ||
+    { head -c 3000 "$T/view.json" >&2; qp_fail "VIEW $*: percentiles differ from the snapshot's"; }
+}
+pct_check
+pct_check top=700 cursor=700
+pct_check sort=count invert top=1200 cursor=1200
+pct_check sort=p99
+qp_log "VIEW percentiles of the screen's rows: the snapshot's (4 orders and pages)"
+
 for s in view whole; do
   env=""
   [ $s = whole ] && env="QPTOP_SNAPSHOT=1"
