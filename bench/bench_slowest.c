@@ -75,6 +75,7 @@ static int make_request(struct ev *e, uint64_t t0, int32_t tid, int outlier, uin
 }
 
 static struct agg_op *ops[NOPS];
+static struct hist_tails tails;   /* the process's threads' tails */
 
 /* The drain callback's work per sample (daemon/procs.c on_events). */
 static void feed(const struct ev *e, size_t n, int full)
@@ -86,6 +87,9 @@ static void feed(const struct ev *e, size_t n, int full)
         if (full) {
             uint64_t h = history_add(e[i].start, e[i].dur, e[i].self, e[i].tid, e[i].op,
                                      e[i].parent, 1);
+            const struct hist_rec hr = { e[i].start, e[i].dur, e[i].self, e[i].tid, e[i].op,
+                                         e[i].parent, 1 };
+            history_keep(&tails, &hr, h);
             if (slowest_wants(o, sec, (unsigned)((uint64_t)sec % agg_slots), e[i].dur))
                 slowest_offer(o, sec, h, e[i].start, e[i].dur, e[i].self, e[i].tid, 1);
         }

@@ -51,6 +51,7 @@ void history_clear(void)
 {
     hist_ring.head = 0;
     hist_ring.pos = 0;
+    hist_ring.kept = NULL;
 }
 
 size_t history_bound(void)
@@ -103,8 +104,11 @@ void history_tails_clear(struct hist_tails *ts)
 
 void history_tails_free(struct hist_tails *ts)
 {
-    for (uint32_t i = 0; i < ts->n; i++)
+    for (uint32_t i = 0; i < ts->n; i++) {
+        if (hist_ring.kept == ts->t[i])
+            hist_ring.kept = NULL;
         free(ts->t[i]);
+    }
     free(ts->t);
     size_t b = (size_t)ts->n * sizeof(struct hist_tail) + (size_t)ts->cap * sizeof(void *);
     hist_ring.tail_bytes = hist_ring.tail_bytes > b ? hist_ring.tail_bytes - b : 0;

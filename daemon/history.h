@@ -44,6 +44,7 @@ struct history {
     size_t tail_bytes;   /* held by every process's tails */
     size_t tail_bound;   /* their share of the bound */
     uint64_t tails_refused;  /* threads given no tail: the share was used */
+    const struct hist_tail *kept;  /* where history_keep() put the last record */
 };
 
 /* A thread's last samples, with their ring indices (a sample the ring
@@ -120,11 +121,14 @@ static inline void history_keep(struct hist_tails *ts, const struct hist_rec *r,
     struct hist_tail *t;
     if (__builtin_expect(ts->n != 0 && ts->t[ts->last]->tid == r->tid, 1))
         t = ts->t[ts->last];
-    else if (!(t = history_tail_find(ts, r->tid)))
+    else if (!(t = history_tail_find(ts, r->tid))) {
+        hist_ring.kept = NULL;
         return;
+    }
     unsigned k = (unsigned)(t->head++ % HIST_TAIL_N);
     t->v[k] = *r;
     t->idx[k] = idx;
+    hist_ring.kept = t;
 }
 /* Forgets a process's tails (RESET), or frees them (the process is
  * forgotten). */

@@ -195,38 +195,69 @@ static int node_cmp(const void *a, const void *b)
  * ns past its parent's. */
 #define SLACK_NS 4
 
+struct walk {
+    uint64_t start, dur, end;
+    struct slow_node *buf;
+    uint32_t n, truncated;
+};
+
+/* Takes r, an earlier record of the sample's thread, if it ran inside the
+ * sample.  1 when the walk is over: r began before the sample (as did
+ * every earlier one), or the tree is full. */
+static int walk_take(struct walk *w, const struct hist_rec *r)
+{
+    if (r->start < w->start)
+        return 1;   /* it ended before our sample began, and so did all earlier */
+    if (r->start + r->dur > w->end + SLACK_NS)
+        return 0;   /* not inside (a manual record out of order) */
+    if (w->n == SLOW_NODES_MAX) {
+        w->truncated = 1;
+        return 1;
+    }
+    uint64_t d = r->dur;
+    if (r->start - w->start + d > w->dur)
+        d = w->dur - (r->start - w->start);
+    w->buf[w->n++] =
+        (struct slow_node){ r->start - w->start, d, r->self < d ? r->self : d, r->op, 0 };
+    return 0;
+}
+
 /* The samples that ran inside the recorder's record hidx, from the records
- * before it of the same thread. */
+ * before it of the same thread: first from the thread's own tail (the last
+ * HIST_TAIL_N samples it recorded, history_keep()), then, if the tree goes
+ * back further, from the ring, where the records of every thread lie
+ * interleaved - a quiet thread's previous sample can be far back there. */
 static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur, int32_t tid,
                                     uint32_t proc)
 {
     if (!hist_ring.cap || hidx >= hist_ring.head)
         return NULL;
     uint64_t first = history_first();
-    uint64_t end = start + dur;
     struct slow_node buf[SLOW_NODES_MAX];
-    uint32_t n = 0, truncated = 0;
+    struct walk w = { start, dur, start + dur, buf, 0, 0 };
+    int over = 0;
+    uint64_t from = hidx;   /* the ring is walked down from below this */
+    const struct hist_tail *tl = hist_ring.kept;
+    if (tl && tl->head && tl->tid == tid && tl->idx[(tl->head - 1) % HIST_TAIL_N] == hidx) {
+        uint64_t lo = tl->head > HIST_TAIL_N ? tl->head - HIST_TAIL_N : 0;
+        for (uint64_t k = tl->head - 1; k-- > lo && !over;)
+            over = walk_take(&w, &tl->v[k % HIST_TAIL_N]);
+        if (!over && lo == 0)
+            over = 1;   /* the thread recorded nothing earlier */
+        else if (!over)
+            from = tl->idx[lo % HIST_TAIL_N];
+    }
     unsigned walked = 0;
-    for (uint64_t i = hidx; i-- > first;) {
+    for (uint64_t i = from; !over && i-- > first;) {
         const struct hist_rec *r = history_at(i);
         if (r->proc != proc || r->tid != tid) {
             if (++walked > SLOW_WALK_MAX)
                 break;
             continue;
         }
-        if (r->start < start)
-            break;   /* it ended before our sample began, and so did all earlier */
-        if (r->start + r->dur > end + SLACK_NS)
-            continue;   /* not inside (a manual record out of order) */
-        if (n == SLOW_NODES_MAX) {
-            truncated = 1;
-            break;
-        }
-        uint64_t d = r->dur;
-        if (r->start - start + d > dur)
-            d = dur - (r->start - start);
-        buf[n++] = (struct slow_node){ r->start - start, d, r->self < d ? r->self : d, r->op, 0 };
+        over = walk_take(&w, r);
     }
+    uint32_t n = w.n, truncated = w.truncated;
     if (!n)
         return NULL;
     qsort(buf, n, sizeof buf[0], node_cmp);
