@@ -115,3 +115,34 @@ void history_tails_free(struct hist_tails *ts)
     memset(ts, 0, sizeof *ts);
 }
 
+
+size_t history_threads(uint32_t proc, uint32_t op, uint64_t since, struct hist_thread *v,
+                       size_t max, uint64_t *other, uint64_t *oldest)
+{
+    size_t n = 0;
+    uint64_t first = history_first();
+    *other = 0;
+    *oldest = 0;
+    for (uint64_t i = first; i < hist_ring.head; i++) {
+        const struct hist_rec *r = history_at(i);
+        if (!*oldest || r->start < *oldest)
+            *oldest = r->start;
+        if (r->proc != proc || r->op != op || r->start < since)
+            continue;
+        size_t k = 0;
+        while (k < n && v[k].tid != r->tid)
+            k++;
+        if (k == n) {
+            if (n == max) {
+                ++*other;
+                continue;
+            }
+            v[n++] = (struct hist_thread){ r->tid, 0, 0, 0 };
+        }
+        v[k].count++;
+        v[k].total += r->dur;
+        if (r->dur > v[k].max)
+            v[k].max = r->dur;
+    }
+    return n;
+}

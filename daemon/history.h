@@ -113,6 +113,20 @@ static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, 
     return i;
 }
 
+/* One thread's samples of one op in the recorder (history_threads()). */
+struct hist_thread {
+    int32_t tid;
+    uint64_t count, total, max;   /* ns */
+};
+
+/* The samples the recorder holds of op `op` of process `proc` that began
+ * at or after `since` (monotonic ns), added up per thread into v (at most
+ * max threads, the first seen; samples of further threads add to *other).
+ * Returns how many threads; *oldest is the start of the oldest record
+ * held (0 when none). */
+size_t history_threads(uint32_t proc, uint32_t op, uint64_t since, struct hist_thread *v,
+                       size_t max, uint64_t *other, uint64_t *oldest);
+
 /* Keeps record r (ring index idx) in its thread's tail (the slow path
  * finds or makes the tail). */
 struct hist_tail *history_tail_find(struct hist_tails *ts, int32_t tid);

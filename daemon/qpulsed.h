@@ -184,7 +184,10 @@ struct render_sel {
     int (*proc)(const struct proc *p, void *arg);
     int (*op)(const struct agg_op *o, void *arg);
     void *arg;
+    int threads;        /* each op's samples per thread, from the recorder */
 };
+/* trace.c: "comm (tid N)" of thread tid of p, or "name tid N". */
+void trace_thread_name(const struct proc *p, int32_t tid, char *buf, size_t len);
 void render_snapshot_sel(jw_t *w, int cumulative, int with_hist, const struct render_sel *sel);
 /* The snapshot's keys before "processes" (inside an open object). */
 void render_snapshot_head(jw_t *w, int cumulative);

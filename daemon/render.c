@@ -130,9 +130,56 @@ static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_sta
     jw_arr_end(w);
 }
 
+#define THREADS_MAX 256   /* threads listed per op; the rest add to "other" */
+
+/* "threads": the recorder's samples of op i of p in the view, per thread,
+ * busiest first; "threads_from": when the oldest record it holds began. */
+static void render_threads(jw_t *w, const struct proc *p, uint32_t i, int cumulative,
+                           int64_t sec, double real_off)
+{
+    static struct hist_thread v[THREADS_MAX];
+    uint64_t other = 0, oldest = 0;
+    uint64_t since = cumulative || sec < (int64_t)agg_window_s
+                         ? 0 : (uint64_t)(sec - (int64_t)agg_window_s + 1) * 1000000000u;
+    size_t n = hist_ring.cap ? history_threads(p->hid, i, since, v, THREADS_MAX, &other, &oldest)
+                             : 0;
+    for (size_t a = 1; a < n; a++)   /* by count, descending (few: insertion) */
+        for (size_t b = a; b > 0 && v[b].count > v[b - 1].count; b--) {
+            struct hist_thread t = v[b];
+            v[b] = v[b - 1];
+            v[b - 1] = t;
+        }
+    jw_key(w, "threads");
+    jw_arr_begin(w);
+    for (size_t k = 0; k < n; k++) {
+        char name[96];
+        trace_thread_name(p, v[k].tid, name, sizeof name);
+        jw_obj_begin(w);
+        jw_key(w, "tid");
+        jw_i64(w, v[k].tid);
+        jw_key(w, "name");
+        jw_str(w, name);
+        jw_key(w, "count");
+        jw_u64(w, v[k].count);
+        jw_key(w, "total_ns");
+        jw_u64(w, v[k].total);
+        jw_key(w, "max_ns");
+        jw_u64(w, v[k].max);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_key(w, "threads_other");
+    jw_u64(w, other);
+    jw_key(w, "threads_from");
+    if (oldest)
+        jw_time(w, real_off + (double)oldest / 1e9);
+    else
+        jw_null(w);
+}
+
 static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o, uint64_t dropped,
                       const struct agg_stats *st, double span_s, int with_hist, int cumulative,
-                      int64_t sec, double real_off)
+                      int64_t sec, double real_off, uint32_t threads_of)
 {
     uint64_t pv[4];
     hist_percentiles(&st->h, pcts, pv, 4);
@@ -179,6 +226,8 @@ static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o, uin
     render_slowest(w, p, o, cumulative, sec, real_off);
     if (qpd.budgets)
         render_budgets(w, o, st);
+    if (threads_of)
+        render_threads(w, p, threads_of - 1, cumulative, sec, real_off);
     if (with_hist) {
         jw_key(w, "hist");
         jw_arr_begin(w);
@@ -268,16 +317,17 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
         if (!o || (sel && !sel->op(o, sel->arg)))
             continue;
         uint64_t dropped = proc_op_dropped(p, i);
+        uint32_t th = sel && sel->threads ? i + 1 : 0;
         if (cumulative) {
             /* An operation whose every sample was dropped is listed too. */
             if (o->cum.h.count || dropped)
-                render_op(w, p, o, dropped, &o->cum, span, with_hist, 1, sec, real_off);
+                render_op(w, p, o, dropped, &o->cum, span, with_hist, 1, sec, real_off, th);
             continue;
         }
         struct agg_stats win;
         agg_window(o, sec, &win);
         if (win.h.count)
-            render_op(w, p, o, dropped, &win, span, with_hist, 0, sec, real_off);
+            render_op(w, p, o, dropped, &win, span, with_hist, 0, sec, real_off, th);
         agg_stats_free(&win);
     }
     jw_arr_end(w);

@@ -196,7 +196,7 @@ static void handle_request(struct client *c)
         struct render_sel sel = { 0 };
         if (!cum && strcmp(w[1], "window")) {
             client_error(c, "usage: SNAPSHOT window|cumulative [hist] [pid=PID] [name=NAME] "
-                            "[set=SET] [op=OP]");
+                            "[set=SET] [op=OP] [threads]");
             return;
         }
         /* pid= name= set= op=: only the processes and op behind one of

@@ -98,7 +98,7 @@ static void meta(jw_t *w, const char *what, long pid, long tid, const char *name
 }
 
 /* The thread's name from /proc while its process lives, else "tid N". */
-static void thread_name(const struct proc *p, int32_t tid, char *buf, size_t len)
+void trace_thread_name(const struct proc *p, int32_t tid, char *buf, size_t len)
 {
     snprintf(buf, len, "%s tid %ld", p->name, (long)tid);
     if (!p->alive)
@@ -215,7 +215,7 @@ full:;
             last_tid = r->tid - 1;
         }
         if (r->tid != last_tid) {
-            thread_name(p, r->tid, name, sizeof name);
+            trace_thread_name(p, r->tid, name, sizeof name);
             meta(w, "thread_name", p->pid, r->tid, name);
             last_tid = r->tid;
         }

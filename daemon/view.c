@@ -628,10 +628,13 @@ int view_sel_parse(char **w, int n, struct render_sel *sel, char *err, size_t er
         return -1;
     }
     s->pid = -1;
+    int threads = 0;
     for (int i = 0; i < n; i++) {
         const char *v;
         int bad;
-        if ((v = opt(w[i], "pid")))
+        if (!strcmp(w[i], "threads"))
+            bad = threads++;   /* once */
+        else if ((v = opt(w[i], "pid")))
             bad = parse_long(v, 1L << 31, &s->pid);
         else if ((v = opt(w[i], "name")))
             bad = pct_decode(v, s->name, sizeof s->name);
@@ -645,11 +648,17 @@ int view_sel_parse(char **w, int n, struct render_sel *sel, char *err, size_t er
             free(s);
             snprintf(err, errlen,
                      "usage: SNAPSHOT window|cumulative [hist] [pid=PID] [name=NAME] [set=SET] "
-                     "[op=OP]");
+                     "[op=OP] [threads]");
             return -1;
         }
     }
-    *sel = (struct render_sel){ sel_proc, sel_op, s };
+    /* per thread walks the recorder for each op listed: one op's worth */
+    if (threads && ((s->pid < 0 && !s->name[0]) || !s->op[0])) {
+        free(s);
+        snprintf(err, errlen, "SNAPSHOT ... threads needs pid= (or name=) and op=");
+        return -1;
+    }
+    *sel = (struct render_sel){ sel_proc, sel_op, s, threads };
     return 0;
 }
 

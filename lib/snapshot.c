@@ -204,6 +204,21 @@ static int parse_child(snap_ctx_t *c, json_t *o, void *dst)
     return 0;
 }
 
+static int parse_thread(snap_ctx_t *c, json_t *o, void *dst)
+{
+    qp_snap_thread_t *t = dst;
+    double tid = 0;
+    int r;
+    if ((r = elem_object(c, o)) || (r = get_num(c, o, "tid", 1, &tid)) ||
+        (r = get_str(c, o, "name", 0, &t->name)) ||
+        (r = get_u64(c, o, "count", 1, &t->count)) ||
+        (r = get_u64(c, o, "total_ns", 0, &t->total_ns)) ||
+        (r = get_u64(c, o, "max_ns", 0, &t->max_ns)))
+        return r;
+    t->tid = tid > 0 && tid < 4294967296.0 ? (long)tid : 0;
+    return 0;
+}
+
 static int parse_budget(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_budget_t *b = dst;
@@ -334,7 +349,11 @@ static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
         (r = parse_list(c, o, "budgets", 0, (void **)&op->budgets, &op->nbudgets,
                         sizeof *op->budgets, parse_budget)) ||
         (r = parse_list(c, o, "slowest", 0, (void **)&op->slowest, &op->nslowest,
-                        sizeof *op->slowest, parse_slow)))
+                        sizeof *op->slowest, parse_slow)) ||
+        (r = parse_list(c, o, "threads", 0, (void **)&op->threads, &op->nthreads,
+                        sizeof *op->threads, parse_thread)) ||
+        (r = get_u64(c, o, "threads_other", 0, &op->threads_other)) ||
+        (r = get_num(c, o, "threads_from", 0, &op->threads_from)))
         return r;
     return 0;
 }
@@ -557,6 +576,9 @@ static void free_op(qp_snap_op_t *op)
     for (size_t i = 0; i < op->nslowest; i++)
         free_spans(op->slowest[i].children, op->slowest[i].nchildren);
     free(op->slowest);
+    for (size_t i = 0; i < op->nthreads; i++)
+        free(op->threads[i].name);
+    free(op->threads);
     free(op->set), free(op->op), free(op->group), free(op->description);
     for (size_t i = 0; i < op->nchildren; i++)
         free(op->children[i].set), free(op->children[i].op);

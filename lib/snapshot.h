@@ -20,6 +20,13 @@ typedef struct qp_snap_child {
     uint64_t total_ns;          /* time the child took inside this op */
 } qp_snap_child_t;
 
+/* One thread's samples of an op, as the flight recorder holds them. */
+typedef struct qp_snap_thread {
+    long tid;
+    char *name;                 /* "comm (tid N)" */
+    uint64_t count, total_ns, max_ns;
+} qp_snap_thread_t;
+
 typedef struct qp_snap_bucket {
     uint64_t lo_ns, hi_ns;      /* [lo, hi) */
     uint64_t count;
@@ -64,6 +71,13 @@ typedef struct qp_snap_op {
     qp_snap_bucket_t *hist; size_t nhist;      /* only when asked for */
     qp_snap_budget_t *budgets; size_t nbudgets;
     qp_snap_slow_t *slowest; size_t nslowest;  /* slowest first */
+    /* Only when asked for (SNAPSHOT ... threads): the flight recorder's
+     * samples of the op per thread, busiest first, since threads_from
+     * (realtime seconds; 0 = the recorder holds nothing); threads_other:
+     * samples of threads beyond the list. */
+    qp_snap_thread_t *threads; size_t nthreads;
+    uint64_t threads_other;
+    double threads_from;
 } qp_snap_op_t;
 
 typedef struct qp_snap_proc {

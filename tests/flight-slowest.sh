@@ -23,6 +23,16 @@ all_in() { snap cumulative && [ "$(field $P sp Request count)" = $((2 * 10003)) 
 qp_wait_for 20 all_in || qp_fail "the daemon did not aggregate every request"
 
 cp "$T/snap.json" "$T/cum.json"
+# Per thread (what qptop's detail view asks for): each of the 2 threads
+# recorded 10003 requests, all held by the recorder.  (Named "comm (tid
+# N)" while the thread runs; these have ended: "slow_prod tid N".)
+"$QPD_TOOL" req "SNAPSHOT cumulative pid=$P set=sp op=Request threads" > "$T/threads.json"
+jq -e '.processes[0].ops[0] | (.threads | length == 2 and all(.count == 10003 and
+         (.name | test("tid [0-9]+\\)?$")) and .max_ns > 0 and .total_ns >= .max_ns))
+         and .threads_other == 0 and (.threads_from | type == "number")' "$T/threads.json" > /dev/null ||
+  { cat "$T/threads.json" >&2; qp_fail "SNAPSHOT ... threads: not 2 threads of 10003 requests"; }
+"$QPD_TOOL" req "SNAPSHOT cumulative threads" | grep -q '"error"' ||
+  qp_fail "threads without pid= was not refused"
 "$SC" tree "$T/cum.json" $P "$T/expect" || { cat "$T/expect" >&2; qp_fail "outliers and their trees"; }
 # The window view has them too (they ran in the last 10 s, or the machine
 # was too slow for this check to mean anything).

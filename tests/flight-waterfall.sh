@@ -30,6 +30,10 @@ keys Home
 keys Down
 keys Enter
 wait_has "slowest samples"
+# its samples per thread (one thread: all 2002 of them)
+wait_has "per thread, as the flight recorder holds it"
+screen | grep -qE "tid [0-9]+\)? +2002 calls +100\.0%" ||
+  { screen >&2; qp_fail "the detail view does not give the op's samples per thread"; }
 # the slowest first: an outlier, with Parse and Risk inside
 screen | grep -qE "^ *> +[0-9.]+[mu]s +at [0-9:.]+ +tid [0-9]+ +self .* inside: Parse [0-9.]+[mun]?s, Risk [0-9.]+[mun]?s" ||
   { screen >&2; qp_fail "the detail view does not list the outlier with its inside"; }

@@ -55,6 +55,14 @@ s.close()
 EOF
   qp_wait_for 20 count_is $MC sendmsg $((2 * N)) || {
     cat "$T/qpulsed.log" >&2; qp_fail "--hooks $hooks: sendmsg $(count $MC sendmsg), want $((2 * N))"; }
+  # Its worker threads told apart (qptop's detail view): the one worker
+  # that served the connection sent every response.
+  "$QPD_TOOL" req "SNAPSHOT cumulative pid=$MC set=libc op=sendmsg threads" > "$T/threads.json"
+  jq -e --argjson n $((2 * N)) '[.processes[0].ops[0].threads[] |
+      select(.name | test("^mc-worker \\(tid [0-9]+\\)$"))] | any(.count == $n)' \
+      "$T/threads.json" > /dev/null ||
+    { cat "$T/threads.json" >&2; qp_fail "--hooks $hooks: no mc-worker thread with all $((2 * N)) sendmsg"; }
+  qp_log "--hooks $hooks: per thread: $(jq -c '[.processes[0].ops[0].threads[] | [.name, .count]]' "$T/threads.json")"
   # The daemon re-reads a process's user once a second.
   uid_is() { jsnap && [ "$(jq -r --argjson p "$1" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" = "$2" ]; }
   qp_wait_for 20 uid_is $MC "$NOBODY" || qp_fail "--hooks $hooks: memcached is not listed as nobody's"

@@ -189,6 +189,35 @@ static char *clock_str(double t, char *buf, size_t len)
     return buf;
 }
 
+#define THREAD_LINES 8
+
+/* The op's samples per thread, as the flight recorder holds them. */
+static int threads_draw(int y, int ymax, const qp_snap_op_t *o)
+{
+    if (!o->nthreads)
+        return y;
+    uint64_t all = o->threads_other;
+    for (size_t i = 0; i < o->nthreads; i++)
+        all += o->threads[i].count;
+    char since[32], a[16], b[16];
+    y = line(y, ymax, A_NORMAL, "%s", "");
+    y = line(y, ymax, ui_attr(UC_TITLE), "per thread, as the flight recorder holds it (since %s)",
+             clock_str(o->threads_from, since, sizeof since));
+    for (size_t i = 0; i < o->nthreads && i < THREAD_LINES; i++) {
+        const qp_snap_thread_t *t = &o->threads[i];
+        y = line(y, ymax, A_NORMAL, "  %-32.32s %10llu calls %5.1f%%   mean %s   max %s",
+                 t->name ? t->name : "?", (unsigned long long)t->count,
+                 all ? 100.0 * (double)t->count / (double)all : 0.0,
+                 NS(t->count ? t->total_ns / t->count : 0, a), NS(t->max_ns, b));
+    }
+    if (o->nthreads > THREAD_LINES)
+        y = line(y, ymax, A_NORMAL, "  ... and %zu more threads", o->nthreads - THREAD_LINES);
+    if (o->threads_other)
+        y = line(y, ymax, A_NORMAL, "  ... and %llu calls of threads past the first %zu",
+                 (unsigned long long)o->threads_other, o->nthreads);
+    return y;
+}
+
 static int slowest_draw(ui_t *ui, int y, int ymax, int merged)
 {
     const qp_snap_proc_t *procs[DETAIL_SLOW_MAX];
@@ -316,6 +345,8 @@ void detail_draw(ui_t *ui, int y0, int h)
         y = stats_full(y, ymax, ps.p[0], o);
     else
         y = stats_merged(y, ymax, &ps);
+    if (ps.n == 1)
+        y = threads_draw(y, ymax, o);
     y = slowest_draw(ui, y, ymax, ps.n > 1);
     size_t nb = 0;
     qp_snap_bucket_t *b = ui_data(ui) ? view_model_hist(ui_data(ui), ui->set, &r, &nb) : NULL;

@@ -251,6 +251,9 @@ int view_source_detail(const view_options_t *opts, const view_settings_t *s, lon
     }
     add_word(req, sizeof req, "set", set);
     add_word(req, sizeof req, "op", op);
+    /* one process's op: its samples per thread too */
+    if (!(s->merge && nprocs > 1) && strlen(req) + 9 < sizeof req)
+        strcat(req, " threads");
     char *json = NULL;
     size_t len = 0;
     int r = ask(opts, req, &json, &len, err, errlen);
