@@ -93,7 +93,7 @@ static void check_protobuf(const uint8_t *b, size_t len, unsigned want)
         off += (size_t)n;
     }
     if (families != want)
-        abort();   /* durations (when any), drops, processes */
+        abort();   /* durations and per-op drops (when any), drops, processes */
 }
 
 static void check_text(const char *s, size_t len, int om)
@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!out)
             abort();
         if (k == PROM_PROTOBUF)
-            check_protobuf((const uint8_t *)out, len, o->cum.h.count ? 3 : 2);
+            check_protobuf((const uint8_t *)out, len, o->cum.h.count ? 4 : 2);
         else
             check_text(out, len, k == PROM_OPENMETRICS);
         free(out);
