@@ -15,15 +15,14 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "common.h"
 
 #define REPLY_MAX (256u << 20)
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)(qp_mono_ns() / 1000000);
 }
 
 static int wait_fd(int fd, short ev, long long deadline)

@@ -314,6 +314,14 @@ int qp_parse_duration_ns(const char *s, double *ns_out)
     return 0;
 }
 
+char *qp_scrub(char *s)
+{
+    for (char *c = s; c && *c; c++)
+        if (qp_is_ctrl(*c))
+            *c = '?';
+    return s;
+}
+
 const char *qp_format_ns(double ns, char *buf, size_t len)
 {
     if (!isfinite(ns) || ns < 0)

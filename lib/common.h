@@ -62,6 +62,16 @@ int qp_proc_alive(pid_t pid, uint64_t starttime);
 /* The program name (comm) of pid into buf. */
 int qp_proc_name(pid_t pid, char *buf, size_t len);
 
+/* 1 for a control character (below 0x20, or DEL), which a name must not
+ * carry into a log, a terminal or JSON (a newline faking a log line, an
+ * escape sequence); UTF-8 passes. */
+static inline int qp_is_ctrl(char c)
+{
+    return (unsigned char)c < 0x20 || c == 0x7f;
+}
+/* Replaces every control character of the string s with '?'; returns s. */
+char *qp_scrub(char *s);
+
 /* Parses "10", "2.5", with optional unit ns|us|ms|s into nanoseconds.
  * Returns 0 or -EINVAL. */
 int qp_parse_duration_ns(const char *s, double *ns_out);

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "common.h"
 #include "layout.h"
 #include "qpulse.h"
@@ -142,20 +143,13 @@ static void drop_op(uint32_t op)
 /* Clock                                                                   */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t qpulse__now_slow(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (qpulse__use_tsc)
         return __builtin_ia32_rdtsc();
 #endif
-    return mono_ns();
+    return qp_mono_ns();
 }
 
 /* Invariant TSC: CPUID 0x80000007 EDX bit 8. */
@@ -203,17 +197,7 @@ static int tsc_trusted_by_kernel(void)
  * two clock reads, keeping the tightest of a few tries (a few hundred ns). */
 static void clock_pair(uint64_t *tick, uint64_t *ns)
 {
-    uint64_t best = ~0ull;
-    for (int i = 0; i < 3; i++) {
-        uint64_t a = mono_ns();
-        uint64_t t = qpulse__now_slow();
-        uint64_t b = mono_ns();
-        if (b - a < best) {
-            best = b - a;
-            *tick = t;
-            *ns = a + (b - a) / 2;
-        }
-    }
+    qp_clock_pair(qpulse__now_slow, 3, tick, ns);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -554,9 +538,7 @@ static int seg_create(void)
     h->pid = pid;
     h->uid = geteuid();   /* the object's owner: shm_open() creates it as euid */
     h->start_time = st;
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    h->created_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    h->created_realtime_ns = qp_real_ns();
     seg_proc_name(pid, h->name, sizeof h->name);
     snprintf(h->ns, sizeof h->ns, "%s", ns);
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;

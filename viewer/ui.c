@@ -23,13 +23,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ui.h"
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)qp_mono_ns() / 1e9;
 }
 
 void ui_message(ui_t *ui, const char *fmt, ...)
