@@ -479,20 +479,7 @@ static int seg_create(void)
          * pid and start time) that did not run its exit path, or of an
          * earlier load of this library: mark it exited so the daemon drains
          * and removes it, and take the next seq. */
-        int ofd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
-        if (ofd >= 0) {
-            struct stat sb;
-            if (fstat(ofd, &sb) == 0 && (size_t)sb.st_size >= QP_HEADER_SIZE) {
-                struct qp_seg_header *old = mmap(NULL, QP_HEADER_SIZE, PROT_READ | PROT_WRITE,
-                                                 MAP_SHARED, ofd, 0);
-                if (old != MAP_FAILED) {
-                    if (old->magic == QP_MAGIC && old->pid == pid)
-                        qp_store_release(&old->state, QP_STATE_EXITED);
-                    munmap(old, QP_HEADER_SIZE);
-                }
-            }
-            close(ofd);
-        }
+        qp_seg_mark_exited(g_seg_name, pid);
     }
     if (fd < 0) {
         int e = errno;
