@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "common.h"
 #include "history.h"
 #include "log.h"
@@ -1052,7 +1053,7 @@ void procs_shutdown(void)
     for (struct proc *p = qpd.procs; p; p = p->next)
         if (p->r)
             (void)qp_reader_set_daemon(p->r, 0);   /* -EFAULT: the drain below sees it */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    qp_fence_seq_cst();
     procs_retry_pending();
     for (struct proc *p = qpd.procs; p; p = p->next) {
         if (!p->r)

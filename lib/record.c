@@ -89,7 +89,7 @@ static uint32_t g_slot_gen;            /* atomic: bumped whenever a slot is free
 static void warn_once(int *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn_once(int *flag, const char *fmt, ...)
 {
-    if (__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
+    if (qp_exchange_relaxed(flag, 1))
         return;
     char buf[512];
     va_list ap;
@@ -566,7 +566,7 @@ static int seg_create(void)
     /* Only now may other threads record into it.  Pairs with the acquire
      * load in seg_ensure(). */
     qp_store_release(&g_seg, h);
-    qp_fetch_add(&h->dropped_error, __atomic_exchange_n(&g_dropped_early, 0, __ATOMIC_RELAXED));
+    qp_fetch_add(&h->dropped_error, qp_exchange_relaxed(&g_dropped_early, 0));
     return 0;
 }
 
@@ -977,7 +977,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
         /* A handler that ran meanwhile may have set the limit: the ring is
          * ours again until the record below is published. */
         t->limit = 0;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        qp_signal_fence();
     }
     uint32_t i = t->slot - 1;
     uint64_t h = t->head;
@@ -1007,7 +1007,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
     /* Publishes the record; pairs with the acquire load of the head in
      * qp_reader_drain(). */
     qp_store_release(t->head_pub, h + 1);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    qp_signal_fence();
     t->limit = lim;
 }
 
