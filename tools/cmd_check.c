@@ -187,16 +187,12 @@ static qp_snapshot_t *load_current(const chk_opts_t *o, char **raw, char *err, s
         return qp_snapshot_load(o->input, err, errlen);
     char *reply = NULL;
     size_t len = 0;
-    int r = qp_client_request(o->ns, "SNAPSHOT cumulative", &reply, &len,
-                              CHK_DAEMON_TIMEOUT_MS);
-    if (r < 0) {
-        qp_client_strerror(r, o->ns, err, errlen);
+    if (qp_client_ask(o->ns, "SNAPSHOT cumulative", &reply, &len, CHK_DAEMON_TIMEOUT_MS, err,
+                      errlen) < 0)
         return NULL;
-    }
     char sub[400];
     qp_snapshot_t *s = qp_snapshot_parse(reply, len, sub, sizeof sub);
     if (!s) {
-        /* A daemon error reply is JSON too: {"error": "..."}. */
         snprintf(err, errlen, "qpulsed (namespace %s) sent an unusable snapshot: %s", o->ns,
                  sub);
         free(reply);

@@ -39,18 +39,13 @@ static const struct qp_prog reset_prog = {
     .opts = QP_PROG_OPTS(reset_opts),
 };
 
-/* 0 when the reply is {"ok": true}; else the daemon's error into err. */
+/* 0 when the reply is {"ok": true}; else what it was into err. */
 static int reset_reply(const char *reply, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *j = json_loadb(reply, len, JSON_DISABLE_EOF_CHECK, &je);
-    int r = -1;
-    if (j && json_is_true(json_object_get(j, "ok")))
-        r = 0;
-    else if (j && json_is_string(json_object_get(j, "error")))
-        snprintf(err, errlen, "qpulsed refused: %s",
-                 json_string_value(json_object_get(j, "error")));
-    else
+    int r = j && json_is_true(json_object_get(j, "ok")) ? 0 : -1;
+    if (r < 0)
         snprintf(err, errlen, "unexpected reply from qpulsed: %.200s", reply);
     json_decref(j);
     return r;
@@ -72,9 +67,9 @@ int qp_cmd_reset(int argc, char **argv)
         return 2;
     char *reply = NULL, err[512];
     size_t len = 0;
-    int r = qp_client_request(ns, "RESET", &reply, &len, RESET_TIMEOUT_MS);
+    int r = qp_client_ask(ns, "RESET", &reply, &len, RESET_TIMEOUT_MS, err, sizeof err);
     if (r < 0) {
-        fprintf(stderr, "qpulse reset: %s\n", qp_client_strerror(r, ns, err, sizeof err));
+        fprintf(stderr, "qpulse reset: %s\n", err);
         return 2;
     }
     r = reset_reply(reply, len, err, sizeof err);

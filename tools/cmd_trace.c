@@ -107,9 +107,9 @@ int qp_cmd_trace(int argc, char **argv)
     snprintf(req, sizeof req, "HISTORY %ld %llu", pid, last_ms);
     char *reply = NULL;
     size_t len = 0;
-    int r = qp_client_request(ns, req, &reply, &len, TRACE_TIMEOUT_MS);
+    int r = qp_client_ask(ns, req, &reply, &len, TRACE_TIMEOUT_MS, err, sizeof err);
     if (r < 0) {
-        fprintf(stderr, "qpulse trace: %s%s\n", qp_client_strerror(r, ns, err, sizeof err),
+        fprintf(stderr, "qpulse trace: %s%s\n", err,
                 r == -EMSGSIZE ? " (narrow it with --last or --pid)" : "");
         return 2;
     }
@@ -122,14 +122,7 @@ int qp_cmd_trace(int argc, char **argv)
         sscanf(reply, "{\"qpulse\":1,\"events\": %lld", &n) != 1)
         n = -1;
     if (!tk || n < 0) {
-        json_error_t je;
-        json_t *h = json_loadb(reply, len, 0, &je);
-        json_t *e = h ? json_object_get(h, "error") : NULL;
-        if (json_is_string(e))
-            fprintf(stderr, "qpulse trace: qpulsed refused: %s\n", json_string_value(e));
-        else
-            fprintf(stderr, "qpulse trace: unexpected reply from qpulsed: %.200s\n", reply);
-        json_decref(h);
+        fprintf(stderr, "qpulse trace: unexpected reply from qpulsed: %.200s\n", reply);
         free(reply);
         return 2;
     }
