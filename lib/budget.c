@@ -37,20 +37,27 @@
 #define BUDGET_FILE_MAX (1u << 20)      /* a budget file is a few dozen lines */
 #define BUDGET_IDENT_MAX 63             /* set and op names fit QP_NAME_MAX */
 
-static const char *const stat_names[QP_STAT_COUNT_] = {
-    [QP_STAT_MEAN] = "mean", [QP_STAT_P50] = "p50",   [QP_STAT_P90] = "p90",
-    [QP_STAT_P99] = "p99",   [QP_STAT_P999] = "p999", [QP_STAT_MAX] = "max",
+/* The one table of stats: each one's name and the percentile it is. */
+static const struct { const char *name; double pct; } stats[QP_STAT_COUNT_] = {
+    [QP_STAT_MEAN] = { "mean", -1 }, [QP_STAT_P50] = { "p50", 50 },
+    [QP_STAT_P90] = { "p90", 90 },   [QP_STAT_P99] = { "p99", 99 },
+    [QP_STAT_P999] = { "p999", 99.9 }, [QP_STAT_MAX] = { "max", 100 },
 };
 
 const char *qp_stat_name(qp_stat_t s)
 {
-    return (unsigned)s < QP_STAT_COUNT_ ? stat_names[s] : "?";
+    return (unsigned)s < QP_STAT_COUNT_ ? stats[s].name : "?";
+}
+
+double qp_stat_percentile(qp_stat_t s)
+{
+    return (unsigned)s < QP_STAT_COUNT_ ? stats[s].pct : -1;
 }
 
 int qp_stat_parse(const char *s)
 {
     for (int i = 0; i < QP_STAT_COUNT_; i++)
-        if (!strcmp(s, stat_names[i]))
+        if (!strcmp(s, stats[i].name))
             return i;
     return -1;
 }
@@ -302,10 +309,10 @@ static char *rule_text(bparse_t *p, const qp_budget_rule_t *r, const char *lim)
 {
     char buf[256];
     if (r->kind == QP_PAT_ALL)
-        snprintf(buf, sizeof buf, "* %s < %s", stat_names[r->stat], lim);
+        snprintf(buf, sizeof buf, "* %s < %s", stats[r->stat].name, lim);
     else
         snprintf(buf, sizeof buf, "%s.%s %s < %s", r->set, r->op ? r->op : "*",
-                 stat_names[r->stat], lim);
+                 stats[r->stat].name, lim);
     return dup_n(p, buf, strlen(buf));
 }
 

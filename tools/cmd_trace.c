@@ -18,8 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "client.h"
 #include "common.h"
 #include "opts.h"
