@@ -165,12 +165,12 @@ static int check_parse_args(chk_opts_t *o, int argc, char **argv)
     }
     if (qp_opts_no_args(&check_prog, argc, argv) < 0)
         return -EINVAL;
+    if (qp_opts_ns(&check_prog, &o->ns) < 0)
+        return -EINVAL;
     if (!o->budgets && !o->baseline) {
         fprintf(stderr, "qpulse check: expected --budgets FILE or --baseline OLD.json\n");
         return -EINVAL;
     }
-    if (qp_opts_ns(&check_prog, &o->ns) < 0)
-        return -EINVAL;
     return 0;
 }
 

@@ -154,13 +154,6 @@ int qp_cmd_run(int argc, char **argv)
         default: qp_opts_try(&run_prog); return 2;
         }
     }
-    int i = optind;
-    if (i >= argc) {
-        fprintf(stderr, "qpulse run: no command given\n");
-        qp_opts_try(&run_prog);
-        return 2;
-    }
-
     unsigned mask;
     const char *bad = NULL;
     if (hooks && qp_hooks_parse(hooks, &mask, &bad) < 0) {
@@ -170,6 +163,12 @@ int qp_cmd_run(int argc, char **argv)
     }
     if (qp_opts_ns(&run_prog, &ns) < 0)
         return 2;
+    int i = optind;
+    if (i >= argc) {
+        fprintf(stderr, "qpulse run: no command given\n");
+        qp_opts_try(&run_prog);
+        return 2;
+    }
 
     char lib[2 * PATH_MAX + 16];
     if (find_preload(lib, sizeof lib) < 0)
