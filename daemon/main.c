@@ -70,7 +70,7 @@ enum { OPT_NS = QP_OPT_LONG, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OP
 
 /* The one table of options: getopt_long's table and --help come from it. */
 static const struct qp_opt opt_defs[] = {
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace to collect" },
+    QP_OPT_NS(OPT_NS),
     { "listen", OPT_LISTEN, "HOST:PORT", "off", "serve Prometheus /metrics (HOST defaults to 127.0.0.1)" },
     { "window", OPT_WINDOW, "SECONDS", "10", "length of the live window (1-3600)" },
     { "retain", OPT_RETAIN, "SECONDS", "300", "how long an exited process stays listed" },
@@ -85,7 +85,7 @@ static const struct qp_opt opt_defs[] = {
       "keep statistics there across restarts ('none': off)" },
     { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
     { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
-    { "help", 'h', NULL, NULL, "show this help" },
+    QP_OPT_HELP,
     { "version", OPT_VERSION, NULL, NULL, "show the version" },
 };
 

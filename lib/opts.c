@@ -82,7 +82,7 @@ void qp_opts_help(const struct qp_prog *p, FILE *f)
     put_indented(f, p->synopsis, 7);
     fputc('\n', f);
     if (p->about)
-        fprintf(f, "%s\n", p->about);
+        fprintf(f, "\n%s\n", p->about);
     fputc('\n', f);
     for (size_t i = 0; i < p->nopts; i++) {
         const struct qp_opt *o = &p->opts[i];

@@ -36,6 +36,10 @@ struct qp_prog {
     int stop_at_arg;        /* stop at the first non-option (a command to run) */
 };
 
+/* The entries every program shares, worded once. */
+#define QP_OPT_NS(key) { "ns", (key), "NAME", "$QPULSE_NS or default", "namespace" }
+#define QP_OPT_HELP { "help", 'h', NULL, NULL, "show this help" }
+
 #define QP_PROG_OPTS(table) (table), (sizeof(table) / sizeof((table)[0]))
 
 /* The next option of argv: its key (optarg holds its value), -1 when the

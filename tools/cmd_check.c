@@ -96,8 +96,8 @@ static const struct qp_opt check_opts[] = {
     { "save", OPT_SAVE, "FILE", NULL, "write the snapshot that was checked to FILE" },
     { "format", OPT_FORMAT, "text|json", "text", "report format" },
     { "quiet", 'q', NULL, NULL, "print only what broke and the summary" },
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace" },
-    { "help", 'h', NULL, NULL, "this text" },
+    QP_OPT_NS(OPT_NS),
+    QP_OPT_HELP,
 };
 
 static const struct qp_prog check_prog = {
@@ -105,8 +105,7 @@ static const struct qp_prog check_prog = {
     .synopsis = "qpulse check --budgets FILE [--input SNAPSHOT.json] [OPTIONS]\n"
                 "qpulse check --baseline OLD.json [--input NEW.json] [--tolerance PERCENT]\n"
                 "             [--stat STATS] [--min-count N] [OPTIONS]",
-    .about = "\n"
-             "Checks a cumulative snapshot (from --input, else from the running qpulsed)\n"
+    .about = "Checks a cumulative snapshot (from --input, else from the running qpulsed)\n"
              "against latency budgets or against a saved baseline snapshot\n"
              "(qptop -b --format json --cumulative > OLD.json).\n"
              "Exit status: 0 all holds, 1 a budget is broken or an operation regressed,\n"

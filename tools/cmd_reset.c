@@ -25,16 +25,15 @@
 enum { OPT_NS = QP_OPT_LONG };
 
 static const struct qp_opt reset_opts[] = {
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace" },
+    QP_OPT_NS(OPT_NS),
     { "quiet", 'q', NULL, NULL, "print nothing on success" },
-    { "help", 'h', NULL, NULL, "this text" },
+    QP_OPT_HELP,
 };
 
 static const struct qp_prog reset_prog = {
     .name = "qpulse reset",
     .synopsis = "qpulse reset [--ns NAME] [-q]",
-    .about = "\n"
-             "Clears the statistics of the running qpulsed (every process, every\n"
+    .about = "Clears the statistics of the running qpulsed (every process, every\n"
              "operation), e.g. before a load test that `qpulse check` then judges.",
     .opts = QP_PROG_OPTS(reset_opts),
 };

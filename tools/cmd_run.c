@@ -42,15 +42,14 @@ enum { OPT_HOOKS = QP_OPT_LONG, OPT_NS };
 static const struct qp_opt run_opts[] = {
     { "hooks", OPT_HOOKS, "GROUPS", "lock,io,net,fs",
       "comma list of mem,lock,io,net,fs (or all, none, default)" },
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace" },
-    { "help", 'h', NULL, NULL, "this text" },
+    QP_OPT_NS(OPT_NS),
+    QP_OPT_HELP,
 };
 
 static const struct qp_prog run_prog = {
     .name = "qpulse run",
     .synopsis = "qpulse run [--hooks GROUPS] [--ns NAME] [--] CMD [ARGS...]",
-    .about = "\n"
-             "Runs CMD with libqpulse-preload.so, which times its libc calls as the\n"
+    .about = "Runs CMD with libqpulse-preload.so, which times its libc calls as the\n"
              "operation set `libc`; view them with qptop (qpulsed must be running).",
     .opts = QP_PROG_OPTS(run_opts),
     .stop_at_arg = 1,   /* CMD's own options are CMD's */

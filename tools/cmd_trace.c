@@ -28,19 +28,18 @@
 enum { OPT_NS = QP_OPT_LONG, OPT_PID, OPT_LAST };
 
 static const struct qp_opt trace_opts[] = {
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace" },
+    QP_OPT_NS(OPT_NS),
     { "pid", OPT_PID, "PID", "every process", "only this process" },
     { "last", OPT_LAST, "SECONDS", NULL, "only samples that started in the last SECONDS" },
     { "output", 'o', "FILE", "standard output", "write there" },
     { "quiet", 'q', NULL, NULL, "no summary on standard error" },
-    { "help", 'h', NULL, NULL, "this text" },
+    QP_OPT_HELP,
 };
 
 static const struct qp_prog trace_prog = {
     .name = "qpulse trace",
     .synopsis = "qpulse trace [--ns NAME] [--pid PID] [--last SECONDS] [-o FILE]",
-    .about = "\n"
-             "Writes the samples qpulsed holds in its flight recorder (qpulsed\n"
+    .about = "Writes the samples qpulsed holds in its flight recorder (qpulsed\n"
              "--history-mb) as a Trace Event Format JSON file: open it in Perfetto UI\n"
              "(ui.perfetto.dev) or chrome://tracing.  Each sample is one complete event,\n"
              "nested by time on its thread.",

@@ -26,7 +26,7 @@ static const struct qp_opt opts[] = {
     { "format", OPT_FORMAT, "FMT", "text", "batch output: text (the screen's table), json, csv" },
     { "cumulative", OPT_CUMULATIVE, NULL, NULL,
       "since each process started instead of the live window" },
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace" },
+    QP_OPT_NS(OPT_NS),
     { "input", OPT_INPUT, "FILE", NULL, "show a saved snapshot (qptop -b --format json) instead" },
     { "sort", OPT_SORT, "COLUMN", "total",
       "total share count rate mean p50 p99 p999 max self\npid process op cpu rss" },
@@ -36,7 +36,7 @@ static const struct qp_opt opts[] = {
     { "filter", OPT_FILTER, "TEXT", NULL, "initial filter" },
     { "exited", OPT_EXITED, NULL, NULL, "also list exited processes with nothing in the view" },
     { "no-color", OPT_NO_COLOR, NULL, NULL, "monochrome" },
-    { "help", 'h', NULL, NULL, "show this help" },
+    QP_OPT_HELP,
     { "version", 'V', NULL, NULL, "show the version" },
 };
 
