@@ -121,29 +121,21 @@ static void cfg_error(const char *fmt, ...)
     cfg_errors[cfg_errlen] = 0;
 }
 
-static unsigned parse_seconds(const char *opt, const char *s, unsigned lo, unsigned hi)
+/* A whole number (of what, e.g. " of seconds", for the message) in lo..hi. */
+static unsigned parse_whole(const char *opt, const char *what, const char *s, unsigned lo,
+                            unsigned hi)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
     if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
-        cfg_error("--%s: '%s' is not a whole number of seconds in %u..%u", opt, s, lo, hi);
+        cfg_error("--%s: '%s' is not a whole number%s in %u..%u", opt, s, what, lo, hi);
         return lo;
     }
     return (unsigned)v;
 }
-
-static unsigned parse_count(const char *opt, const char *s, unsigned lo, unsigned hi)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
-        cfg_error("--%s: '%s' is not a whole number in %u..%u", opt, s, lo, hi);
-        return lo;
-    }
-    return (unsigned)v;
-}
+#define parse_seconds(opt, s, lo, hi) parse_whole(opt, " of seconds", s, lo, hi)
+#define parse_count(opt, s, lo, hi) parse_whole(opt, "", s, lo, hi)
 
 static void parse_options(int argc, char **argv)
 {

@@ -217,38 +217,12 @@ int qp_system_socket_path(char *buf, size_t len, const char *ns)
     return fmt(buf, len, "%s/%s.sock", qp_system_dir(), ns);
 }
 
-static int read_status_uids(pid_t pid, uid_t *ruid, uid_t *euid)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -EIO;
-    buf[n] = 0;
-    const char *u = strstr(buf, "\nUid:");
-    unsigned long r, e;
-    if (!u || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
-        return -EIO;
-    *ruid = (uid_t)r;
-    *euid = (uid_t)e;
-    return 0;
-}
-
-int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
-{
-    return read_status_uids(pid, ruid, euid);
-}
-
-/* Reads /proc/<pid>/stat; the comm field may hold spaces and parentheses, so
- * the fields after it are found from the last ')'. */
-static int read_stat(pid_t pid, char *buf, size_t len)
+/* Up to len - 1 bytes of /proc/<pid>/<file> into buf, NUL-terminated: the
+ * count, or -errno (-EIO when empty). */
+static ssize_t read_proc_file(pid_t pid, const char *file, char *buf, size_t len)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -258,7 +232,30 @@ static int read_stat(pid_t pid, char *buf, size_t len)
     if (n <= 0)
         return n < 0 ? -e : -EIO;
     buf[n] = 0;
+    return n;
+}
+
+int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+    char buf[4096];
+    ssize_t n = read_proc_file(pid, "status", buf, sizeof buf);
+    if (n < 0)
+        return (int)n;
+    const char *u = strstr(buf, "\nUid:");
+    unsigned long r, e;
+    if (!u || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
+        return -EIO;
+    *ruid = (uid_t)r;
+    *euid = (uid_t)e;
     return 0;
+}
+
+/* Reads /proc/<pid>/stat; the comm field may hold spaces and parentheses, so
+ * the fields after it are found from the last ')'. */
+static int read_stat(pid_t pid, char *buf, size_t len)
+{
+    ssize_t n = read_proc_file(pid, "stat", buf, len);
+    return n < 0 ? (int)n : 0;
 }
 
 /* Field k (3 or more: after the comm) of a /proc/<pid>/stat line as a
@@ -293,16 +290,8 @@ int qp_proc_usage(pid_t pid, uint64_t *cpu_ticks, uint64_t *rss_bytes)
         stat_field(buf, 15, &stt) < 0)
         return -1;
     *cpu_ticks = ut + stt;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (read_proc_file(pid, "statm", buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     unsigned long long res;   /* the second field, in pages */
     if (sscanf(buf, "%*u %llu", &res) != 1)
         return -1;
@@ -339,16 +328,13 @@ int qp_proc_alive(pid_t pid, uint64_t starttime)
 
 int qp_proc_name(pid_t pid, char *buf, size_t len)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, len - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0)
-        return -e;
+    ssize_t n = read_proc_file(pid, "comm", buf, len);
+    if (n == -EIO)
+        n = 0;   /* empty */
+    if (n < 0) {
+        buf[0] = 0;
+        return (int)n;
+    }
     while (n > 0 && (buf[n - 1] == '\n'))
         n--;
     buf[n] = 0;

@@ -596,6 +596,23 @@ static int seg_fd_ours(void)
            sb.st_ino == g_seg_ino;
 }
 
+/* Makes g_seg_fd our segment's again when the program closed it: the object
+ * reopened by name (-1 when that is not ours either).  Under g_fd_lock. */
+static void seg_fd_reopen(void)
+{
+    if (seg_fd_ours())
+        return;
+    g_seg_fd = -1;
+    int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    g_seg_fd = fd;
+    if (!seg_fd_ours()) {
+        close(fd);
+        g_seg_fd = -1;
+    }
+}
+
 /* Reserves segment memory through the segment's fd, reopening the object by
  * name when the program closed the fd.  Its own lock, not g_lock: a thread
  * may claim its slot while it holds g_lock (a hooked call recorded from
@@ -603,17 +620,7 @@ static int seg_fd_ours(void)
 static int seg_fallocate(off_t off, off_t len)
 {
     pthread_mutex_lock(&g_fd_lock);
-    if (!seg_fd_ours()) {
-        g_seg_fd = -1;
-        int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
-        if (fd >= 0) {
-            g_seg_fd = fd;
-            if (!seg_fd_ours()) {
-                close(fd);
-                g_seg_fd = -1;
-            }
-        }
-    }
+    seg_fd_reopen();
     int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
     pthread_mutex_unlock(&g_fd_lock);
     return r;
@@ -639,17 +646,7 @@ QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *ol
     pthread_mutex_lock(&g_fd_lock);
     int ret = 0;
     struct stat sb;
-    if (!seg_fd_ours()) {
-        g_seg_fd = -1;
-        int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
-        if (fd >= 0) {
-            g_seg_fd = fd;
-            if (!seg_fd_ours()) {
-                close(fd);
-                g_seg_fd = -1;
-            }
-        }
-    }
+    seg_fd_reopen();
     if (g_seg_fd < 0 || fstat(g_seg_fd, &sb) < 0) {
         ret = -EBADF;
     } else if (uid == (uid_t)-1 && gid == (gid_t)-1) {
