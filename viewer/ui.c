@@ -81,7 +81,8 @@ static unsigned ui_fetch_failed(ui_t *ui, int r, const char *err)
 }
 
 /* Fetches one snapshot; returns what must be redone (nothing when the
- * daemon sent exactly what it sent last time). */
+ * JSON is what it was last time: a saved file read again; a daemon's
+ * snapshot carries its time, so it always differs). */
 static unsigned ui_fetch_whole(ui_t *ui)
 {
     qp_snapshot_t *snap;
