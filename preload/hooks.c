@@ -139,7 +139,7 @@ static void resolve_all(void)
 {
     t_resolving++;
 #define QP_RESOLVE(fn)                                                              \
-    if (!qp_load_acquire(&real_##fn))                             \
+    if (!qp_load_acquire(&real_##fn))                                               \
         qp_store_release(&real_##fn, (__typeof__(fn) *)dlsym(RTLD_NEXT, #fn));
     QP_REAL_FNS(QP_RESOLVE)
 #undef QP_RESOLVE
@@ -150,7 +150,7 @@ static void resolve_all(void)
  * symbol) would crash the program at its first call of fn, as it would
  * have without us. */
 #define REAL(fn)                                                                    \
-    (QPULSE__LIKELY(qp_load_acquire(&real_##fn) != NULL)          \
+    (QPULSE__LIKELY(qp_load_acquire(&real_##fn) != NULL)                            \
          ? real_##fn                                                                \
          : (resolve_all(), real_##fn))
 
