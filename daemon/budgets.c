@@ -19,22 +19,18 @@ void budgets_match(struct agg_op *o)
 
 double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
 {
-    switch (stat) {
-    case QP_STAT_MEAN:
-        return agg_mean(st);
-    case QP_STAT_P50:
-        return (double)hist_percentile(&st->h, 50.0);
-    case QP_STAT_P90:
-        return (double)hist_percentile(&st->h, 90.0);
-    case QP_STAT_P99:
-        return (double)hist_percentile(&st->h, 99.0);
-    case QP_STAT_P999:
-        return (double)hist_percentile(&st->h, 99.9);
-    case QP_STAT_MAX:
-        return (double)hist_max(&st->h);
-    default:
-        return 0.0;
-    }
+    double pct = qp_stat_percentile(stat);
+    if (pct < 0)
+        return stat == QP_STAT_MEAN ? agg_mean(st) : 0.0;
+    return pct >= 100 ? (double)hist_max(&st->h) : (double)hist_percentile(&st->h, pct);
+}
+
+int budgets_broken(const struct agg_stats *st, const qp_budget_rule_t *r, double *actual)
+{
+    double a = budgets_actual(st, r->stat);
+    if (actual)
+        *actual = a;
+    return st->h.count > 0 && qp_budget_broken(r, a);
 }
 
 void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
@@ -44,8 +40,8 @@ void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stat
         const qp_budget_rule_t *r = o->rules[s];
         if (!r)
             continue;
-        double actual = budgets_actual(st, (qp_stat_t)s);
-        int broken = st->h.count > 0 && qp_budget_broken(r, actual);
+        double actual;
+        int broken = budgets_broken(st, r, &actual);
         if (broken == o->broken[s])
             continue;
         o->broken[s] = (uint8_t)broken;

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,9 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "common.h"
 #include "layout.h"
 #include "log.h"
+#include "opts.h"
 #include "history.h"
 #include "qpulsed.h"
 #include "slowest.h"
@@ -51,35 +52,25 @@ struct qpd qpd = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 int64_t mono_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+    return (int64_t)qp_mono_ns();
 }
 
 double real_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)qp_real_ns() / 1e9;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Options                                                                 */
 /* ---------------------------------------------------------------------- */
 
-enum { OPT_NS = 256, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
+enum { OPT_NS = QP_OPT_LONG, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
        OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION, OPT_HISTORY, OPT_SLOWEST,
        OPT_DUMPDIR, OPT_RETAIN_MAX };
 
 /* The one table of options: getopt_long's table and --help come from it. */
-static const struct opt_def {
-    const char *name;
-    int val;
-    const char *arg;
-    const char *def;
-    const char *help;
-} opt_defs[] = {
-    { "ns", OPT_NS, "NAME", "$QPULSE_NS or default", "namespace to collect" },
+static const struct qp_opt opt_defs[] = {
+    QP_OPT_NS(OPT_NS),
     { "listen", OPT_LISTEN, "HOST:PORT", "off", "serve Prometheus /metrics (HOST defaults to 127.0.0.1)" },
     { "window", OPT_WINDOW, "SECONDS", "10", "length of the live window (1-3600)" },
     { "retain", OPT_RETAIN, "SECONDS", "300", "how long an exited process stays listed" },
@@ -94,33 +85,19 @@ static const struct opt_def {
       "keep statistics there across restarts ('none': off)" },
     { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
     { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
-    { "help", 'h', NULL, NULL, "show this help" },
+    QP_OPT_HELP,
     { "version", OPT_VERSION, NULL, NULL, "show the version" },
 };
-#define NOPTS (sizeof opt_defs / sizeof opt_defs[0])
 
-static void usage(FILE *f)
-{
-    fprintf(f, "Usage: qpulsed [OPTION]...\n"
-               "Collects the latency samples of qpulse-instrumented processes and serves\n"
-               "them to qptop, qpulse and Prometheus.\n\n");
-    for (size_t i = 0; i < NOPTS; i++) {
-        const struct opt_def *o = &opt_defs[i];
-        char left[64];
-        if (o->val < 256)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", o->val, o->name, o->arg ? " " : "",
-                     o->arg ? o->arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
-                     o->arg ? o->arg : "");
-        fprintf(f, "  %-24s %s", left, o->help);
-        if (o->def)
-            fprintf(f, " [%s]", o->def);
-        fputc('\n', f);
-    }
-    fprintf(f, "\nSignals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log file.\n"
-               "See qpulsed(8).\n");
-}
+static const struct qp_prog prog = {
+    .name = "qpulsed",
+    .synopsis = "qpulsed [OPTION]...",
+    .about = "Collects the latency samples of qpulse-instrumented processes and serves\n"
+             "them to qptop, qpulse and Prometheus.",
+    .footer = "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log file.\n"
+              "See qpulsed(8).",
+    .opts = QP_PROG_OPTS(opt_defs),
+};
 
 /* Configuration errors are collected and reported together. */
 static char cfg_errors[4096];
@@ -144,38 +121,24 @@ static void cfg_error(const char *fmt, ...)
     cfg_errors[cfg_errlen] = 0;
 }
 
-static unsigned parse_seconds(const char *opt, const char *s, unsigned lo, unsigned hi)
+/* A whole number (of what, e.g. " of seconds", for the message) in lo..hi. */
+static unsigned parse_whole(const char *opt, const char *what, const char *s, unsigned lo,
+                            unsigned hi)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
     if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
-        cfg_error("--%s: '%s' is not a whole number of seconds in %u..%u", opt, s, lo, hi);
+        cfg_error("--%s: '%s' is not a whole number%s in %u..%u", opt, s, what, lo, hi);
         return lo;
     }
     return (unsigned)v;
 }
-
-static unsigned parse_count(const char *opt, const char *s, unsigned lo, unsigned hi)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
-        cfg_error("--%s: '%s' is not a whole number in %u..%u", opt, s, lo, hi);
-        return lo;
-    }
-    return (unsigned)v;
-}
+#define parse_seconds(opt, s, lo, hi) parse_whole(opt, " of seconds", s, lo, hi)
+#define parse_count(opt, s, lo, hi) parse_whole(opt, "", s, lo, hi)
 
 static void parse_options(int argc, char **argv)
 {
-    struct option lopts[NOPTS + 1];
-    for (size_t i = 0; i < NOPTS; i++)
-        lopts[i] = (struct option){ opt_defs[i].name,
-                                    opt_defs[i].arg ? required_argument : no_argument, NULL,
-                                    opt_defs[i].val };
-    memset(&lopts[NOPTS], 0, sizeof lopts[NOPTS]);
     struct qpd_config *c = &qpd.cfg;
     c->ns = NULL;
     c->window = 10;
@@ -183,9 +146,8 @@ static void parse_options(int argc, char **argv)
     c->retain_max = 5000;
     c->history_mb = 64;
     c->slowest = 5;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
+    int ch, bad = 0;
+    while ((ch = qp_opts_next(&prog, argc, argv)) != -1) {
         switch (ch) {
         case OPT_NS: c->ns = optarg; break;
         case OPT_LISTEN: c->listen = optarg; break;
@@ -201,22 +163,15 @@ static void parse_options(int argc, char **argv)
         case OPT_LOGFILE: c->log_file = optarg; break;
         case OPT_STATE: c->state = optarg; break;
         case 'v': c->verbose++; break;
-        case 'h': usage(stdout); exit(0);
+        case 'h': qp_opts_help(&prog, stdout); exit(0);
         case OPT_VERSION: printf("qpulsed (qpulse) %s\n", PACKAGE_VERSION); exit(0);
-        case ':': cfg_error("%s needs an argument", argv[optind - 1]); break;
-        default:
-            cfg_error("unknown option '%s'", argv[optind - 1]);
+        default: bad = 1; break;   /* reported */
         }
     }
-    if (optind < argc)
-        cfg_error("unexpected argument '%s'", argv[optind]);
-    if (!c->ns) {
-        c->ns = qp_ns_from_env();
-        if (!c->ns)
-            cfg_error("QPULSE_NS: a namespace is 1-48 characters of A-Z a-z 0-9 _ -");
-    } else if (!qp_ns_valid(c->ns)) {
-        cfg_error("--ns: '%s' is not a namespace (1-48 characters of A-Z a-z 0-9 _ -)", c->ns);
-    }
+    if (qp_opts_no_args(&prog, argc, argv) < 0)
+        bad = 1;
+    if (qp_opts_ns(&prog, &c->ns) < 0)
+        bad = 1;
     if (c->listen) {
         char err[256];
         if (prom_check_listen(c->listen, err, sizeof err) < 0)
@@ -247,10 +202,10 @@ static void parse_options(int argc, char **argv)
                 c->dump_dir = abs;
         }
     }
-    if (cfg_errlen) {
+    if (cfg_errlen || bad) {
         for (char *line = strtok(cfg_errors, "\n"); line; line = strtok(NULL, "\n"))
             fprintf(stderr, "qpulsed: %s\n", line);
-        fprintf(stderr, "Try 'qpulsed --help'.\n");
+        qp_opts_try(&prog);
         exit(2);
     }
     agg_window_s = c->window;

@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "common.h"
 #include "history.h"
 #include "log.h"
@@ -833,45 +834,11 @@ double procs_drain_all(void)
 }
 
 /* utime + stime (clock ticks) and resident bytes of pid; 0 or -1. */
-static int read_proc_usage(pid_t pid, uint64_t *ticks, uint64_t *rss)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    char *s = strrchr(buf, ')');   /* comm may hold spaces and parentheses */
-    unsigned long long ut, stt;
-    if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                     &stt) != 2)
-        return -1;
-    *ticks = ut + stt;
-    snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    unsigned long long size, res;
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    if (sscanf(buf, "%llu %llu", &size, &res) != 2)
-        return -1;
-    *rss = res * (uint64_t)sysconf(_SC_PAGESIZE);
-    return 0;
-}
-
 static void proc_usage(struct proc *p, int64_t now)
 {
     proc_cmdline(p);
     uint64_t ticks, rss;
-    if (read_proc_usage(p->pid, &ticks, &rss) < 0) {
+    if (qp_proc_usage(p->pid, &ticks, &rss) < 0) {
         p->cpu_pct = -1;
         return;
     }
@@ -1086,7 +1053,7 @@ void procs_shutdown(void)
     for (struct proc *p = qpd.procs; p; p = p->next)
         if (p->r)
             (void)qp_reader_set_daemon(p->r, 0);   /* -EFAULT: the drain below sees it */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    qp_fence_seq_cst();
     procs_retry_pending();
     for (struct proc *p = qpd.procs; p; p = p->next) {
         if (!p->r)

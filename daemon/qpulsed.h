@@ -235,5 +235,9 @@ void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_
 
 /* The value of a stat in st (ns). */
 double budgets_actual(const struct agg_stats *st, qp_stat_t stat);
+/* Whether rule r is broken in st (it has samples and qp_budget_broken), with
+ * the value of its stat into *actual when actual is not NULL: the one
+ * breach test of the log, the snapshot and the VIEW rows. */
+int budgets_broken(const struct agg_stats *st, const qp_budget_rule_t *r, double *actual);
 
 #endif /* QPULSED_H */

@@ -113,7 +113,8 @@ static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_sta
         const qp_budget_rule_t *r = o->rules[s];
         if (!r)
             continue;
-        double actual = budgets_actual(st, (qp_stat_t)s);
+        double actual;
+        int broken = budgets_broken(st, r, &actual);
         jw_obj_begin(w);
         jw_key(w, "rule");
         jw_str(w, r->text);
@@ -124,7 +125,7 @@ static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_sta
         jw_key(w, "actual_ns");
         jw_double(w, actual);
         jw_key(w, "broken");
-        jw_bool(w, st->h.count > 0 && !(actual < r->limit_ns));
+        jw_bool(w, broken);
         jw_obj_end(w);
     }
     jw_arr_end(w);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "history.h"
 #include "slowest.h"
 
@@ -374,10 +375,7 @@ int slowest_recent(const struct agg_op *o, int64_t sec, uint64_t *dur, int32_t *
 
 double slowest_unix(uint64_t mono)
 {
-    struct timespec rt, mt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    clock_gettime(CLOCK_MONOTONIC, &mt);
-    double off = ((double)rt.tv_sec - (double)mt.tv_sec) + ((double)rt.tv_nsec - (double)mt.tv_nsec) / 1e9;
+    double off = (double)(int64_t)(qp_real_ns() - qp_mono_ns()) / 1e9;
     return off + (double)mono / 1e9;
 }
 

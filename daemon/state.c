@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "layout.h"
 #include "state.h"
 
@@ -273,7 +274,7 @@ static char *get_str(struct rbuf *b, char *out, size_t max)
     s[n] = 0;
     b->p += n;
     for (uint32_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || !s[i])
+        if (qp_is_ctrl(s[i]))   /* a NUL too */
             s[i] = '?';
     return s;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "history.h"
 #include "log.h"
 #include "qpulsed.h"
@@ -114,9 +115,7 @@ void trace_thread_name(const struct proc *p, int32_t tid, char *buf, size_t len)
         return;
     comm[n] = 0;
     comm[strcspn(comm, "\n")] = 0;
-    for (char *c = comm; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    qp_scrub(comm);
     snprintf(buf, len, "%s (tid %ld)", comm, (long)tid);
 }
 

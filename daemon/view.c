@@ -233,7 +233,7 @@ static int op_fill(qp_snap_op_t *so, const struct proc *p, uint32_t i,
     if (qpd.budgets)
         for (int s = 0; s < QP_STAT_COUNT_; s++) {
             const qp_budget_rule_t *r = o->rules[s];
-            if (r && st->h.count > 0 && !(budgets_actual(st, (qp_stat_t)s) < r->limit_ns)) {
+            if (r && budgets_broken(st, r, NULL)) {
                 so->budgets = &broken_budget;
                 so->nbudgets = 1;
             }

@@ -21,6 +21,14 @@
 /* Strong compare-and-swap with acq_rel on success, acquire on failure. */
 #define qp_cas(p, expp, v)                                                     \
     __atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+/* The same, relaxed both ways: for a counter or arena top owned by no
+ * other memory it publishes. */
+#define qp_cas_relaxed(p, expp, v)                                             \
+    __atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
+#define qp_exchange_relaxed(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
 #define qp_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* A compiler barrier only: orders this thread against its own signal
+ * handlers, costs no instruction. */
+#define qp_signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
 #endif /* QPULSE_ATOMICS_H */

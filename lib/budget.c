@@ -32,28 +32,32 @@
 #include <string.h>
 
 #include "budget.h"
+#include "common.h"
 
 #define BUDGET_FILE_MAX (1u << 20)      /* a budget file is a few dozen lines */
 #define BUDGET_IDENT_MAX 63             /* set and op names fit QP_NAME_MAX */
 
-static const char *const stat_names[QP_STAT_COUNT_] = {
-    [QP_STAT_MEAN] = "mean", [QP_STAT_P50] = "p50",   [QP_STAT_P90] = "p90",
-    [QP_STAT_P99] = "p99",   [QP_STAT_P999] = "p999", [QP_STAT_MAX] = "max",
-};
-
-static const struct { const char *name; double mul; } units[] = {
-    { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+/* The one table of stats: each one's name and the percentile it is. */
+static const struct { const char *name; double pct; } stats[QP_STAT_COUNT_] = {
+    [QP_STAT_MEAN] = { "mean", -1 }, [QP_STAT_P50] = { "p50", 50 },
+    [QP_STAT_P90] = { "p90", 90 },   [QP_STAT_P99] = { "p99", 99 },
+    [QP_STAT_P999] = { "p999", 99.9 }, [QP_STAT_MAX] = { "max", 100 },
 };
 
 const char *qp_stat_name(qp_stat_t s)
 {
-    return (unsigned)s < QP_STAT_COUNT_ ? stat_names[s] : "?";
+    return (unsigned)s < QP_STAT_COUNT_ ? stats[s].name : "?";
+}
+
+double qp_stat_percentile(qp_stat_t s)
+{
+    return (unsigned)s < QP_STAT_COUNT_ ? stats[s].pct : -1;
 }
 
 int qp_stat_parse(const char *s)
 {
     for (int i = 0; i < QP_STAT_COUNT_; i++)
-        if (!strcmp(s, stat_names[i]))
+        if (!strcmp(s, stats[i].name))
             return i;
     return -1;
 }
@@ -278,19 +282,18 @@ static int parse_limit(bparse_t *p, bline_t *l, qp_budget_rule_t *r, char *text,
     size_t ue = e;
     while (ue < l->len && isalpha((unsigned char)l->s[ue]))
         ue++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (ue - e == strlen(units[i].name) && !memcmp(l->s + e, units[i].name, ue - e)) {
-            if (!(v > 0) || !isfinite(v * units[i].mul)) {
-                l->pos = start;
-                berr(p, l->no, col(l), "expected a limit greater than 0, got '%s%s'", num,
-                     units[i].name);
-                return -EINVAL;
-            }
-            r->limit_ns = v * units[i].mul;
-            l->pos = ue;
-            snprintf(text, textlen, "%s%s", num, units[i].name);
-            return 0;
+    double mul = qp_duration_unit(l->s + e, ue - e);
+    if (mul > 0) {
+        if (!(v > 0) || !isfinite(v * mul)) {
+            l->pos = start;
+            berr(p, l->no, col(l), "expected a limit greater than 0, got '%s%.*s'", num,
+                 (int)(ue - e), l->s + e);
+            return -EINVAL;
         }
+        r->limit_ns = v * mul;
+        l->pos = ue;
+        snprintf(text, textlen, "%s%.*s", num, (int)(ue - e), l->s + e);
+        return 0;
     }
     if (ue == e)
         berr(p, l->no, col(l), "expected a unit after %s (ns, us, ms or s: a bare number "
@@ -306,10 +309,10 @@ static char *rule_text(bparse_t *p, const qp_budget_rule_t *r, const char *lim)
 {
     char buf[256];
     if (r->kind == QP_PAT_ALL)
-        snprintf(buf, sizeof buf, "* %s < %s", stat_names[r->stat], lim);
+        snprintf(buf, sizeof buf, "* %s < %s", stats[r->stat].name, lim);
     else
         snprintf(buf, sizeof buf, "%s.%s %s < %s", r->set, r->op ? r->op : "*",
-                 stat_names[r->stat], lim);
+                 stats[r->stat].name, lim);
     return dup_n(p, buf, strlen(buf));
 }
 

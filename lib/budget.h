@@ -66,6 +66,9 @@ int qp_budget_broken(const qp_budget_rule_t *r, double actual_ns);
 
 /* "mean", "p50", ... */
 const char *qp_stat_name(qp_stat_t s);
+/* The percentile a stat is (50 for p50, 99.9 for p999, 100 for max); -1
+ * for the mean. */
+double qp_stat_percentile(qp_stat_t s);
 /* Parses a stat name; -1 if unknown. */
 int qp_stat_parse(const char *s);
 

@@ -14,16 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "client.h"
+#include "clock.h"
 #include "common.h"
 
-#define REPLY_MAX (256u << 20)
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)(qp_mono_ns() / 1000000);
 }
 
 static int wait_fd(int fd, short ev, long long deadline)
@@ -115,7 +115,7 @@ int qp_client_request(const char *ns, const char *request, char **out, size_t *o
     }
     for (;;) {
         if (len + 1 >= cap) {
-            if (cap >= REPLY_MAX) {
+            if (cap >= QP_REPLY_MAX) {
                 free(buf);
                 r = -EMSGSIZE;
                 goto out;
@@ -165,4 +165,40 @@ const char *qp_client_strerror(int err, const char *ns, char *buf, size_t len)
     else
         snprintf(buf, len, "cannot talk to qpulsed in namespace %s: %s", ns, strerror(-err));
     return buf;
+}
+
+int qp_client_reply_error(const char *reply, size_t len, char *msg, size_t msglen)
+{
+    /* the daemon writes the key first: a snapshot is not parsed twice */
+    if (len < 8 || strncmp(reply, "{\"error\"", 8) != 0)
+        return 0;
+    json_error_t je;
+    json_t *j = json_loadb(reply, len, JSON_DISABLE_EOF_CHECK, &je);
+    json_t *e = json_object_get(j, "error");
+    int is = json_is_string(e);
+    if (is)
+        snprintf(msg, msglen, "%s", json_string_value(e));
+    json_decref(j);
+    return is;
+}
+
+int qp_client_ask(const char *ns, const char *request, char **out, size_t *outlen,
+                  int timeout_ms, char *err, size_t errlen)
+{
+    size_t len = 0;
+    int r = qp_client_request(ns, request, out, &len, timeout_ms);
+    if (outlen)
+        *outlen = len;
+    if (r < 0) {
+        qp_client_strerror(r, ns, err, errlen);
+        return r;
+    }
+    char msg[400];
+    if (qp_client_reply_error(*out, len, msg, sizeof msg)) {
+        snprintf(err, errlen, "qpulsed refused: %s", msg);
+        free(*out);
+        *out = NULL;
+        return -EPROTO;
+    }
+    return 0;
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "common.h"
 #include "layout.h"
 
@@ -65,6 +66,35 @@ int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t start
 int qp_seg_prefix(char *buf, size_t len, const char *ns)
 {
     return fmt(buf, len, "qpulse.%s.", ns);
+}
+
+int qp_seg_pid_prefix(char *buf, size_t len, const char *ns, pid_t pid)
+{
+    return fmt(buf, len, "qpulse.%s.%ld.", ns, (long)pid);
+}
+
+int qp_seg_mark_exited(const char *name, pid_t pid)
+{
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct stat sb;
+    int done = 0;
+    if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (size_t)sb.st_size >= QP_HEADER_SIZE) {
+        struct qp_seg_header *h =
+            mmap(NULL, QP_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (h != MAP_FAILED) {
+            if (qp_load_acquire(&h->magic) == QP_MAGIC && h->pid == pid) {
+                /* Pairs with the acquire load in qp_reader_exited(), as the
+                 * store in qpulse_shutdown() does. */
+                qp_store_release(&h->state, QP_STATE_EXITED);
+                done = 1;
+            }
+            munmap(h, QP_HEADER_SIZE);
+        }
+    }
+    close(fd);
+    return done;
 }
 
 int qp_daemon_shm_name(char *buf, size_t len, const char *ns)
@@ -187,38 +217,12 @@ int qp_system_socket_path(char *buf, size_t len, const char *ns)
     return fmt(buf, len, "%s/%s.sock", qp_system_dir(), ns);
 }
 
-static int read_status_uids(pid_t pid, uid_t *ruid, uid_t *euid)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -EIO;
-    buf[n] = 0;
-    const char *u = strstr(buf, "\nUid:");
-    unsigned long r, e;
-    if (!u || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
-        return -EIO;
-    *ruid = (uid_t)r;
-    *euid = (uid_t)e;
-    return 0;
-}
-
-int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
-{
-    return read_status_uids(pid, ruid, euid);
-}
-
-/* Reads /proc/<pid>/stat; the comm field may hold spaces and parentheses, so
- * the fields after it are found from the last ')'. */
-static int read_stat(pid_t pid, char *buf, size_t len)
+/* Up to len - 1 bytes of /proc/<pid>/<file> into buf, NUL-terminated: the
+ * count, or -errno (-EIO when empty). */
+static ssize_t read_proc_file(pid_t pid, const char *file, char *buf, size_t len)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -228,23 +232,71 @@ static int read_stat(pid_t pid, char *buf, size_t len)
     if (n <= 0)
         return n < 0 ? -e : -EIO;
     buf[n] = 0;
+    return n;
+}
+
+int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+    char buf[4096];
+    ssize_t n = read_proc_file(pid, "status", buf, sizeof buf);
+    if (n < 0)
+        return (int)n;
+    const char *u = strstr(buf, "\nUid:");
+    unsigned long r, e;
+    if (!u || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
+        return -EIO;
+    *ruid = (uid_t)r;
+    *euid = (uid_t)e;
+    return 0;
+}
+
+/* Reads /proc/<pid>/stat; the comm field may hold spaces and parentheses, so
+ * the fields after it are found from the last ')'. */
+static int read_stat(pid_t pid, char *buf, size_t len)
+{
+    ssize_t n = read_proc_file(pid, "stat", buf, len);
+    return n < 0 ? (int)n : 0;
+}
+
+/* Field k (3 or more: after the comm) of a /proc/<pid>/stat line as a
+ * number; -1 when the line is malformed. */
+static int stat_field(const char *buf, int k, uint64_t *v)
+{
+    const char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    p++;
+    /* after ')' come fields 3.. , each after one space */
+    for (int field = 3; field < k && p; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || !p[0] || !p[1])
+        return -1;
+    *v = strtoull(p + 1, NULL, 10);
     return 0;
 }
 
 /* Field 22 (starttime) of a /proc/<pid>/stat line; 0 when malformed. */
 static uint64_t stat_starttime(const char *buf)
 {
-    const char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
-    p++;
-    /* after ')' come fields 3.. ; starttime is field 22 */
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p + 1, ' ');
-    }
-    if (!p)
-        return 0;
-    return strtoull(p + 1, NULL, 10);
+    uint64_t v;
+    return stat_field(buf, 22, &v) < 0 ? 0 : v;
+}
+
+int qp_proc_usage(pid_t pid, uint64_t *cpu_ticks, uint64_t *rss_bytes)
+{
+    char buf[1024];
+    uint64_t ut, stt;
+    if (read_stat(pid, buf, sizeof buf) < 0 || stat_field(buf, 14, &ut) < 0 ||
+        stat_field(buf, 15, &stt) < 0)
+        return -1;
+    *cpu_ticks = ut + stt;
+    if (read_proc_file(pid, "statm", buf, sizeof buf) < 0)
+        return -1;
+    unsigned long long res;   /* the second field, in pages */
+    if (sscanf(buf, "%*u %llu", &res) != 1)
+        return -1;
+    *rss_bytes = (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+    return 0;
 }
 
 uint64_t qp_proc_starttime(pid_t pid)
@@ -276,42 +328,36 @@ int qp_proc_alive(pid_t pid, uint64_t starttime)
 
 int qp_proc_name(pid_t pid, char *buf, size_t len)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, len - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0)
-        return -e;
+    ssize_t n = read_proc_file(pid, "comm", buf, len);
+    if (n == -EIO)
+        n = 0;   /* empty */
+    if (n < 0) {
+        buf[0] = 0;
+        return (int)n;
+    }
     while (n > 0 && (buf[n - 1] == '\n'))
         n--;
     buf[n] = 0;
     return 0;
 }
 
-int qp_parse_duration_ns(const char *s, double *ns_out)
+double qp_duration_unit(const char *s, size_t n)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0)
-        return -EINVAL;
-    double mul;
-    if (!strcmp(end, "ns") || !*end)
-        mul = 1;
-    else if (!strcmp(end, "us"))
-        mul = 1e3;
-    else if (!strcmp(end, "ms"))
-        mul = 1e6;
-    else if (!strcmp(end, "s"))
-        mul = 1e9;
-    else
-        return -EINVAL;
-    *ns_out = v * mul;
+    static const struct { const char *name; double mul; } units[] = {
+        { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (n == strlen(units[i].name) && !memcmp(s, units[i].name, n))
+            return units[i].mul;
     return 0;
+}
+
+char *qp_scrub(char *s)
+{
+    for (char *c = s; c && *c; c++)
+        if (qp_is_ctrl(*c))
+            *c = '?';
+    return s;
 }
 
 const char *qp_format_ns(double ns, char *buf, size_t len)

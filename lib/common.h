@@ -28,6 +28,14 @@ int qp_seg_name_parse(const char *name, char *ns, size_t nslen, pid_t *pid,
                       uint64_t *starttime, unsigned *seq);
 /* The shm prefix of a namespace's segments, "qpulse.<ns>." (no '/'). */
 int qp_seg_prefix(char *buf, size_t len, const char *ns);
+/* "qpulse.<ns>.<pid>.": the shm prefix of one process's segments (no '/'). */
+int qp_seg_pid_prefix(char *buf, size_t len, const char *ns, pid_t pid);
+/* Hands over the segment an earlier image of this process (pid) left under
+ * name, as its exit path would have: when the object is ours (owned by our
+ * effective uid) and a live segment of pid, release-stores its state
+ * EXITED, so that a daemon drains it once more and removes it.  1 when it
+ * was handed over, else 0. */
+int qp_seg_mark_exited(const char *name, pid_t pid);
 /* "/qpulse.<ns>.daemon": the daemon's presence record. */
 int qp_daemon_shm_name(char *buf, size_t len, const char *ns);
 
@@ -59,12 +67,25 @@ int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid);
 uint64_t qp_proc_starttime(pid_t pid);
 /* 1 if pid runs and (when starttime != 0) started at starttime, else 0. */
 int qp_proc_alive(pid_t pid, uint64_t starttime);
+/* CPU time (utime + stime, fields 14 and 15 of /proc/<pid>/stat, in clock
+ * ticks) and resident memory in bytes (/proc/<pid>/statm); 0 or -1. */
+int qp_proc_usage(pid_t pid, uint64_t *cpu_ticks, uint64_t *rss_bytes);
 /* The program name (comm) of pid into buf. */
 int qp_proc_name(pid_t pid, char *buf, size_t len);
 
-/* Parses "10", "2.5", with optional unit ns|us|ms|s into nanoseconds.
- * Returns 0 or -EINVAL. */
-int qp_parse_duration_ns(const char *s, double *ns_out);
+/* 1 for a control character (below 0x20, or DEL), which a name must not
+ * carry into a log, a terminal or JSON (a newline faking a log line, an
+ * escape sequence); UTF-8 passes. */
+static inline int qp_is_ctrl(char c)
+{
+    return (unsigned char)c < 0x20 || c == 0x7f;
+}
+/* Replaces every control character of the string s with '?'; returns s. */
+char *qp_scrub(char *s);
+
+/* The duration units: nanoseconds in one of the n characters at s ("ns",
+ * "us", "ms" or "s"); 0 for anything else. */
+double qp_duration_unit(const char *s, size_t n);
 /* Formats nanoseconds with an auto unit (ns, us, ms, s) into buf, width ~7. */
 const char *qp_format_ns(double ns, char *buf, size_t len);
 

@@ -79,6 +79,16 @@ static const uint8_t *get_var(const uint8_t *p, uint32_t *v)
     return p;
 }
 
+/* The next (bucket index, count) pair of the packed form: the index is
+ * stored as the difference from the previous one. */
+static inline const uint8_t *get_pair(const uint8_t *p, uint32_t *idx, uint32_t *c)
+{
+    uint32_t d;
+    p = get_var(p, &d);
+    *idx += d;
+    return get_var(p, c);
+}
+
 /* The sparse entries of a frozen histogram, decoded into a new array. */
 static uint32_t *decode_frozen(const hist_t *h)
 {
@@ -88,10 +98,8 @@ static uint32_t *decode_frozen(const hist_t *h)
     const uint8_t *p = (const uint8_t *)h->packed;
     uint32_t idx = 0;
     for (uint32_t i = 0; i < h->npacked; i++) {
-        uint32_t d, c;
-        p = get_var(p, &d);
-        p = get_var(p, &c);
-        idx += d;
+        uint32_t c;
+        p = get_pair(p, &idx, &c);
         v[i] = idx << HIST_PACK_SHIFT | c;
     }
     return v;
@@ -395,10 +403,8 @@ static int walk(const hist_t *h, walk_fn fn, void *ctx)
         const uint8_t *p = (const uint8_t *)h->packed;
         uint32_t idx = 0;
         for (uint32_t i = 0; i < h->npacked; i++) {
-            uint32_t d, c;
-            p = get_var(p, &d);
-            p = get_var(p, &c);
-            idx += d;
+            uint32_t c;
+            p = get_pair(p, &idx, &c);
             if ((r = fn(ctx, idx / HIST_SUB, idx % HIST_SUB, c)))
                 return r;
         }

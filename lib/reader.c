@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "common.h"
 #include "layout.h"
 #include "reader.h"
@@ -63,35 +64,18 @@ static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t cal_t0, cal_n0, cal_last;
 static double cal_k;
 
-static uint64_t cal_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t cal_tick(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     return __builtin_ia32_rdtsc();
 #else
-    return cal_mono();
+    return qp_mono_ns();
 #endif
 }
 
 static void cal_pair(uint64_t *tick, uint64_t *ns)
 {
-    uint64_t best = ~0ull;
-    for (int i = 0; i < 5; i++) {
-        uint64_t a = cal_mono();
-        uint64_t t = cal_tick();
-        uint64_t b = cal_mono();
-        if (b - a < best) {
-            best = b - a;
-            *tick = t;
-            *ns = a + (b - a) / 2;
-        }
-    }
+    qp_clock_pair(cal_tick, 5, tick, ns);
 }
 
 double qp_reader_tsc_ns_per_tick(void)
@@ -106,7 +90,7 @@ double qp_reader_tsc_ns_per_tick(void)
         double k = t > cal_t0 ? (double)(n - cal_n0) / (double)(t - cal_t0) : 1.0;
         cal_k = isfinite(k) && k > 1e-3 && k < 1e3 ? k : 1.0;
         cal_last = n;
-    } else if (cal_mono() - cal_last >= 1000000000ull) {
+    } else if (qp_mono_ns() - cal_last >= 1000000000ull) {
         cal_pair(&t, &n);
         if (t > cal_t0) {
             double k = (double)(n - cal_n0) / (double)(t - cal_t0);
@@ -368,9 +352,7 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
     in->start_time = h->start_time;
     in->created_realtime_ns = h->created_realtime_ns;
     snprintf(in->name, sizeof in->name, "%s", h->name);
-    for (char *c = in->name; *c; c++)   /* as in copy_string() */
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    qp_scrub(in->name);   /* as in copy_string() */
     snprintf(in->ns, sizeof in->ns, "%s", h->ns);
     snprintf(in->shm_name, sizeof in->shm_name, "%s", name);
     in->clock_kind = h->clock_kind;
@@ -440,10 +422,7 @@ static char *copy_string(const qp_reader_t *r, uint32_t off)
     /* Names end up in logs, terminals and JSON: a producer's control
      * characters (a newline faking a log line, an escape sequence) become
      * '?'.  UTF-8 passes. */
-    for (char *p = c; p && *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    return c;
+    return qp_scrub(c);
 }
 
 int qp_reader_refresh(qp_reader_t *r, char *err, size_t errlen)

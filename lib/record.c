@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "common.h"
 #include "layout.h"
 #include "qpulse.h"
@@ -88,7 +89,7 @@ static uint32_t g_slot_gen;            /* atomic: bumped whenever a slot is free
 static void warn_once(int *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn_once(int *flag, const char *fmt, ...)
 {
-    if (__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
+    if (qp_exchange_relaxed(flag, 1))
         return;
     char buf[512];
     va_list ap;
@@ -142,20 +143,13 @@ static void drop_op(uint32_t op)
 /* Clock                                                                   */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t qpulse__now_slow(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (qpulse__use_tsc)
         return __builtin_ia32_rdtsc();
 #endif
-    return mono_ns();
+    return qp_mono_ns();
 }
 
 /* Invariant TSC: CPUID 0x80000007 EDX bit 8. */
@@ -203,17 +197,7 @@ static int tsc_trusted_by_kernel(void)
  * two clock reads, keeping the tightest of a few tries (a few hundred ns). */
 static void clock_pair(uint64_t *tick, uint64_t *ns)
 {
-    uint64_t best = ~0ull;
-    for (int i = 0; i < 3; i++) {
-        uint64_t a = mono_ns();
-        uint64_t t = qpulse__now_slow();
-        uint64_t b = mono_ns();
-        if (b - a < best) {
-            best = b - a;
-            *tick = t;
-            *ns = a + (b - a) / 2;
-        }
-    }
+    qp_clock_pair(qpulse__now_slow, 3, tick, ns);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -495,20 +479,7 @@ static int seg_create(void)
          * pid and start time) that did not run its exit path, or of an
          * earlier load of this library: mark it exited so the daemon drains
          * and removes it, and take the next seq. */
-        int ofd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
-        if (ofd >= 0) {
-            struct stat sb;
-            if (fstat(ofd, &sb) == 0 && (size_t)sb.st_size >= QP_HEADER_SIZE) {
-                struct qp_seg_header *old = mmap(NULL, QP_HEADER_SIZE, PROT_READ | PROT_WRITE,
-                                                 MAP_SHARED, ofd, 0);
-                if (old != MAP_FAILED) {
-                    if (old->magic == QP_MAGIC && old->pid == pid)
-                        qp_store_release(&old->state, QP_STATE_EXITED);
-                    munmap(old, QP_HEADER_SIZE);
-                }
-            }
-            close(ofd);
-        }
+        qp_seg_mark_exited(g_seg_name, pid);
     }
     if (fd < 0) {
         int e = errno;
@@ -554,9 +525,7 @@ static int seg_create(void)
     h->pid = pid;
     h->uid = geteuid();   /* the object's owner: shm_open() creates it as euid */
     h->start_time = st;
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    h->created_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    h->created_realtime_ns = qp_real_ns();
     seg_proc_name(pid, h->name, sizeof h->name);
     snprintf(h->ns, sizeof h->ns, "%s", ns);
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;
@@ -597,7 +566,7 @@ static int seg_create(void)
     /* Only now may other threads record into it.  Pairs with the acquire
      * load in seg_ensure(). */
     qp_store_release(&g_seg, h);
-    qp_fetch_add(&h->dropped_error, __atomic_exchange_n(&g_dropped_early, 0, __ATOMIC_RELAXED));
+    qp_fetch_add(&h->dropped_error, qp_exchange_relaxed(&g_dropped_early, 0));
     return 0;
 }
 
@@ -627,6 +596,23 @@ static int seg_fd_ours(void)
            sb.st_ino == g_seg_ino;
 }
 
+/* Makes g_seg_fd our segment's again when the program closed it: the object
+ * reopened by name (-1 when that is not ours either).  Under g_fd_lock. */
+static void seg_fd_reopen(void)
+{
+    if (seg_fd_ours())
+        return;
+    g_seg_fd = -1;
+    int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    g_seg_fd = fd;
+    if (!seg_fd_ours()) {
+        close(fd);
+        g_seg_fd = -1;
+    }
+}
+
 /* Reserves segment memory through the segment's fd, reopening the object by
  * name when the program closed the fd.  Its own lock, not g_lock: a thread
  * may claim its slot while it holds g_lock (a hooked call recorded from
@@ -634,17 +620,7 @@ static int seg_fd_ours(void)
 static int seg_fallocate(off_t off, off_t len)
 {
     pthread_mutex_lock(&g_fd_lock);
-    if (!seg_fd_ours()) {
-        g_seg_fd = -1;
-        int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
-        if (fd >= 0) {
-            g_seg_fd = fd;
-            if (!seg_fd_ours()) {
-                close(fd);
-                g_seg_fd = -1;
-            }
-        }
-    }
+    seg_fd_reopen();
     int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
     pthread_mutex_unlock(&g_fd_lock);
     return r;
@@ -670,17 +646,7 @@ QPULSE_API int qpulse__seg_chown(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *ol
     pthread_mutex_lock(&g_fd_lock);
     int ret = 0;
     struct stat sb;
-    if (!seg_fd_ours()) {
-        g_seg_fd = -1;
-        int fd = shm_open(g_seg_name, O_RDWR | O_CLOEXEC, 0);
-        if (fd >= 0) {
-            g_seg_fd = fd;
-            if (!seg_fd_ours()) {
-                close(fd);
-                g_seg_fd = -1;
-            }
-        }
-    }
+    seg_fd_reopen();
     if (g_seg_fd < 0 || fstat(g_seg_fd, &sb) < 0) {
         ret = -EBADF;
     } else if (uid == (uid_t)-1 && gid == (gid_t)-1) {
@@ -1008,7 +974,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
         /* A handler that ran meanwhile may have set the limit: the ring is
          * ours again until the record below is published. */
         t->limit = 0;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        qp_signal_fence();
     }
     uint32_t i = t->slot - 1;
     uint64_t h = t->head;
@@ -1038,7 +1004,7 @@ void qpulse__push_slow(const struct qpulse__sample *smp, uint64_t lim)
     /* Publishes the record; pairs with the acquire load of the head in
      * qp_reader_drain(). */
     qp_store_release(t->head_pub, h + 1);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    qp_signal_fence();
     t->limit = lim;
 }
 

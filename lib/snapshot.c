@@ -23,10 +23,10 @@
 #include <jansson.h>
 
 #include "budget.h"
+#include "client.h"
 #include "snapshot.h"
 
 #define SNAP_VERSION 1
-#define SNAP_FILE_MAX (256u << 20)      /* same bound as a daemon reply */
 
 /* Where we are in the document, for error messages, plus the error buffer. */
 typedef struct snap_ctx {
@@ -513,7 +513,7 @@ int qp_snapshot_read(const char *path, char **out, size_t *outlen)
     int r = buf ? 0 : -ENOMEM;
     while (buf) {
         if (len + 1 >= cap) {       /* room for the NUL */
-            if (cap >= SNAP_FILE_MAX) {
+            if (cap >= QP_REPLY_MAX) {
                 r = -EFBIG;
                 break;
             }

@@ -33,7 +33,7 @@ void *qp_boot_alloc(size_t size, size_t align)
         return NULL;
     }
     uintptr_t base = (uintptr_t)boot_arena;
-    size_t top = __atomic_load_n(&boot_top, __ATOMIC_RELAXED);
+    size_t top = qp_load_relaxed(&boot_top);
     for (;;) {
         /* The user block starts at the first aligned address that leaves
          * room for the header before it. */
@@ -45,8 +45,7 @@ void *qp_boot_alloc(size_t size, size_t align)
         }
         /* Relaxed is enough: the arena is static and zeroed, and a block
          * belongs to the thread whose CAS won it. */
-        if (__atomic_compare_exchange_n(&boot_top, &top, end, 0, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED)) {
+        if (qp_cas_relaxed(&boot_top, &top, end)) {
             memcpy((void *)(user - BOOT_HDR), &size, sizeof size);
             return (void *)user;
         }
@@ -68,5 +67,5 @@ size_t qp_boot_size(const void *p)
 
 size_t qp_boot_used(void)
 {
-    return __atomic_load_n(&boot_top, __ATOMIC_RELAXED);
+    return qp_load_relaxed(&boot_top);
 }

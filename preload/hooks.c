@@ -139,8 +139,8 @@ static void resolve_all(void)
 {
     t_resolving++;
 #define QP_RESOLVE(fn)                                                              \
-    if (!__atomic_load_n(&real_##fn, __ATOMIC_ACQUIRE))                             \
-        __atomic_store_n(&real_##fn, (__typeof__(fn) *)dlsym(RTLD_NEXT, #fn), __ATOMIC_RELEASE);
+    if (!qp_load_acquire(&real_##fn))                                               \
+        qp_store_release(&real_##fn, (__typeof__(fn) *)dlsym(RTLD_NEXT, #fn));
     QP_REAL_FNS(QP_RESOLVE)
 #undef QP_RESOLVE
     t_resolving--;
@@ -150,7 +150,7 @@ static void resolve_all(void)
  * symbol) would crash the program at its first call of fn, as it would
  * have without us. */
 #define REAL(fn)                                                                    \
-    (QPULSE__LIKELY(__atomic_load_n(&real_##fn, __ATOMIC_ACQUIRE) != NULL)          \
+    (QPULSE__LIKELY(qp_load_acquire(&real_##fn) != NULL)                            \
          ? real_##fn                                                                \
          : (resolve_all(), real_##fn))
 
@@ -164,7 +164,7 @@ static void resolve_all(void)
  * QPULSE_* macros, outside any hook) are at work on this thread. */
 static inline __attribute__((always_inline)) int hook_on(unsigned group)
 {
-    return (__atomic_load_n(&g_mask, __ATOMIC_RELAXED) & group) && !qp_guard_held() &&
+    return (qp_load_relaxed(&g_mask) & group) && !qp_guard_held() &&
            !qpulse__busy;
 }
 
@@ -206,11 +206,11 @@ static inline __attribute__((always_inline)) void hook_end(qpulse_scope_t *s)
  * dlsym failed), allocations come from the bootstrap arena. */
 static inline int mem_unresolved(void)
 {
-    if (QPULSE__LIKELY(__atomic_load_n(&real_free, __ATOMIC_ACQUIRE) != NULL))
+    if (QPULSE__LIKELY(qp_load_acquire(&real_free) != NULL))
         return 0;
     if (!t_resolving)
         resolve_all();
-    return __atomic_load_n(&real_free, __ATOMIC_ACQUIRE) == NULL;
+    return qp_load_acquire(&real_free) == NULL;
 }
 
 QP_EXPORT void *malloc(size_t n)
@@ -543,7 +543,7 @@ static void warn(const char *msg)
 
 void qp_preload_set_mask(unsigned mask)
 {
-    __atomic_store_n(&g_mask, mask & QP_HOOK_ALL, __ATOMIC_RELEASE);
+    qp_store_release(&g_mask, mask & QP_HOOK_ALL);
 }
 
 /* Priority 110: before other constructors of this library, so that hooks
@@ -571,7 +571,7 @@ __attribute__((constructor(110))) static void preload_init(void)
      * mask; pairs with the relaxed load in hook_on() only through the
      * registration itself, which completes on this thread (other threads
      * that read a stale 0 just skip recording a call). */
-    __atomic_store_n(&g_mask, mask, __ATOMIC_RELEASE);
+    qp_store_release(&g_mask, mask);
     errno = e;
 }
 
@@ -581,7 +581,7 @@ __attribute__((constructor(110))) static void preload_init(void)
 __attribute__((destructor)) static void preload_fini(void)
 {
     int e = errno;
-    __atomic_store_n(&g_mask, 0, __ATOMIC_RELAXED);
+    qp_store_relaxed(&g_mask, 0);
     qp_guard_enter();
     qpulse_shutdown();
     qp_guard_leave();

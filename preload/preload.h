@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "atomics.h"
+
 /* ---------------------------------------------------------------------- */
 /* Groups                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -81,12 +83,12 @@ static inline void qp_guard_enter(void)
     qp_guard_depth++;
     /* A signal handler on this thread must see the guard before we run
      * guarded code: a compiler barrier is enough (same thread). */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    qp_signal_fence();
 }
 
 static inline void qp_guard_leave(void)
 {
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    qp_signal_fence();
     qp_guard_depth--;
 }
 

@@ -44,12 +44,12 @@ struct undo {
 
 static void *real_fn(void **slot, const char *name)
 {
-    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void *f = qp_load_acquire(slot);
     if (!f) {
         qp_guard_enter();
         f = dlsym(RTLD_NEXT, name);
         qp_guard_leave();
-        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+        qp_store_release(slot, f);
     }
     return f;
 }

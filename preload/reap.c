@@ -23,35 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomics.h"
 #include "common.h"
 #include "layout.h"
 #include "preload.h"
-
-/* Marks one earlier image's segment exited; 1 when it was one. */
-static int reap_one(const char *name, pid_t pid)
-{
-    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct stat sb;
-    int ours = 0;
-    if (fstat(fd, &sb) == 0 && sb.st_uid == getuid() && (size_t)sb.st_size >= QP_HEADER_SIZE) {
-        struct qp_seg_header *h =
-            mmap(NULL, QP_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (h != MAP_FAILED) {
-            if (qp_load_acquire(&h->magic) == QP_MAGIC && h->pid == pid) {
-                /* Pairs with the acquire load in qp_reader_exited(), as the
-                 * store in qpulse_shutdown() does. */
-                qp_store_release(&h->state, QP_STATE_EXITED);
-                ours = 1;
-            }
-            munmap(h, QP_HEADER_SIZE);
-        }
-    }
-    close(fd);
-    return ours;
-}
 
 void qp_preload_reap(void)
 {
@@ -64,9 +38,9 @@ void qp_preload_reap(void)
      * Matched on the pid first: this process's start time (a read of
      * /proc/PID/stat) is needed only when a segment of this pid is there,
      * which is rare — most images are the first of their process. */
-    int n = snprintf(prefix, sizeof prefix, "qpulse.%s.%ld.", ns, (long)pid);
-    if (n < 0 || (size_t)n >= sizeof prefix)
+    if (qp_seg_pid_prefix(prefix, sizeof prefix, ns, pid) < 0)
         return;
+    size_t n = strlen(prefix);
     /* getdents64() into a buffer on the stack, not opendir(): that one
      * allocates 32 KiB, which in a program that has not allocated yet is
      * the heap's creation (system calls and page faults), in every image. */
@@ -86,21 +60,22 @@ void qp_preload_reap(void)
         }
         struct dirent64 *de = (struct dirent64 *)(void *)(buf + at);
         at += de->d_reclen;
-        if (strncmp(de->d_name, prefix, (size_t)n) != 0)
+        if (strncmp(de->d_name, prefix, n) != 0)
             continue;
         char sns[QP_NAME_MAX];
         pid_t spid;
         uint64_t sst;
-        if (qp_seg_name_parse(de->d_name, sns, sizeof sns, &spid, &sst, NULL) < 0 ||
+        unsigned seq;
+        if (qp_seg_name_parse(de->d_name, sns, sizeof sns, &spid, &sst, &seq) < 0 ||
             spid != pid || strcmp(sns, ns) != 0)
             continue;
         if (!st && !(st = qp_proc_starttime(pid)))
             break;
         if (sst != st)
             continue;   /* an earlier process that had this pid */
-        char name[300];
-        snprintf(name, sizeof name, "/%.280s", de->d_name);
-        if (!reap_one(name, pid))
+        char name[QP_NAME_MAX + 64];
+        if (qp_seg_name(name, sizeof name, ns, pid, sst, seq) < 0 ||
+            !qp_seg_mark_exited(name, pid))
             continue;
         if (daemon < 0)
             daemon = qp_daemon_running(ns);

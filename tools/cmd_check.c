@@ -14,51 +14,22 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "check.h"
 #include "client.h"
 #include "common.h"
+#include "opts.h"
 #include "tools.h"
 
 #define CHK_DAEMON_TIMEOUT_MS 10000
-
-static void check_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: qpulse check --budgets FILE [--input SNAPSHOT.json] [OPTIONS]\n"
-        "       qpulse check --baseline OLD.json [--input NEW.json] [--tolerance PERCENT]\n"
-        "                    [--stat STATS] [--min-count N] [OPTIONS]\n"
-        "\n"
-        "Checks a cumulative snapshot (from --input, else from the running qpulsed)\n"
-        "against latency budgets or against a saved baseline snapshot\n"
-        "(qptop -b --format json --cumulative > OLD.json).\n"
-        "Exit status: 0 all holds, 1 a budget is broken or an operation regressed,\n"
-        "2 the input cannot be used (missing file, bad JSON or budget file, no daemon).\n"
-        "\n"
-        "  --budgets FILE       budget rules (see qpulse-check(1)): OP STAT < LIMIT\n"
-        "  --baseline OLD.json  compare each operation with this snapshot\n"
-        "  --input FILE         the snapshot to check (default: ask qpulsed)\n"
-        "  --tolerance PERCENT  slower by more than this is a regression (default 10)\n"
-        "  --stat STATS         stats compared with --baseline, comma list of\n"
-        "                       mean,p50,p90,p99,p999,max (default p50,p99)\n"
-        "  --min-count N        compare only ops with at least N samples on both sides\n"
-        "                       (default: enough for the stat, e.g. 1000 for p99)\n"
-        "  --strict             also fail when a rule matches no operation, or an\n"
-        "                       operation of the baseline is missing\n"
-        "  --save FILE          write the snapshot that was checked to FILE\n"
-        "  --format text|json   report format (default text)\n"
-        "  -q, --quiet          print only what broke and the summary\n"
-        "  --ns NAME            namespace (default: $QPULSE_NS or \"default\")\n"
-        "  -h, --help           this text\n");
-}
 
 /* ---------------------------------------------------------------------- */
 /* Options                                                                 */
@@ -107,24 +78,39 @@ static int parse_number(const char *opt, const char *s, double min, double *out)
 }
 
 enum {
-    OPT_BUDGETS = 256, OPT_BASELINE, OPT_INPUT, OPT_TOLERANCE, OPT_STAT, OPT_MIN_COUNT,
+    OPT_BUDGETS = QP_OPT_LONG, OPT_BASELINE, OPT_INPUT, OPT_TOLERANCE, OPT_STAT, OPT_MIN_COUNT,
     OPT_STRICT, OPT_SAVE, OPT_FORMAT, OPT_NS,
 };
 
-static const struct option check_longopts[] = {
-    { "budgets", required_argument, NULL, OPT_BUDGETS },
-    { "baseline", required_argument, NULL, OPT_BASELINE },
-    { "input", required_argument, NULL, OPT_INPUT },
-    { "tolerance", required_argument, NULL, OPT_TOLERANCE },
-    { "stat", required_argument, NULL, OPT_STAT },
-    { "min-count", required_argument, NULL, OPT_MIN_COUNT },
-    { "strict", no_argument, NULL, OPT_STRICT },
-    { "save", required_argument, NULL, OPT_SAVE },
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "ns", required_argument, NULL, OPT_NS },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+static const struct qp_opt check_opts[] = {
+    { "budgets", OPT_BUDGETS, "FILE", NULL, "budget rules (see qpulse-check(1)): OP STAT < LIMIT" },
+    { "baseline", OPT_BASELINE, "OLD.json", NULL, "compare each operation with this snapshot" },
+    { "input", OPT_INPUT, "FILE", "ask qpulsed", "the snapshot to check" },
+    { "tolerance", OPT_TOLERANCE, "PERCENT", "10", "slower by more than this is a regression" },
+    { "stat", OPT_STAT, "STATS", "p50,p99",
+      "stats compared with --baseline, comma list of\nmean,p50,p90,p99,p999,max" },
+    { "min-count", OPT_MIN_COUNT, "N", "enough for the stat: 1000 for p99",
+      "compare only ops with at least N samples on both sides" },
+    { "strict", OPT_STRICT, NULL, NULL,
+      "also fail when a rule matches no operation, or an\noperation of the baseline is missing" },
+    { "save", OPT_SAVE, "FILE", NULL, "write the snapshot that was checked to FILE" },
+    { "format", OPT_FORMAT, "text|json", "text", "report format" },
+    { "quiet", 'q', NULL, NULL, "print only what broke and the summary" },
+    QP_OPT_NS(OPT_NS),
+    QP_OPT_HELP,
+};
+
+static const struct qp_prog check_prog = {
+    .name = "qpulse check",
+    .synopsis = "qpulse check --budgets FILE [--input SNAPSHOT.json] [OPTIONS]\n"
+                "qpulse check --baseline OLD.json [--input NEW.json] [--tolerance PERCENT]\n"
+                "             [--stat STATS] [--min-count N] [OPTIONS]",
+    .about = "Checks a cumulative snapshot (from --input, else from the running qpulsed)\n"
+             "against latency budgets or against a saved baseline snapshot\n"
+             "(qptop -b --format json --cumulative > OLD.json).\n"
+             "Exit status: 0 all holds, 1 a budget is broken or an operation regressed,\n"
+             "2 the input cannot be used (missing file, bad JSON or budget file, no daemon).",
+    .opts = QP_PROG_OPTS(check_opts),
 };
 
 /* One option into o; -EINVAL on a bad value (already reported). */
@@ -164,36 +150,24 @@ static int check_option(chk_opts_t *o, int c)
 static int check_parse_args(chk_opts_t *o, int argc, char **argv)
 {
     int c;
-    optind = 1;
-    opterr = 0;                 /* our own message: getopt's says "check: ..." */
-    while ((c = getopt_long(argc, argv, ":qh", check_longopts, NULL)) != -1) {
+    while ((c = qp_opts_next(&check_prog, argc, argv)) != -1) {
         if (c == 'h') {
-            check_usage(stdout);
+            qp_opts_help(&check_prog, stdout);
             return 1;
         }
-        if (c == '?' || c == ':') {
-            fprintf(stderr, "qpulse check: %s '%s' (see qpulse check --help)\n",
-                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+        if (c == QP_OPT_BAD) {
+            qp_opts_try(&check_prog);
             return -EINVAL;
         }
         if (check_option(o, c) < 0)
             return -EINVAL;
     }
-    if (optind < argc) {
-        fprintf(stderr, "qpulse check: unexpected argument '%s'\n", argv[optind]);
+    if (qp_opts_no_args(&check_prog, argc, argv) < 0)
         return -EINVAL;
-    }
+    if (qp_opts_ns(&check_prog, &o->ns) < 0)
+        return -EINVAL;
     if (!o->budgets && !o->baseline) {
         fprintf(stderr, "qpulse check: expected --budgets FILE or --baseline OLD.json\n");
-        return -EINVAL;
-    }
-    if (!o->ns && !(o->ns = qp_ns_from_env())) {
-        fprintf(stderr, "qpulse check: QPULSE_NS is not a valid namespace\n");
-        return -EINVAL;
-    }
-    if (!qp_ns_valid(o->ns)) {
-        fprintf(stderr, "qpulse check: --ns: expected 1 to 48 of A-Z a-z 0-9 _ -, got '%s'\n",
-                o->ns);
         return -EINVAL;
     }
     return 0;
@@ -212,16 +186,12 @@ static qp_snapshot_t *load_current(const chk_opts_t *o, char **raw, char *err, s
         return qp_snapshot_load(o->input, err, errlen);
     char *reply = NULL;
     size_t len = 0;
-    int r = qp_client_request(o->ns, "SNAPSHOT cumulative", &reply, &len,
-                              CHK_DAEMON_TIMEOUT_MS);
-    if (r < 0) {
-        qp_client_strerror(r, o->ns, err, errlen);
+    if (qp_client_ask(o->ns, "SNAPSHOT cumulative", &reply, &len, CHK_DAEMON_TIMEOUT_MS, err,
+                      errlen) < 0)
         return NULL;
-    }
     char sub[400];
     qp_snapshot_t *s = qp_snapshot_parse(reply, len, sub, sizeof sub);
     if (!s) {
-        /* A daemon error reply is JSON too: {"error": "..."}. */
         snprintf(err, errlen, "qpulsed (namespace %s) sent an unusable snapshot: %s", o->ns,
                  sub);
         free(reply);

@@ -29,6 +29,7 @@
 
 #include "common.h"
 #include "layout.h"
+#include "opts.h"
 #include "preload.h"
 #include "tools.h"
 
@@ -36,19 +37,23 @@
 #define QP_PRELOAD_INSTALLED "/usr/local/lib/libqpulse-preload.so"
 #endif
 
-static void run_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: qpulse run [--hooks GROUPS] [--ns NAME] [--] CMD [ARGS...]\n"
-            "\n"
-            "Runs CMD with libqpulse-preload.so, which times its libc calls as the\n"
-            "operation set `libc`; view them with qptop (qpulsed must be running).\n"
-            "\n"
-            "  --hooks GROUPS  comma list of mem,lock,io,net,fs (or all, none, default;\n"
-            "                  default: lock,io,net,fs)\n"
-            "  --ns NAME       namespace (default: $QPULSE_NS or \"default\")\n"
-            "  -h, --help      this text\n");
-}
+enum { OPT_HOOKS = QP_OPT_LONG, OPT_NS };
+
+static const struct qp_opt run_opts[] = {
+    { "hooks", OPT_HOOKS, "GROUPS", "lock,io,net,fs",
+      "comma list of mem,lock,io,net,fs (or all, none, default)" },
+    QP_OPT_NS(OPT_NS),
+    QP_OPT_HELP,
+};
+
+static const struct qp_prog run_prog = {
+    .name = "qpulse run",
+    .synopsis = "qpulse run [--hooks GROUPS] [--ns NAME] [--] CMD [ARGS...]",
+    .about = "Runs CMD with libqpulse-preload.so, which times its libc calls as the\n"
+             "operation set `libc`; view them with qptop (qpulsed must be running).",
+    .opts = QP_PROG_OPTS(run_opts),
+    .stop_at_arg = 1,   /* CMD's own options are CMD's */
+};
 
 /* "<dir of the real executable>" into buf; -errno. */
 static int self_dir(char *buf, size_t len)
@@ -136,58 +141,18 @@ static int set_preload(const char *ours)
     return r;
 }
 
-/* Option value from "--opt VALUE" or "--opt=VALUE"; NULL when argv[*i] is
- * not opt.  Advances *i past a separate value. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int qp_cmd_run(int argc, char **argv)
 {
-    const char *hooks = NULL, *ns = NULL, *v;
-    int i, missing = 0;
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            i++;
-            break;
-        }
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            run_usage(stdout);
-            return 0;
-        }
-        if ((v = opt_value(argc, argv, &i, "--hooks", &missing)))
-            hooks = v;
-        else if ((v = opt_value(argc, argv, &i, "--ns", &missing)))
-            ns = v;
-        else if (missing) {
-            fprintf(stderr, "qpulse run: %s needs a value\n", argv[i]);
-            return 2;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "qpulse run: unknown option '%s'\n", argv[i]);
-            run_usage(stderr);
-            return 2;
-        } else {
-            break;   /* the command; "--" is optional */
+    const char *hooks = NULL, *ns = NULL;
+    int c;
+    while ((c = qp_opts_next(&run_prog, argc, argv)) != -1) {
+        switch (c) {
+        case OPT_HOOKS: hooks = optarg; break;
+        case OPT_NS: ns = optarg; break;
+        case 'h': qp_opts_help(&run_prog, stdout); return 0;
+        default: qp_opts_try(&run_prog); return 2;
         }
     }
-    if (i >= argc) {
-        fprintf(stderr, "qpulse run: no command given\n");
-        run_usage(stderr);
-        return 2;
-    }
-
     unsigned mask;
     const char *bad = NULL;
     if (hooks && qp_hooks_parse(hooks, &mask, &bad) < 0) {
@@ -195,16 +160,13 @@ int qp_cmd_run(int argc, char **argv)
                         "all none default)\n", (int)strcspn(bad, ","), bad);
         return 2;
     }
-    if (ns && !qp_ns_valid(ns)) {
-        fprintf(stderr, "qpulse run: --ns: '%s' is not a namespace (1-48 of A-Z a-z 0-9 _ -)\n", ns);
+    if (qp_opts_ns(&run_prog, &ns) < 0)
         return 2;
-    }
-    if (!ns) {
-        ns = qp_ns_from_env();
-        if (!ns) {
-            fprintf(stderr, "qpulse run: QPULSE_NS is not a valid namespace\n");
-            return 2;
-        }
+    int i = optind;
+    if (i >= argc) {
+        fprintf(stderr, "qpulse run: no command given\n");
+        qp_opts_try(&run_prog);
+        return 2;
     }
 
     char lib[2 * PATH_MAX + 16];

@@ -12,41 +12,41 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "client.h"
 #include "common.h"
+#include "opts.h"
 #include "tools.h"
 
 #define TRACE_TIMEOUT_MS 60000
 
-static void trace_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: qpulse trace [--ns NAME] [--pid PID] [--last SECONDS] [-o FILE]\n"
-            "\n"
-            "Writes the samples qpulsed holds in its flight recorder (qpulsed\n"
-            "--history-mb) as a Trace Event Format JSON file: open it in Perfetto UI\n"
-            "(ui.perfetto.dev) or chrome://tracing.  Each sample is one complete event,\n"
-            "nested by time on its thread.\n"
-            "\n"
-            "  --ns NAME         namespace (default: $QPULSE_NS or \"default\")\n"
-            "  --pid PID         only this process (default: every process)\n"
-            "  --last SECONDS    only samples that started in the last SECONDS\n"
-            "  -o, --output FILE write there (default: standard output)\n"
-            "  -q, --quiet       no summary on standard error\n"
-            "  -h, --help        this text\n"
-            "\n"
-            "Exit status: 0 written, 1 no history for the selection, 2 usage error or\n"
-            "no daemon.\n");
-}
+enum { OPT_NS = QP_OPT_LONG, OPT_PID, OPT_LAST };
+
+static const struct qp_opt trace_opts[] = {
+    QP_OPT_NS(OPT_NS),
+    { "pid", OPT_PID, "PID", "every process", "only this process" },
+    { "last", OPT_LAST, "SECONDS", NULL, "only samples that started in the last SECONDS" },
+    { "output", 'o', "FILE", "standard output", "write there" },
+    { "quiet", 'q', NULL, NULL, "no summary on standard error" },
+    QP_OPT_HELP,
+};
+
+static const struct qp_prog trace_prog = {
+    .name = "qpulse trace",
+    .synopsis = "qpulse trace [--ns NAME] [--pid PID] [--last SECONDS] [-o FILE]",
+    .about = "Writes the samples qpulsed holds in its flight recorder (qpulsed\n"
+             "--history-mb) as a Trace Event Format JSON file: open it in Perfetto UI\n"
+             "(ui.perfetto.dev) or chrome://tracing.  Each sample is one complete event,\n"
+             "nested by time on its thread.",
+    .footer = "Exit status: 0 written, 1 no history for the selection, 2 usage error or\n"
+              "no daemon.",
+    .opts = QP_PROG_OPTS(trace_opts),
+};
 
 static int write_all(int fd, const char *s, size_t n)
 {
@@ -65,26 +65,15 @@ static int write_all(int fd, const char *s, size_t n)
 
 int qp_cmd_trace(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "ns", required_argument, NULL, 'n' },
-        { "pid", required_argument, NULL, 'p' },
-        { "last", required_argument, NULL, 'l' },
-        { "output", required_argument, NULL, 'o' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *ns = NULL, *out = NULL;
     long pid = 0;
     double last = 0;
     int quiet = 0, c;
     char *end;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:qh", opts, NULL)) != -1) {
+    while ((c = qp_opts_next(&trace_prog, argc, argv)) != -1) {
         switch (c) {
-        case 'n': ns = optarg; break;
-        case 'p':
+        case OPT_NS: ns = optarg; break;
+        case OPT_PID:
             errno = 0;
             pid = strtol(optarg, &end, 10);
             if (errno || end == optarg || *end || pid <= 0 || pid > 0x7fffffff) {
@@ -93,7 +82,7 @@ int qp_cmd_trace(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'l':
+        case OPT_LAST:
             errno = 0;
             last = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(last > 0) || last > 366.0 * 86400) {
@@ -104,35 +93,20 @@ int qp_cmd_trace(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': trace_usage(stdout); return 0;
-        default:
-            fprintf(stderr, "qpulse trace: %s '%s'\n",
-                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-            trace_usage(stderr);
-            return 2;
+        case 'h': qp_opts_help(&trace_prog, stdout); return 0;
+        default: qp_opts_try(&trace_prog); return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "qpulse trace: unexpected argument '%s'\n", argv[optind]);
+    if (qp_opts_no_args(&trace_prog, argc, argv) < 0 || qp_opts_ns(&trace_prog, &ns) < 0)
         return 2;
-    }
-    if (!ns && !(ns = qp_ns_from_env())) {
-        fprintf(stderr, "qpulse trace: QPULSE_NS is not a valid namespace\n");
-        return 2;
-    }
-    if (!qp_ns_valid(ns)) {
-        fprintf(stderr, "qpulse trace: --ns: expected 1 to 48 of A-Z a-z 0-9 _ -, got '%s'\n",
-                ns);
-        return 2;
-    }
     char req[96], err[512];
     unsigned long long last_ms = last > 0 ? (unsigned long long)ceil(last * 1000) : 0;
     snprintf(req, sizeof req, "HISTORY %ld %llu", pid, last_ms);
     char *reply = NULL;
     size_t len = 0;
-    int r = qp_client_request(ns, req, &reply, &len, TRACE_TIMEOUT_MS);
+    int r = qp_client_ask(ns, req, &reply, &len, TRACE_TIMEOUT_MS, err, sizeof err);
     if (r < 0) {
-        fprintf(stderr, "qpulse trace: %s%s\n", qp_client_strerror(r, ns, err, sizeof err),
+        fprintf(stderr, "qpulse trace: %s%s\n", err,
                 r == -EMSGSIZE ? " (narrow it with --last or --pid)" : "");
         return 2;
     }
@@ -145,14 +119,7 @@ int qp_cmd_trace(int argc, char **argv)
         sscanf(reply, "{\"qpulse\":1,\"events\": %lld", &n) != 1)
         n = -1;
     if (!tk || n < 0) {
-        json_error_t je;
-        json_t *h = json_loadb(reply, len, 0, &je);
-        json_t *e = h ? json_object_get(h, "error") : NULL;
-        if (json_is_string(e))
-            fprintf(stderr, "qpulse trace: qpulsed refused: %s\n", json_string_value(e));
-        else
-            fprintf(stderr, "qpulse trace: unexpected reply from qpulsed: %.200s\n", reply);
-        json_decref(h);
+        fprintf(stderr, "qpulse trace: unexpected reply from qpulsed: %.200s\n", reply);
         free(reply);
         return 2;
     }

@@ -66,10 +66,7 @@ const char *view_skipped_line(const qp_snapshot_t *snap, char *buf, size_t len)
     if (n >= room)
         n = room - 1;
     snprintf(buf + n, len - n, "%s", tail);
-    for (char *c = buf; *c; c++)   /* a reason comes from a file name or a log */
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-    return buf;
+    return qp_scrub(buf);   /* a reason comes from a file name or a log */
 }
 
 void view_text_report(FILE *out, const qp_snapshot_t *snap, const view_settings_t *s,

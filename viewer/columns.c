@@ -213,7 +213,7 @@ int view_strwidth(const char *s)
  * "a\nb") would move the cursor or drive the terminal: shown as '?'. */
 static char printable(char c)
 {
-    return (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+    return qp_is_ctrl(c) ? '?' : c;
 }
 
 void view_pad(char *out, size_t len, const char *s, int w, int right)

@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,50 +12,42 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "opts.h"
 #include "view.h"
 
-enum { OPT_FORMAT = 256, OPT_CUMULATIVE, OPT_NS, OPT_INPUT, OPT_SORT, OPT_GROUP,
+enum { OPT_FORMAT = QP_OPT_LONG, OPT_CUMULATIVE, OPT_NS, OPT_INPUT, OPT_SORT, OPT_GROUP,
        OPT_MERGE, OPT_TREE, OPT_FILTER, OPT_NO_COLOR, OPT_EXITED };
 
-static const struct option long_opts[] = {
-    { "batch", no_argument, NULL, 'b' },
-    { "iterations", required_argument, NULL, 'n' },
-    { "delay", required_argument, NULL, 'd' },
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "cumulative", no_argument, NULL, OPT_CUMULATIVE },
-    { "ns", required_argument, NULL, OPT_NS },
-    { "input", required_argument, NULL, OPT_INPUT },
-    { "sort", required_argument, NULL, OPT_SORT },
-    { "group", required_argument, NULL, OPT_GROUP },
-    { "merge", no_argument, NULL, OPT_MERGE },
-    { "tree", no_argument, NULL, OPT_TREE },
-    { "filter", required_argument, NULL, OPT_FILTER },
-    { "no-color", no_argument, NULL, OPT_NO_COLOR },
-    { "exited", no_argument, NULL, OPT_EXITED },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+static const struct qp_opt opts[] = {
+    { "batch", 'b', NULL, NULL, "print reports instead of the live screen" },
+    { "iterations", 'n', "COUNT", NULL,
+      "reports to print (batch, default 1) or refreshes before exiting" },
+    { "delay", 'd', "SECONDS", "1", "between reports / screen refreshes (0.05..86400)" },
+    { "format", OPT_FORMAT, "FMT", "text", "batch output: text (the screen's table), json, csv" },
+    { "cumulative", OPT_CUMULATIVE, NULL, NULL,
+      "since each process started instead of the live window" },
+    QP_OPT_NS(OPT_NS),
+    { "input", OPT_INPUT, "FILE", NULL, "show a saved snapshot (qptop -b --format json) instead" },
+    { "sort", OPT_SORT, "COLUMN", "total",
+      "total share count rate mean p50 p99 p999 max self\npid process op cpu rss" },
+    { "group", OPT_GROUP, "KIND", "process", "process, set, group or priority" },
+    { "merge", OPT_MERGE, NULL, NULL, "merge processes of the same name" },
+    { "tree", OPT_TREE, NULL, NULL, "nest operations as they ran" },
+    { "filter", OPT_FILTER, "TEXT", NULL, "initial filter" },
+    { "exited", OPT_EXITED, NULL, NULL, "also list exited processes with nothing in the view" },
+    { "no-color", OPT_NO_COLOR, NULL, NULL, "monochrome" },
+    QP_OPT_HELP,
+    { "version", 'V', NULL, NULL, "show the version" },
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: qptop [-b] [-n COUNT] [-d SECONDS] [--format text|json|csv] [--cumulative]\n"
-            "             [--ns NAME] [--input FILE] [--sort COLUMN] [--group process|set|group|priority]\n"
-            "             [--merge] [--tree] [--filter TEXT] [--exited] [--no-color]\n"
-            "  -b, --batch          print reports instead of the live screen\n"
-            "  -n, --iterations N   reports to print (batch, default 1) or refreshes before exiting\n"
-            "  -d, --delay SECONDS  between reports / screen refreshes (default 1)\n"
-            "      --format FMT     batch output: text (the screen's table), json, csv\n"
-            "      --cumulative     since each process started instead of the live window\n"
-            "      --ns NAME        namespace (default: $QPULSE_NS or \"default\")\n"
-            "      --input FILE     show a saved snapshot (qptop -b --format json) instead\n"
-            "      --sort COLUMN    total (default) share count rate mean p50 p99 p999 max self\n"
-            "                       pid process op cpu rss\n"
-            "      --exited         also list exited processes with nothing in the view\n"
-            "  -h, --help, -V, --version\n"
-            "Keys of the live screen: h or ? inside qptop; see qptop(1).\n");
-}
+static const struct qp_prog prog = {
+    .name = "qptop",
+    .synopsis = "qptop [OPTION]...",
+    .about = "The live table of the latency of qpulse-instrumented processes, or (-b)\n"
+             "its reports as text, JSON or CSV.",
+    .footer = "Keys of the live screen: h or ? inside qptop; see qptop(1).",
+    .opts = QP_PROG_OPTS(opts),
+};
 
 static int parse_count(const char *s, long *out)
 {
@@ -96,7 +87,7 @@ static int parse_format(const char *s, view_format_t *out)
 static int parse_args(int argc, char **argv, view_options_t *o)
 {
     int bad = 0, c;
-    while ((c = getopt_long(argc, argv, "bn:d:hV", long_opts, NULL)) != -1) {
+    while ((c = qp_opts_next(&prog, argc, argv)) != -1) {
         switch (c) {
         case 'b': o->batch = 1; break;
         case 'n':
@@ -131,21 +122,15 @@ static int parse_args(int argc, char **argv, view_options_t *o)
         case OPT_FILTER: snprintf(o->set.filter, sizeof o->set.filter, "%s", optarg); break;
         case OPT_NO_COLOR: o->no_color = 1; break;
         case OPT_EXITED: o->set.show_exited = 1; break;
-        case 'h': usage(stdout); exit(0);
+        case 'h': qp_opts_help(&prog, stdout); exit(0);
         case 'V': printf("qptop %s\n", PACKAGE_VERSION); exit(0);
         default: bad = 1; break;
         }
     }
-    if (optind < argc)
-        bad = fprintf(stderr, "qptop: unexpected argument '%s'\n", argv[optind]);
-    if (!o->ns) {
-        o->ns = qp_ns_from_env();
-        if (!o->ns)
-            bad = fprintf(stderr, "qptop: QPULSE_NS is not a valid namespace\n");
-    } else if (!qp_ns_valid(o->ns)) {
-        bad = fprintf(stderr, "qptop: --ns: '%s' is not a namespace (1-48 of A-Z a-z 0-9 _ -)\n",
-                      o->ns);
-    }
+    if (qp_opts_no_args(&prog, argc, argv) < 0)
+        bad = 1;
+    if (qp_opts_ns(&prog, &o->ns) < 0)
+        bad = 1;
     return bad ? -EINVAL : 0;
 }
 
@@ -157,7 +142,7 @@ int main(int argc, char **argv)
     o.format = VIEW_FMT_TEXT;
     o.set.sort = VIEW_DEFAULT_SORT;
     if (parse_args(argc, argv, &o) < 0) {
-        usage(stderr);
+        qp_opts_try(&prog);
         return 2;
     }
     /* Each refresh builds and frees a whole snapshot: ~100k small objects

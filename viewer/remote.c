@@ -51,22 +51,10 @@ static void add_word(char *req, size_t len, const char *name, const char *v)
 static int ask(const view_options_t *opts, const char *req, char **json, size_t *len, char *err,
                size_t errlen)
 {
-    int r = qp_client_request(opts->ns, req, json, len, REQUEST_TIMEOUT_MS);
-    if (r < 0) {
-        qp_client_strerror(r, opts->ns, err, errlen);
-        return r;
-    }
-    if (strncmp(*json, "{\"error\"", 8) == 0) {
-        char *nl = strchr(*json, '\n');
-        if (nl)
-            *nl = 0;
-        r = strstr(*json, "unknown request") ? -ENOTSUP : -EPROTO;
-        snprintf(err, errlen, "qpulsed: %s", *json);
-        free(*json);
-        *json = NULL;
-        return r;
-    }
-    return 0;
+    int r = qp_client_ask(opts->ns, req, json, len, REQUEST_TIMEOUT_MS, err, errlen);
+    if (r == -EPROTO && strstr(err, "unknown request"))
+        r = -ENOTSUP;   /* a daemon older than VIEW */
+    return r;
 }
 
 static double jnum(json_t *o, const char *k)

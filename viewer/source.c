@@ -33,19 +33,8 @@ int view_source_fetch(const view_options_t *opts, int cumulative, int hist,
         char req[64];
         snprintf(req, sizeof req, "SNAPSHOT %s%s", cumulative ? "cumulative" : "window",
                  hist ? " hist" : "");
-        if ((r = qp_client_request(opts->ns, req, &json, &len, REQUEST_TIMEOUT_MS)) < 0) {
-            qp_client_strerror(r, opts->ns, err, errlen);
+        if ((r = qp_client_ask(opts->ns, req, &json, &len, REQUEST_TIMEOUT_MS, err, errlen)) < 0)
             return r;
-        }
-    }
-    /* the daemon answers {"error": "..."} to what it cannot serve */
-    if (strncmp(json, "{\"error\"", 8) == 0) {
-        char *nl = strchr(json, '\n');
-        if (nl)
-            *nl = 0;
-        snprintf(err, errlen, "qpulsed: %s", json);
-        free(json);
-        return -EPROTO;
     }
     char perr[256];
     *snap = NULL;

@@ -23,13 +23,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ui.h"
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)qp_mono_ns() / 1e9;
 }
 
 void ui_message(ui_t *ui, const char *fmt, ...)
@@ -67,8 +66,23 @@ unsigned ui_dispatch(const ui_key_t *table, ui_t *ui, int key, int *found)
 /* Data                                                                    */
 /* ---------------------------------------------------------------------- */
 
+/* A fetch failed with r and err: the screen shows the error (redrawn only
+ * when it is news). */
+static unsigned ui_fetch_failed(ui_t *ui, int r, const char *err)
+{
+    int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
+    qp_snapshot_free(ui->snap);
+    ui->snap = NULL;
+    free(ui->raw);
+    ui->raw = NULL;
+    ui->fetch_err = r;
+    snprintf(ui->error, sizeof ui->error, "%s", err);
+    return had ? UI_REBUILD : UI_NONE;
+}
+
 /* Fetches one snapshot; returns what must be redone (nothing when the
- * daemon sent exactly what it sent last time). */
+ * JSON is what it was last time: a saved file read again; a daemon's
+ * snapshot carries its time, so it always differs). */
 static unsigned ui_fetch_whole(ui_t *ui)
 {
     qp_snapshot_t *snap;
@@ -77,16 +91,8 @@ static unsigned ui_fetch_whole(ui_t *ui)
     int r = view_source_fetch(ui->opts, ui->set->cumulative, ui->screen == SCR_DETAIL, &snap,
                               &raw, err, sizeof err);
     ui->refreshes++;
-    if (r < 0) {
-        int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
-        qp_snapshot_free(ui->snap);
-        ui->snap = NULL;
-        free(ui->raw);
-        ui->raw = NULL;
-        ui->fetch_err = r;
-        snprintf(ui->error, sizeof ui->error, "%s", err);
-        return had ? UI_REBUILD : UI_NONE;
-    }
+    if (r < 0)
+        return ui_fetch_failed(ui, r, err);
     ui->fetch_err = 0;
     ui->error[0] = 0;
     if (ui->raw && strcmp(ui->raw, raw) == 0) {
@@ -117,16 +123,8 @@ static unsigned ui_fetch_page(ui_t *ui)
         return ui_fetch_whole(ui);
     }
     ui->refreshes++;
-    if (r < 0) {
-        int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
-        qp_snapshot_free(ui->snap);
-        ui->snap = NULL;
-        free(ui->raw);
-        ui->raw = NULL;
-        ui->fetch_err = r;
-        snprintf(ui->error, sizeof ui->error, "%s", err);
-        return had ? UI_REBUILD : UI_NONE;
-    }
+    if (r < 0)
+        return ui_fetch_failed(ui, r, err);
     ui->fetch_err = 0;
     ui->error[0] = 0;
     qp_snapshot_free(ui->snap);

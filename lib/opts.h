@@ -1,0 +1,64 @@
+/*
+ * opts.h — the one option parser of every qpulse program (qpulsed, qptop,
+ * qpulse check/reset/run/trace).
+ *
+ * A program declares its options once, as a table of struct qp_opt; the
+ * table gives getopt_long its long and short forms and generates --help,
+ * so the help always lists every option.  Errors use one wording:
+ *   PROG: unknown option 'X'
+ *   PROG: option 'X' needs a value
+ *   PROG: --ns: 'X' is not a namespace (1-48 characters of A-Z a-z 0-9 _ -)
+ */
+#ifndef QPULSE_OPTS_H
+#define QPULSE_OPTS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define QP_OPT_LONG 256   /* keys from here on have no short form */
+#define QP_OPT_BAD '?'    /* qp_opts_next: a bad option, already reported */
+
+struct qp_opt {
+    const char *name;   /* long name, without "--" */
+    int key;            /* short letter, or QP_OPT_LONG + n for a long-only option */
+    const char *arg;    /* the value's name in --help; NULL: takes none */
+    const char *def;    /* the default, shown as [def] in --help; NULL: none */
+    const char *help;   /* the text; '\n' starts a continuation line */
+};
+
+struct qp_prog {
+    const char *name;       /* prefixes every message: "qpulse check" */
+    const char *synopsis;   /* after "Usage: "; '\n' starts another usage line */
+    const char *about;      /* a paragraph after the synopsis, or NULL */
+    const char *footer;     /* printed after the options, or NULL */
+    const struct qp_opt *opts;
+    size_t nopts;
+    int stop_at_arg;        /* stop at the first non-option (a command to run) */
+};
+
+/* The entries every program shares, worded once. */
+#define QP_OPT_NS(key) { "ns", (key), "NAME", "$QPULSE_NS or default", "namespace" }
+#define QP_OPT_HELP { "help", 'h', NULL, NULL, "show this help" }
+
+#define QP_PROG_OPTS(table) (table), (sizeof(table) / sizeof((table)[0]))
+
+/* The next option of argv: its key (optarg holds its value), -1 when the
+ * options end (optind is the first argument), or QP_OPT_BAD after writing
+ * "PROG: ..." to stderr.  The first call starts at argv[1]. */
+int qp_opts_next(const struct qp_prog *p, int argc, char **argv);
+
+/* The generated help: usage, about, every option with its default, footer. */
+void qp_opts_help(const struct qp_prog *p, FILE *f);
+
+/* "Try 'PROG --help'." on stderr. */
+void qp_opts_try(const struct qp_prog *p);
+
+/* 0 when argv has nothing after the options; else reports the first and
+ * returns -1. */
+int qp_opts_no_args(const struct qp_prog *p, int argc, char **argv);
+
+/* The namespace: *ns as given by --ns (checked), or QPULSE_NS, or
+ * "default".  0, or -1 after reporting a bad one. */
+int qp_opts_ns(const struct qp_prog *p, const char **ns);
+
+#endif /* QPULSE_OPTS_H */
