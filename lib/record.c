@@ -225,9 +225,9 @@ static void clock_pair(uint64_t *tick, uint64_t *ns)
  * before its workers record their first sample (nginx does), and the
  * workers it forks, keep the namespace they were started in.  A value the
  * program sets itself before its first sample (setenv) still wins. */
-enum { ENV_NS, ENV_THREADS, ENV_RECORDS, ENV_COUNT_ };
+enum { ENV_NS, ENV_THREADS, ENV_RECORDS, ENV_CLOCK, ENV_COUNT_ };
 static const char *const g_env_names[ENV_COUNT_] = { "QPULSE_NS", "QPULSE_THREADS",
-                                                     "QPULSE_RING_RECORDS" };
+                                                     "QPULSE_RING_RECORDS", "QPULSE_CLOCK" };
 static char g_env_load[ENV_COUNT_][QP_NAME_MAX];
 
 static void env_settle(void)
@@ -249,6 +249,28 @@ static const char *env_get(int which)
     if (v && *v)
         return v;
     return g_env_load[which][0] ? g_env_load[which] : NULL;
+}
+
+/* The clock, chosen once, by the first segment of the process: no
+ * timestamp is taken before a set is bound, and binding needs the segment,
+ * so a process that never records never pays for the choice (two CPUID
+ * instructions, which trap under a hypervisor, and a sysfs read).  A forked
+ * child keeps its parent's choice: its open scopes started on that clock.
+ * Called under g_lock. */
+static int g_clock_chosen;
+
+static void clock_choose(void)
+{
+    if (g_clock_chosen)
+        return;
+    g_clock_chosen = 1;
+    const char *c = env_get(ENV_CLOCK);
+    if (c && !strcmp(c, "monotonic"))
+        qpulse__use_tsc = 0;
+    else if (c && !strcmp(c, "tsc"))
+        qpulse__use_tsc = tsc_invariant();
+    else
+        qpulse__use_tsc = tsc_invariant() && tsc_trusted_by_kernel();
 }
 
 static uint32_t env_u32(int which, uint32_t def, uint32_t lo, uint32_t hi)
@@ -559,6 +581,7 @@ static int seg_create(void)
     h->created_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
     seg_proc_name(pid, h->name, sizeof h->name);
     snprintf(h->ns, sizeof h->ns, "%s", ns);
+    clock_choose();
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;
     h->ns_per_tick = 0;   /* the reader calibrates */
     clock_pair(&h->tick_ref, &h->mono_ref_ns);
@@ -1232,13 +1255,7 @@ __attribute__((constructor)) static void qpulse_init(void)
     const char *d = getenv("QPULSE_DISABLE");
     if (d && *d && strcmp(d, "0") != 0)
         qpulse__enabled = 0;
-    const char *c = getenv("QPULSE_CLOCK");
-    if (c && !strcmp(c, "monotonic"))
-        qpulse__use_tsc = 0;
-    else if (c && !strcmp(c, "tsc"))
-        qpulse__use_tsc = tsc_invariant();
-    else
-        qpulse__use_tsc = qpulse__enabled && tsc_invariant() && tsc_trusted_by_kernel();
+    /* The clock is chosen by the first segment (clock_choose()). */
     g_key_ok = pthread_key_create(&g_thread_key, slot_release) == 0;
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
