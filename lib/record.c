@@ -1177,10 +1177,10 @@ static int daemon_will_read(const struct qp_seg_header *h)
     return qp_daemon_running(h->ns);
 }
 
-void qpulse_shutdown(void)
+/* Publishes the segment and, when no daemon will read it, removes it.
+ * Under g_lock, with qpulse__busy raised. */
+static void shutdown_locked(void)
 {
-    qpulse__busy++;
-    pthread_mutex_lock(&g_lock);
     if (g_seg && !g_shutdown_done && g_seg->pid == getpid()) {
         g_shutdown_done = 1;
         struct qp_seg_header *h = g_seg;
@@ -1196,7 +1196,30 @@ void qpulse_shutdown(void)
             shm_unlink(g_seg_name);
         /* The mapping stays: other threads may still be inside a scope. */
     }
+}
+
+void qpulse_shutdown(void)
+{
+    qpulse__busy++;
+    pthread_mutex_lock(&g_lock);
+    shutdown_locked();
     pthread_mutex_unlock(&g_lock);
+    qpulse__busy--;
+}
+
+void qpulse__shutdown_now(void)
+{
+    /* Nothing of ours (a vfork() child shares its parent's memory, and its
+     * pid is not the segment's), or this thread was interrupted inside the
+     * library: leave the segment to a daemon. */
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    if (!h || qpulse__busy || h->pid != getpid())
+        return;
+    qpulse__busy++;
+    if (pthread_mutex_trylock(&g_lock) == 0) {
+        shutdown_locked();
+        pthread_mutex_unlock(&g_lock);
+    }
     qpulse__busy--;
 }
 

@@ -6,7 +6,8 @@
 #     preload, and its read/write counts equal what strace sees on the
 #     input and output files;
 #   - exit status and death by signal pass through, a missing program is 127;
-#   - without a daemon nothing is left in /dev/shm, even across exec;
+#   - without a daemon nothing is left in /dev/shm, even across exec or
+#     after _exit() (dash ends every shell so);
 #   - a program that also uses the QPULSE_* macros shows both sets;
 #   - a shell's forked subshell (fork, no exec) shows up as its own process,
 #     and a program the shell starts (fork + exec) is profiled too.
@@ -28,6 +29,27 @@ export LC_ALL=C
   2>"$T/nodaemon.err" || qp_fail "sh/dd without a daemon failed: $(cat "$T/nodaemon.err")"
 grep -q "no qpulsed runs" "$T/nodaemon.err" || qp_fail "qpulse run did not warn that no daemon runs"
 [ "$(qp_shm_count)" = 0 ] || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+# _exit() runs no exit path either: dash ends every shell so (here after a
+# pipeline, whose members are forked shells too), and a forked child often
+# does (python's os._exit after fork).  Each of them recorded its read or
+# write, so each had a segment.
+"$QPULSE" run --hooks all -- sh -c 'read x </etc/hostname; ls / | wc -l >/dev/null' \
+  2>>"$T/nodaemon.err" || qp_fail "sh with a pipeline failed: $(cat "$T/nodaemon.err")"
+[ "$(qp_shm_count)" = 0 ] ||
+  qp_fail "a shell that ends with _exit() left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+if command -v python3 >/dev/null; then
+  "$QPULSE" run -- python3 -c 'import os
+p = os.fork()
+if p == 0:
+    os.write(1, b"child\n")
+    os._exit(0)
+os.waitpid(p, 0)
+os.write(1, b"parent\n")
+os._exit(0)' >"$T/pyexit.out" 2>>"$T/nodaemon.err" || qp_fail "python with os._exit failed"
+  [ "$(cat "$T/pyexit.out")" = "$(printf 'child\nparent')" ] || qp_fail "python wrote: $(cat "$T/pyexit.out")"
+  [ "$(qp_shm_count)" = 0 ] ||
+    qp_fail "processes that end with _exit() left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+fi
 
 qp_start_daemon
 
