@@ -9,6 +9,12 @@ tools_qpulse_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 ## loads would add to that command's start-up time.
 if STATIC_QPULSE
 tools_qpulse_LDFLAGS = $(AM_LDFLAGS) -all-static
+if RUN_FAST
+## ... and `qpulse run` starts before the C library does (tools/run_fast.c).
+tools_qpulse_SOURCES += tools/run_fast.c
+tools_qpulse_LDFLAGS += -Wl,-e,qp_run_entry
+tools_qpulse_CPPFLAGS = $(AM_CPPFLAGS) -DQP_RUN_FAST
+endif
 endif
 ## qpulse-run's and qpulse-check's own additions follow in tools/run.mk and tools/check.mk
 include $(srcdir)/tools/run.mk
