@@ -6,6 +6,7 @@
 #     preload, and its read/write counts equal what strace sees on the
 #     input and output files;
 #   - exit status and death by signal pass through, a missing program is 127;
+#   - the environment the command gets, and execvp's PATH search;
 #   - without a daemon nothing is left in /dev/shm, even across exec or
 #     after _exit() (dash ends every shell so);
 #   - a program that also uses the QPULSE_* macros shows both sets;
@@ -50,6 +51,39 @@ os._exit(0)' >"$T/pyexit.out" 2>>"$T/nodaemon.err" || qp_fail "python with os._e
   [ "$(qp_shm_count)" = 0 ] ||
     qp_fail "processes that end with _exit() left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
 fi
+
+# --- what qpulse run hands the command (the static qpulse does it before
+# its C library starts, and leaves any other case to main()) ---------------
+LD_PRELOAD="$T/other.so" "$QPULSE" run --ns="$QPULSE_NS" --hooks=io,,fs -- env >"$T/env.out" 2>"$T/env.err" ||
+  qp_fail "qpulse run env failed: $(cat "$T/env.err")"
+grep -q "^LD_PRELOAD=.*libqpulse-preload\.so $T/other\.so\$" "$T/env.out" ||
+  qp_fail "LD_PRELOAD is not ours then the old one: $(grep ^LD_PRELOAD= "$T/env.out")"
+[ "$(grep -c ^LD_PRELOAD= "$T/env.out")" = 1 ] || qp_fail "LD_PRELOAD twice in the environment"
+grep -qx "QPULSE_NS=$QPULSE_NS" "$T/env.out" || qp_fail "QPULSE_NS not set: $(grep ^QPULSE_NS= "$T/env.out")"
+grep -qx "QPULSE_HOOKS=io,,fs" "$T/env.out" || qp_fail "QPULSE_HOOKS not set: $(grep ^QPULSE_HOOKS= "$T/env.out")"
+[ "$(grep -c "no qpulsed runs" "$T/env.err")" = 1 ] || qp_fail "the no-daemon warning is not there once: $(cat "$T/env.err")"
+# The PATH search of execvp(3): a directory whose entry cannot be run is
+# passed over; a file without #! runs under /bin/sh; none at all is 127
+# (the warning said once), one that cannot be run is 126.
+mkdir -p "$T/p1" "$T/p2"
+printf 'echo one\n' >"$T/p1/qp-prog"
+printf '#!/bin/sh\necho two\n' >"$T/p2/qp-prog"
+printf 'echo plain\n' >"$T/p2/qp-plain"
+chmod 644 "$T/p1/qp-prog"
+chmod 755 "$T/p2/qp-prog" "$T/p2/qp-plain"
+[ "$(PATH="$T/p1:$T/p2:$PATH" "$QPULSE" run -- qp-prog 2>/dev/null)" = two ] ||
+  qp_fail "the PATH search did not pass over a file that cannot be run"
+[ "$(PATH="$T/p2:$PATH" "$QPULSE" run -- qp-plain 2>/dev/null)" = plain ] ||
+  qp_fail "a script without #! did not run under /bin/sh"
+"$QPULSE" run -- qp-no-such-program 2>"$T/missing.err"
+rc=$?
+[ $rc -eq 127 ] || qp_fail "a missing program gave $rc, not 127"
+[ "$(grep -c "no qpulsed runs" "$T/missing.err")" = 1 ] && grep -q "qp-no-such-program: No such file" "$T/missing.err" ||
+  qp_fail "a missing program: $(cat "$T/missing.err")"
+PATH="$T/p1" "$QPULSE" run -- qp-prog 2>/dev/null
+rc=$?
+[ $rc -eq 126 ] || qp_fail "a program that cannot be run gave $rc, not 126"
+[ "$(qp_shm_count)" = 0 ] || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
 
 qp_start_daemon
 
