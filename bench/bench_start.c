@@ -8,7 +8,10 @@
  *   short commands `qpulse run --hooks all -- CMD` against plain CMD
  *                  (stdout to /dev/null), runs alternating, ratio of the
  *                  medians (target <= 1.5), for CMD = `ls -l DIR`, `ls`,
- *                  `/bin/true` and the pipeline `sh -c 'ls DIR | wc -l'`.
+ *                  `/bin/true` and the pipeline `sh -c 'ls DIR | wc -l'`;
+ *                  and a shell loop that runs /bin/true 1000 times under
+ *                  one `qpulse run` (fewer runs: it takes about a second):
+ *                  what each profiled process pays for the preload alone.
  *                  Both the wall time and the CPU time (user + system, from
  *                  wait4) are shown: on a shared machine the CPU time is the
  *                  steadier of the two.
@@ -93,9 +96,12 @@ static int child(void)
         QPULSE_SCOPE(start, First);
     }
     double t = now_ns() - t0;
-    printf("%.0f\n", t);
+    printf("%.0f %d\n", t, qpulse__use_tsc);
     return qpulse_recorded() == 1 ? 0 : 1;
 }
+
+/* The clock the children chose (the first sample chooses it). */
+static int g_child_tsc;
 
 static double first_sample(const char *self)
 {
@@ -119,7 +125,10 @@ static double first_sample(const char *self)
         fprintf(stderr, "bench_start: child failed\n");
         exit(1);
     }
-    return atof(buf);
+    char *end;
+    double ns = strtod(buf, &end);
+    g_child_tsc = atoi(end);
+    return ns;
 }
 
 /* Removes what this run's processes left in /dev/shm: with no qpulsed
@@ -177,11 +186,13 @@ int main(int argc, char **argv)
      * and qpulse run says so on stderr. */
     char pipeline[PATH_MAX + 64];
     snprintf(pipeline, sizeof pipeline, "ls %s | wc -l", dir);
+    char loop[] = "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done";
     char *cmds[][5] = {
         { "ls", "-l", dir, NULL },
         { "ls", NULL },
         { "/bin/true", NULL },
         { "sh", "-c", pipeline, NULL },
+        { "sh", "-c", loop, NULL },
     };
     enum { NCMD = sizeof cmds / sizeof cmds[0] };
     double wall[NCMD][2], cpu[NCMD][2];
@@ -198,18 +209,19 @@ int main(int argc, char **argv)
         hooked[m] = NULL;
         run(cmds[c], 0, NULL);   /* warm the page cache */
         run(hooked, 1, NULL);
-        for (int i = 0; i < runs; i++) {
+        int nr = c == NCMD - 1 ? (runs / 5 < 3 ? 3 : runs / 5) : runs;
+        for (int i = 0; i < nr; i++) {
             tw[0][i] = run(cmds[c], 0, &tc[0][i]);
             tw[1][i] = run(hooked, 1, &tc[1][i]);
         }
         for (int k = 0; k < 2; k++) {
-            wall[c][k] = median(tw[k], runs);
-            cpu[c][k] = median(tc[k], runs);
+            wall[c][k] = median(tw[k], nr);
+            cpu[c][k] = median(tc[k], nr);
         }
     }
 
     printf("bench_start: %d runs of each, clock %s\n", runs,
-           qpulse__use_tsc ? "tsc" : "monotonic");
+           g_child_tsc ? "tsc" : "monotonic");
     printf("  first sample of a process (median)              %8.1f us   (target <= 300 us)\n",
            f / 1e3);
     printf("  ls -l %-20s                       %8.2f ms\n", dir, wall[0][0] / 1e6);
@@ -222,10 +234,14 @@ int main(int argc, char **argv)
         char name[64] = "";
         for (int j = 0; cmds[c][j]; j++)
             snprintf(name + strlen(name), sizeof name - strlen(name), j ? " %s" : "%s",
-                     c == 3 && j == 2 ? "'ls DIR | wc -l'" : cmds[c][j]);
-        printf("  %-28.28s %7.0fus %7.0fus %5.2fx   %7.0fus %7.0fus %5.2fx\n", name,
-               wall[c][0] / 1e3, wall[c][1] / 1e3, wall[c][1] / wall[c][0], cpu[c][0] / 1e3,
-               cpu[c][1] / 1e3, cpu[c][1] / cpu[c][0]);
+                     c == 3 && j == 2   ? "'ls DIR | wc -l'"
+                     : c == 4 && j == 2 ? "'1000 x /bin/true'"
+                                        : cmds[c][j]);
+        const char *unit = c == NCMD - 1 ? "ms" : "us";
+        double div = c == NCMD - 1 ? 1e6 : 1e3;
+        printf("  %-28.28s %7.0f%s %7.0f%s %5.2fx   %7.0f%s %7.0f%s %5.2fx\n", name,
+               wall[c][0] / div, unit, wall[c][1] / div, unit, wall[c][1] / wall[c][0],
+               cpu[c][0] / div, unit, cpu[c][1] / div, unit, cpu[c][1] / cpu[c][0]);
     }
     cleanup(ns);
     return 0;

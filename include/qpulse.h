@@ -232,6 +232,11 @@ QPULSE_API uint64_t qpulse_recorded(void);
 /* Publish everything and, when no qpulsed is running, remove the segment.
  * Called automatically at exit; safe to call more than once. */
 QPULSE_API void qpulse_shutdown(void);
+/* The same, for an exit that skips the exit path (_exit(), _Exit(): the
+ * preload library calls it first): never waits for the library's lock, so
+ * it is safe in a signal handler and in a vfork() child; where it would
+ * have to wait, it does nothing. */
+QPULSE_API void qpulse__shutdown_now(void);
 
 /* ---------------------------------------------------------------------- */
 /* The fast path                                                           */

@@ -77,7 +77,7 @@ int qp_seg_mark_exited(const char *name, pid_t pid)
 {
     int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
-        return 0;
+        return errno == ENOENT ? -1 : 0;
     struct stat sb;
     int done = 0;
     if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (size_t)sb.st_size >= QP_HEADER_SIZE) {

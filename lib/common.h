@@ -34,7 +34,7 @@ int qp_seg_pid_prefix(char *buf, size_t len, const char *ns, pid_t pid);
  * name, as its exit path would have: when the object is ours (owned by our
  * effective uid) and a live segment of pid, release-stores its state
  * EXITED, so that a daemon drains it once more and removes it.  1 when it
- * was handed over, else 0. */
+ * was handed over, -1 when there is no such object, else 0. */
 int qp_seg_mark_exited(const char *name, pid_t pid);
 /* "/qpulse.<ns>.daemon": the daemon's presence record. */
 int qp_daemon_shm_name(char *buf, size_t len, const char *ns);

@@ -209,9 +209,9 @@ static void clock_pair(uint64_t *tick, uint64_t *ns)
  * before its workers record their first sample (nginx does), and the
  * workers it forks, keep the namespace they were started in.  A value the
  * program sets itself before its first sample (setenv) still wins. */
-enum { ENV_NS, ENV_THREADS, ENV_RECORDS, ENV_COUNT_ };
+enum { ENV_NS, ENV_THREADS, ENV_RECORDS, ENV_CLOCK, ENV_COUNT_ };
 static const char *const g_env_names[ENV_COUNT_] = { "QPULSE_NS", "QPULSE_THREADS",
-                                                     "QPULSE_RING_RECORDS" };
+                                                     "QPULSE_RING_RECORDS", "QPULSE_CLOCK" };
 static char g_env_load[ENV_COUNT_][QP_NAME_MAX];
 
 static void env_settle(void)
@@ -233,6 +233,28 @@ static const char *env_get(int which)
     if (v && *v)
         return v;
     return g_env_load[which][0] ? g_env_load[which] : NULL;
+}
+
+/* The clock, chosen once, by the first segment of the process: no
+ * timestamp is taken before a set is bound, and binding needs the segment,
+ * so a process that never records never pays for the choice (two CPUID
+ * instructions, which trap under a hypervisor, and a sysfs read).  A forked
+ * child keeps its parent's choice: its open scopes started on that clock.
+ * Called under g_lock. */
+static int g_clock_chosen;
+
+static void clock_choose(void)
+{
+    if (g_clock_chosen)
+        return;
+    g_clock_chosen = 1;
+    const char *c = env_get(ENV_CLOCK);
+    if (c && !strcmp(c, "monotonic"))
+        qpulse__use_tsc = 0;
+    else if (c && !strcmp(c, "tsc"))
+        qpulse__use_tsc = tsc_invariant();
+    else
+        qpulse__use_tsc = tsc_invariant() && tsc_trusted_by_kernel();
 }
 
 static uint32_t env_u32(int which, uint32_t def, uint32_t lo, uint32_t hi)
@@ -528,6 +550,7 @@ static int seg_create(void)
     h->created_realtime_ns = qp_real_ns();
     seg_proc_name(pid, h->name, sizeof h->name);
     snprintf(h->ns, sizeof h->ns, "%s", ns);
+    clock_choose();
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;
     h->ns_per_tick = 0;   /* the reader calibrates */
     clock_pair(&h->tick_ref, &h->mono_ref_ns);
@@ -1120,10 +1143,10 @@ static int daemon_will_read(const struct qp_seg_header *h)
     return qp_daemon_running(h->ns);
 }
 
-void qpulse_shutdown(void)
+/* Publishes the segment and, when no daemon will read it, removes it.
+ * Under g_lock, with qpulse__busy raised. */
+static void shutdown_locked(void)
 {
-    qpulse__busy++;
-    pthread_mutex_lock(&g_lock);
     if (g_seg && !g_shutdown_done && g_seg->pid == getpid()) {
         g_shutdown_done = 1;
         struct qp_seg_header *h = g_seg;
@@ -1139,7 +1162,30 @@ void qpulse_shutdown(void)
             shm_unlink(g_seg_name);
         /* The mapping stays: other threads may still be inside a scope. */
     }
+}
+
+void qpulse_shutdown(void)
+{
+    qpulse__busy++;
+    pthread_mutex_lock(&g_lock);
+    shutdown_locked();
     pthread_mutex_unlock(&g_lock);
+    qpulse__busy--;
+}
+
+void qpulse__shutdown_now(void)
+{
+    /* Nothing of ours (a vfork() child shares its parent's memory, and its
+     * pid is not the segment's), or this thread was interrupted inside the
+     * library: leave the segment to a daemon. */
+    struct qp_seg_header *h = qp_load_acquire(&g_seg);
+    if (!h || qpulse__busy || h->pid != getpid())
+        return;
+    qpulse__busy++;
+    if (pthread_mutex_trylock(&g_lock) == 0) {
+        shutdown_locked();
+        pthread_mutex_unlock(&g_lock);
+    }
     qpulse__busy--;
 }
 
@@ -1198,13 +1244,7 @@ __attribute__((constructor)) static void qpulse_init(void)
     const char *d = getenv("QPULSE_DISABLE");
     if (d && *d && strcmp(d, "0") != 0)
         qpulse__enabled = 0;
-    const char *c = getenv("QPULSE_CLOCK");
-    if (c && !strcmp(c, "monotonic"))
-        qpulse__use_tsc = 0;
-    else if (c && !strcmp(c, "tsc"))
-        qpulse__use_tsc = tsc_invariant();
-    else
-        qpulse__use_tsc = qpulse__enabled && tsc_invariant() && tsc_trusted_by_kernel();
+    /* The clock is chosen by the first segment (clock_choose()). */
     g_key_ok = pthread_key_create(&g_thread_key, slot_release) == 0;
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }

@@ -29,7 +29,8 @@
  *    stays in the environment, so the new image is profiled with a segment
  *    of its own, and hands over the old image's at load (reap.c).
  *  - exit: our destructor runs before libqpulse's, turns every hook off and
- *    publishes the segment under the guard.
+ *    publishes the segment under the guard; _exit() and _Exit(), which run
+ *    no destructor, do the same first.
  *
  * Calls that stay inside libc (stdio's own read/write, malloc calls made by
  * libc through internal aliases) are not seen; static binaries cannot be
@@ -127,7 +128,7 @@ extern ssize_t __recvfrom_chk(int fd, void *__restrict buf, size_t n, size_t buf
     X(send) X(recv) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg) X(connect)          \
     X(accept) X(accept4) X(__recv_chk) X(__recvfrom_chk)                            \
     X(open) X(open64) X(openat) X(openat64) X(close) X(fsync) X(fdatasync)          \
-    X(__open_2) X(__open64_2) X(__openat_2) X(__openat64_2)
+    X(__open_2) X(__open64_2) X(__openat_2) X(__openat64_2) X(_exit) X(_Exit)
 
 #define QP_REAL_PTR(fn) static __typeof__(fn) *real_##fn;
 QP_REAL_FNS(QP_REAL_PTR)
@@ -573,6 +574,35 @@ __attribute__((constructor(110))) static void preload_init(void)
      * that read a stale 0 just skip recording a call). */
     qp_store_release(&g_mask, mask);
     errno = e;
+}
+
+/* _exit() and _Exit() end the process without its exit path, so neither
+ * destructor runs: dash ends every shell that way, and a forked child
+ * usually does.  Hand the segment over first, as the exit path would (with
+ * no daemon running, nobody else would ever remove it).  Never waits: a
+ * signal handler or a vfork() child may be the caller. */
+static void exit_now(void)
+{
+    int e = errno;
+    /* The mask stays: a vfork() child would turn its parent's hooks off. */
+    qp_guard_enter();
+    qpulse__shutdown_now();
+    qp_guard_leave();
+    errno = e;
+}
+
+QP_EXPORT void _exit(int status)
+{
+    exit_now();
+    REAL(_exit)(status);
+    __builtin_unreachable();
+}
+
+QP_EXPORT void _Exit(int status)
+{
+    exit_now();
+    REAL(_Exit)(status);
+    __builtin_unreachable();
 }
 
 /* Runs before libqpulse's destructor (it depends on libqpulse): stop

@@ -15,7 +15,7 @@
  */
 #include "config.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,64 +23,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "common.h"
 #include "layout.h"
 #include "preload.h"
 
+/* Misses in a row after which no earlier image's segment is looked for. */
+#define REAP_MISSES 2u
+/* As many seqs as an image tries when it creates its segment. */
+#define REAP_SEQ_MAX 64u
+
 void qp_preload_reap(void)
 {
     const char *ns = qp_ns_from_env();
-    pid_t pid = getpid();
-    char prefix[160];
     if (!ns)
         return;
     /* qpulse.<ns>.<pid>.<starttime>.<seq>: the seq tells the images apart.
-     * Matched on the pid first: this process's start time (a read of
-     * /proc/PID/stat) is needed only when a segment of this pid is there,
-     * which is rare — most images are the first of their process. */
-    if (qp_seg_pid_prefix(prefix, sizeof prefix, ns, pid) < 0)
-        return;
-    size_t n = strlen(prefix);
-    /* getdents64() into a buffer on the stack, not opendir(): that one
-     * allocates 32 KiB, which in a program that has not allocated yet is
-     * the heap's creation (system calls and page faults), in every image. */
-    int d = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d < 0)
+     * The names are tried one by one, not found by listing /dev/shm: a
+     * listing costs in proportion to everything there (150 us at a
+     * thousand segments, in every program started), a try is one failed
+     * open.  An image takes the lowest seq free when it creates its
+     * segment, so earlier images' segments sit at the low seqs; a daemon
+     * may have removed a lower one since (a hole), hence a second miss
+     * before giving up.  One missed in a longer hole stays marked alive
+     * until the process exits; the daemon then drains and removes it. */
+    pid_t pid = getpid();
+    uint64_t st = qp_proc_starttime(pid);
+    if (!st)
         return;
     int daemon = -1;
-    uint64_t st = 0;
-    _Alignas(8) char buf[4096];
-    ssize_t got = 0, at = 0;
-    for (;;) {
-        if (at >= got) {
-            got = getdents64(d, buf, sizeof buf);
-            at = 0;
-            if (got <= 0)
-                break;
-        }
-        struct dirent64 *de = (struct dirent64 *)(void *)(buf + at);
-        at += de->d_reclen;
-        if (strncmp(de->d_name, prefix, n) != 0)
-            continue;
-        char sns[QP_NAME_MAX];
-        pid_t spid;
-        uint64_t sst;
-        unsigned seq;
-        if (qp_seg_name_parse(de->d_name, sns, sizeof sns, &spid, &sst, &seq) < 0 ||
-            spid != pid || strcmp(sns, ns) != 0)
-            continue;
-        if (!st && !(st = qp_proc_starttime(pid)))
-            break;
-        if (sst != st)
-            continue;   /* an earlier process that had this pid */
-        char name[QP_NAME_MAX + 64];
-        if (qp_seg_name(name, sizeof name, ns, pid, sst, seq) < 0 ||
-            !qp_seg_mark_exited(name, pid))
+    unsigned misses = 0;
+    for (unsigned seq = 0; seq < REAP_SEQ_MAX && misses < REAP_MISSES; seq++) {
+        char name[300];
+        if (qp_seg_name(name, sizeof name, ns, pid, st, seq) < 0)
+            return;
+        int r = qp_seg_mark_exited(name, pid);
+        misses = r < 0 ? misses + 1 : 0;
+        if (r <= 0)
             continue;
         if (daemon < 0)
             daemon = qp_daemon_running(ns);
         if (!daemon)
             shm_unlink(name);
     }
-    close(d);
 }

@@ -6,7 +6,9 @@
 #     preload, and its read/write counts equal what strace sees on the
 #     input and output files;
 #   - exit status and death by signal pass through, a missing program is 127;
-#   - without a daemon nothing is left in /dev/shm, even across exec;
+#   - the environment the command gets, and execvp's PATH search;
+#   - without a daemon nothing is left in /dev/shm, even across exec or
+#     after _exit() (dash ends every shell so);
 #   - a program that also uses the QPULSE_* macros shows both sets;
 #   - a shell's forked subshell (fork, no exec) shows up as its own process,
 #     and a program the shell starts (fork + exec) is profiled too.
@@ -27,6 +29,60 @@ export LC_ALL=C
 "$QPULSE" run -- sh -c 'read x </etc/hostname; exec dd if=/dev/zero of=/dev/null bs=1 count=3 status=none' \
   2>"$T/nodaemon.err" || qp_fail "sh/dd without a daemon failed: $(cat "$T/nodaemon.err")"
 grep -q "no qpulsed runs" "$T/nodaemon.err" || qp_fail "qpulse run did not warn that no daemon runs"
+[ "$(qp_shm_count)" = 0 ] || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+# _exit() runs no exit path either: dash ends every shell so (here after a
+# pipeline, whose members are forked shells too), and a forked child often
+# does (python's os._exit after fork).  Each of them recorded its read or
+# write, so each had a segment.
+"$QPULSE" run --hooks all -- sh -c 'read x </etc/hostname; ls / | wc -l >/dev/null' \
+  2>>"$T/nodaemon.err" || qp_fail "sh with a pipeline failed: $(cat "$T/nodaemon.err")"
+[ "$(qp_shm_count)" = 0 ] ||
+  qp_fail "a shell that ends with _exit() left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+if command -v python3 >/dev/null; then
+  "$QPULSE" run -- python3 -c 'import os
+p = os.fork()
+if p == 0:
+    os.write(1, b"child\n")
+    os._exit(0)
+os.waitpid(p, 0)
+os.write(1, b"parent\n")
+os._exit(0)' >"$T/pyexit.out" 2>>"$T/nodaemon.err" || qp_fail "python with os._exit failed"
+  [ "$(cat "$T/pyexit.out")" = "$(printf 'child\nparent')" ] || qp_fail "python wrote: $(cat "$T/pyexit.out")"
+  [ "$(qp_shm_count)" = 0 ] ||
+    qp_fail "processes that end with _exit() left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+fi
+
+# --- what qpulse run hands the command (the static qpulse does it before
+# its C library starts, and leaves any other case to main()) ---------------
+LD_PRELOAD="$T/other.so" "$QPULSE" run --ns="$QPULSE_NS" --hooks=io,,fs -- env >"$T/env.out" 2>"$T/env.err" ||
+  qp_fail "qpulse run env failed: $(cat "$T/env.err")"
+grep -q "^LD_PRELOAD=.*libqpulse-preload\.so $T/other\.so\$" "$T/env.out" ||
+  qp_fail "LD_PRELOAD is not ours then the old one: $(grep ^LD_PRELOAD= "$T/env.out")"
+[ "$(grep -c ^LD_PRELOAD= "$T/env.out")" = 1 ] || qp_fail "LD_PRELOAD twice in the environment"
+grep -qx "QPULSE_NS=$QPULSE_NS" "$T/env.out" || qp_fail "QPULSE_NS not set: $(grep ^QPULSE_NS= "$T/env.out")"
+grep -qx "QPULSE_HOOKS=io,,fs" "$T/env.out" || qp_fail "QPULSE_HOOKS not set: $(grep ^QPULSE_HOOKS= "$T/env.out")"
+[ "$(grep -c "no qpulsed runs" "$T/env.err")" = 1 ] || qp_fail "the no-daemon warning is not there once: $(cat "$T/env.err")"
+# The PATH search of execvp(3): a directory whose entry cannot be run is
+# passed over; a file without #! runs under /bin/sh; none at all is 127
+# (the warning said once), one that cannot be run is 126.
+mkdir -p "$T/p1" "$T/p2"
+printf 'echo one\n' >"$T/p1/qp-prog"
+printf '#!/bin/sh\necho two\n' >"$T/p2/qp-prog"
+printf 'echo plain\n' >"$T/p2/qp-plain"
+chmod 644 "$T/p1/qp-prog"
+chmod 755 "$T/p2/qp-prog" "$T/p2/qp-plain"
+[ "$(PATH="$T/p1:$T/p2:$PATH" "$QPULSE" run -- qp-prog 2>/dev/null)" = two ] ||
+  qp_fail "the PATH search did not pass over a file that cannot be run"
+[ "$(PATH="$T/p2:$PATH" "$QPULSE" run -- qp-plain 2>/dev/null)" = plain ] ||
+  qp_fail "a script without #! did not run under /bin/sh"
+"$QPULSE" run -- qp-no-such-program 2>"$T/missing.err"
+rc=$?
+[ $rc -eq 127 ] || qp_fail "a missing program gave $rc, not 127"
+[ "$(grep -c "no qpulsed runs" "$T/missing.err")" = 1 ] && grep -q "qp-no-such-program: No such file" "$T/missing.err" ||
+  qp_fail "a missing program: $(cat "$T/missing.err")"
+PATH="$T/p1" "$QPULSE" run -- qp-prog 2>/dev/null
+rc=$?
+[ $rc -eq 126 ] || qp_fail "a program that cannot be run gave $rc, not 126"
 [ "$(qp_shm_count)" = 0 ] || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
 
 qp_start_daemon

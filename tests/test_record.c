@@ -393,7 +393,7 @@ Test(record, fork_child_gets_its_own_segment)
     cr_assert_eq(qpulse_recorded(), 1, "the parent's ring only has the parent's sample");
 }
 
-/* The CLOCK_MONOTONIC fallback (no invariant TSC) is chosen at load, so run
+/* The CLOCK_MONOTONIC fallback (no invariant TSC) is chosen once a process, so run
  * the timing tests again in a fresh process with QPULSE_CLOCK=monotonic. */
 Test(record, monotonic_clock_fallback)
 {

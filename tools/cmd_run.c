@@ -177,7 +177,12 @@ int qp_cmd_run(int argc, char **argv)
         fprintf(stderr, "qpulse run: cannot set the environment: %s\n", strerror(errno));
         return 2;
     }
-    if (!qp_daemon_running(ns))
+    /* Said already when the early start (run_fast.c) got this far. */
+    int warned = 0;
+#ifdef QP_RUN_FAST
+    warned = qp_run_fast_warned;
+#endif
+    if (!warned && !qp_daemon_running(ns))
         fprintf(stderr, "qpulse run: warning: no qpulsed runs in namespace '%s'; the samples "
                         "are lost when %s exits (start one with: qpulsed --ns %s)\n",
                 ns, argv[i], ns);
