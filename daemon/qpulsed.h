@@ -2,7 +2,10 @@
  * qpulsed.h — the collector daemon's shared state and its modules:
  *
  *   main.c    options, start-up, the one poll loop, signals, shutdown
- *   procs.c   finding segments, draining them, exited/dead processes, /proc
+ *   procs.c   the process table: attach, close, compact, retain, forget, reset
+ *   discover.c finding segments (inotify, rescans, pending and skipped names)
+ *   drain.c   draining them into agg.c, the recorder and slowest samples
+ *   procstat.c /proc usage; tick.c the once-a-second tick (exits, budgets)
  *   agg.c     per-operation statistics and the sliding window
  *   render.c  the snapshot JSON of docs/PROTOCOL.md
  *   server.c  the local socket (PING, SNAPSHOT, VIEW, HISTORY, RESET)
@@ -138,7 +141,7 @@ extern struct qpd qpd;
 int64_t mono_ns(void);
 double real_s(void);
 
-/* procs.c */
+/* procs.c, discover.c, drain.c, tick.c (procs.h: among themselves) */
 int procs_init(void);
 void procs_fini(void);
 /* inotify fd to poll, or -1. */

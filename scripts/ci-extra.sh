@@ -74,7 +74,7 @@ stage_asan() {
 stage_tsan() {
   local dir="$parent/_build-tsan"
   # No --enable-werror: GCC warns (-Wtsan) that TSan does not model the
-  # seq_cst fence in daemon/procs.c's shutdown; that fence orders a store
+  # seq_cst fence in daemon/drain.c's shutdown; that fence orders a store
   # against another process's load, which no TSan could check anyway.
   configured_tree "$dir" --enable-tests=yes --enable-sanitizers=thread || return 1
   # The drain tests: the daemon end to end, killed, restarted, and every
