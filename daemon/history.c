@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,18 @@
 
 #include "history.h"
 
-struct history hist_ring;
+struct history hist_ring = { .nlanes = 1 };
 
-int history_init(unsigned mb)
+static pthread_mutex_t tail_lock = PTHREAD_MUTEX_INITIALIZER;   /* tail_bytes */
+
+int history_init_lanes(unsigned mb, unsigned lanes)
 {
     history_fini();
+    if (lanes < 1)
+        lanes = 1;
+    if (lanes > HIST_LANES_MAX)
+        lanes = HIST_LANES_MAX;
+    hist_ring.nlanes = lanes;
     if (mb == 0)
         return 0;
     size_t bytes = (size_t)mb << 20;
@@ -31,10 +39,16 @@ int history_init(unsigned mb)
     hist_ring.v = v;
     /* An eighth for the threads' tails, the rest for the ring. */
     hist_ring.tail_bound = bytes / 8;
-    hist_ring.cap = (bytes - hist_ring.tail_bound) / sizeof(struct hist_rec);
-    hist_ring.head = 0;
-    hist_ring.pos = 0;
+    uint64_t per = (bytes - hist_ring.tail_bound) / sizeof(struct hist_rec) / lanes;
+    hist_ring.cap = per * lanes;
+    for (unsigned k = 0; k < lanes; k++)
+        hist_ring.lane[k] = (struct hist_lane){ hist_ring.v + k * per, per, 0, 0 };
     return 0;
+}
+
+int history_init(unsigned mb)
+{
+    return history_init_lanes(mb, 1);
 }
 
 void history_fini(void)
@@ -45,12 +59,13 @@ void history_fini(void)
     size_t tb = hist_ring.tail_bytes;
     memset(&hist_ring, 0, sizeof hist_ring);
     hist_ring.tail_bytes = tb;
+    hist_ring.nlanes = 1;
 }
 
 void history_clear(void)
 {
-    hist_ring.head = 0;
-    hist_ring.pos = 0;
+    for (unsigned k = 0; k < hist_ring.nlanes; k++)
+        hist_ring.lane[k].head = hist_ring.lane[k].pos = 0;
 }
 
 size_t history_bound(void)
@@ -60,7 +75,11 @@ size_t history_bound(void)
 
 size_t history_used(void)
 {
-    uint64_t n = hist_ring.head < hist_ring.cap ? hist_ring.head : hist_ring.cap;
+    uint64_t n = 0;
+    for (unsigned k = 0; k < hist_ring.nlanes; k++) {
+        const struct hist_lane *l = &hist_ring.lane[k];
+        n += l->head < l->cap ? l->head : l->cap;
+    }
     return (size_t)n * sizeof(struct hist_rec) + hist_ring.tail_bytes;
 }
 
@@ -71,27 +90,32 @@ struct hist_tail *history_tail_find(struct hist_tails *ts, int32_t tid)
             ts->last = i;
             return ts->t[i];
         }
+    /* A new thread: the drain threads share the tails' bound. */
+    pthread_mutex_lock(&tail_lock);
+    struct hist_tail *t = NULL;
     size_t need = sizeof(struct hist_tail) + (ts->n == ts->cap ? sizeof(void *) * (ts->cap + 4) : 0);
     if (hist_ring.tail_bytes + need > hist_ring.tail_bound) {
         hist_ring.tails_refused++;
-        return NULL;
+        goto out;
     }
     if (ts->n == ts->cap) {
         uint32_t nc = ts->cap ? ts->cap * 2 : 4;
         struct hist_tail **nt = realloc(ts->t, nc * sizeof *nt);
         if (!nt)
-            return NULL;
+            goto out;
         hist_ring.tail_bytes += (nc - ts->cap) * sizeof *nt;
         ts->t = nt;
         ts->cap = nc;
     }
-    struct hist_tail *t = calloc(1, sizeof *t);
+    t = calloc(1, sizeof *t);
     if (!t)
-        return NULL;
+        goto out;
     hist_ring.tail_bytes += sizeof *t;
     t->tid = tid;
     ts->last = ts->n;
     ts->t[ts->n++] = t;
+out:
+    pthread_mutex_unlock(&tail_lock);
     return t;
 }
 
@@ -107,7 +131,9 @@ void history_tails_free(struct hist_tails *ts)
         free(ts->t[i]);
     free(ts->t);
     size_t b = (size_t)ts->n * sizeof(struct hist_tail) + (size_t)ts->cap * sizeof(void *);
+    pthread_mutex_lock(&tail_lock);
     hist_ring.tail_bytes = hist_ring.tail_bytes > b ? hist_ring.tail_bytes - b : 0;
+    pthread_mutex_unlock(&tail_lock);
     memset(ts, 0, sizeof *ts);
 }
 

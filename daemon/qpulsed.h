@@ -22,8 +22,9 @@
  *   slowest.c the slowest samples of each op, with what ran inside them
  *
  * Everything runs on the main thread except prom.c's handler, which takes
- * qpd.lock; the main loop holds qpd.lock while it changes the process table
- * or the statistics.
+ * qpd.lock, and the drain threads (--threads, drain.c), which the main
+ * thread runs fork-join while it holds qpd.lock; the main loop holds
+ * qpd.lock while it changes the process table or the statistics.
  */
 #ifndef QPULSED_H
 #define QPULSED_H
@@ -84,6 +85,10 @@ struct proc {
     uint64_t *op_drop, *op_drop_base;
     uint32_t nop_drop;
     uint64_t op_drop_seen;      /* qp_reader_dropped() at that read */
+    /* Left by a drain thread for the main thread (drain.c): the segment
+     * turned unreadable (-errno), or was found EXITED and drained to its end. */
+    long drain_err;
+    int drain_exited;
 };
 
 /* Samples of op i of p dropped since it started or the last RESET. */
@@ -109,6 +114,7 @@ struct qpd_config {
     unsigned history_mb;        /* flight recorder bound */
     unsigned slowest;           /* K slowest samples kept per op and second */
     const char *dump_dir;       /* where a budget breach writes a trace */
+    unsigned threads;           /* drain threads (--threads) */
 };
 
 struct qpd {
@@ -159,6 +165,11 @@ unsigned procs_pending(void);
 int64_t procs_pending_due(void);
 /* Once a second: /proc stats, exits and deaths, retention, window p99. */
 void procs_tick_second(void);
+/* drain.c: starts the n - 1 drain threads beside the main one (0 or
+ * -errno), and stops them. */
+#define DRAIN_THREADS_MAX 64
+int drain_start(unsigned n);
+void drain_stop(void);
 /* Final drain at shutdown; removes the segments of exited processes. */
 void procs_shutdown(void);
 void procs_reset(void);

@@ -200,14 +200,14 @@ static int node_cmp(const void *a, const void *b)
 static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur, int32_t tid,
                                     uint32_t proc)
 {
-    if (!hist_ring.cap || hidx >= hist_ring.head)
+    if (!hist_ring.cap || !history_held(hidx))
         return NULL;
-    uint64_t first = history_first();
     uint64_t end = start + dur;
     struct slow_node buf[SLOW_NODES_MAX];
     uint32_t n = 0, truncated = 0;
     unsigned walked = 0;
-    for (uint64_t i = hidx; i-- > first;) {
+    /* Back through hidx's lane: the lane of the thread that drained it. */
+    for (uint64_t i = history_prev(hidx); i != UINT64_MAX; i = history_prev(i)) {
         const struct hist_rec *r = history_at(i);
         if (r->proc != proc || r->tid != tid) {
             if (++walked > SLOW_WALK_MAX)
