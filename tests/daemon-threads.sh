@@ -15,7 +15,7 @@ qp_setup daemon-threads
 # and TSan (scripts/ci-extra.sh) the daemon is many times slower: fewer.
 N=200000 RATE=400000
 { [ -n "${QPULSE_VALGRIND:-}" ] || [ -n "${QPULSE_SANITIZED:-}" ]; } && N=30000 RATE=60000
-qp_start_daemon --threads 3 --history-mb 16 --slowest 5 --retain 600 -v
+qp_start_daemon --threads 3 --history-mb 2 --slowest 5 --retain 600 -v
 grep -q "3 drain threads" "$T/qpulsed.log" || qp_fail "--threads 3 not in effect"
 
 pids=""
