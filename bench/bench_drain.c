@@ -4,30 +4,53 @@
  *  1. drain rate: THREADS producer threads (this process) each record
  *     SAMPLES samples into 1 Mi-record rings as fast as they can, ROUNDS
  *     times; the daemon's CPU time (/proc/<pid>/schedstat) per sample
- *     aggregated gives samples per second on one core.  Target >= 20 M/s.
+ *     aggregated gives samples per second per core (all its threads'
+ *     CPU).  Target >= 20 M/s.
  *  2. drops at 5 M samples/s: one producer (a child, default ring size)
  *     records at 5 M/s, paced, for SECONDS; the drops are its own count.
  *     Target 0.
+ *  3. drain threads: PRODUCERS processes record flat out (one thread
+ *     each, 1 Mi-record rings) for SECONDS under a daemon started with
+ *     --threads 1, then --threads N; the samples aggregated per second of
+ *     wall time (snapshots at both ends) and the daemon's CPU, and the
+ *     ratio N threads / 1 thread.
+ *  4. a producer's scope cost while the daemon drains it: a child process
+ *     (default ring) alternates batches of the bare floor (as in
+ *     bench_record: two rdtsc, a 16-byte store, a release store; no
+ *     consumer) and of QPULSE_SCOPE, flat out and paced (bursts, about
+ *     4 M scopes/s on average), with 1 and 2 threads; the median of each
+ *     as a ratio to the floor.  Target <= 1.25.
+ *  5. the same without the daemon, a consumer thread draining the
+ *     segment three ways: as soon as anything is there (right behind the
+ *     writer), only once a block of 1/8 of a ring waits, every 1 ms.
  *
  *   bench_drain [-d QPULSED] [-t THREADS] [-n SAMPLES] [-r ROUNDS] [-s SECONDS]
+ *               [--threads N] [-P PRODUCERS] [-p PHASES]
+ *
+ * PHASES: which phases to run, e.g. "345" (default all).
  *
  * Prints the figures and their ratio to the targets.  Not part of make check
  * (it measures speed); run it on an otherwise idle machine.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "common.h"
+#include "reader.h"
 #include "qpulse.h"
 #include "snapshot.h"
 
@@ -47,19 +70,32 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* CPU time of pid in seconds (scheduler's nanosecond account). */
+/* CPU time of pid in seconds, all its threads (the scheduler's
+ * nanosecond account). */
 static double cpu_s(pid_t pid)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
-    FILE *f = fopen(path, "r");
-    unsigned long long ns_run = 0;
-    if (f) {
-        if (fscanf(f, "%llu", &ns_run) != 1)
-            ns_run = 0;
-        fclose(f);
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    DIR *d = opendir(path);
+    unsigned long long total = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char sp[300];
+        snprintf(sp, sizeof sp, "/proc/%ld/task/%s/schedstat", (long)pid, de->d_name);
+        FILE *f = fopen(sp, "r");
+        unsigned long long ns_run = 0;
+        if (f) {
+            if (fscanf(f, "%llu", &ns_run) != 1)
+                ns_run = 0;
+            fclose(f);
+        }
+        total += ns_run;
     }
-    return (double)ns_run / 1e9;
+    if (d)
+        closedir(d);
+    return (double)total / 1e9;
 }
 
 /* Samples the daemon aggregated for process pid (cumulative), or -1. */
@@ -104,11 +140,36 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static pid_t start_daemon(const char *path, char *rundir)
+/* Samples the daemon aggregated for every process (cumulative), or -1. */
+static long long aggregated_all(void)
+{
+    char *out = NULL;
+    size_t len;
+    if (qp_client_request(ns, "SNAPSHOT cumulative", &out, &len, 10000) < 0)
+        return -1;
+    char err[128];
+    qp_snapshot_t *s = qp_snapshot_parse(out, len, err, sizeof err);
+    free(out);
+    if (!s)
+        return -1;
+    long long n = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        for (size_t j = 0; j < s->procs[i].nops; j++)
+            n += (long long)s->procs[i].ops[j].count;
+    qp_snapshot_free(s);
+    return n;
+}
+
+static pid_t start_daemon_t(const char *path, char *rundir, unsigned dthreads)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        execl(path, path, "--ns", ns, (char *)NULL);
+        char tb[16];
+        snprintf(tb, sizeof tb, "%u", dthreads);
+        if (dthreads)
+            execl(path, path, "--ns", ns, "--threads", tb, (char *)NULL);
+        else
+            execl(path, path, "--ns", ns, (char *)NULL);
         perror(path);
         _exit(127);
     }
@@ -124,6 +185,265 @@ static pid_t start_daemon(const char *path, char *rundir)
     fprintf(stderr, "bench_drain: %s did not start (runtime dir %s)\n", path, rundir);
     kill(pid, SIGKILL);
     exit(1);
+}
+
+static pid_t start_daemon(const char *path, char *rundir)
+{
+    return start_daemon_t(path, rundir, 0);
+}
+
+static void stop_daemon(pid_t pid)
+{
+    int st;
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+}
+
+/* ---- phase 3: drain threads ---------------------------------------- */
+
+/* A producer process: records flat out until `until` (monotonic s). */
+static void flat_child(double until, unsigned id)
+{
+    uint64_t x = 1000 + id;
+    unsigned long i = 0;
+    while (now_s() < until) {
+        for (int k = 0; k < 4096; k++, i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t v = 200 + ((x >> 33) & 0xffff);
+            switch (i & 3) {
+            case 0: QPULSE_RECORD(bench, A, v); break;
+            case 1: QPULSE_RECORD(bench, B, v); break;
+            case 2: QPULSE_RECORD(bench, C, v); break;
+            default: QPULSE_RECORD(bench, D, v); break;
+            }
+        }
+    }
+    qpulse_shutdown();
+    _exit(0);
+}
+
+/* Aggregated samples per second with `dthreads` drain threads and
+ * `nprod` flat-out producer processes over `secs`; *cpu_per_s: the
+ * daemon's CPU seconds per second. */
+static double drain_rate(const char *path, char *rundir, unsigned dthreads, unsigned nprod,
+                         double secs, double *cpu_per_s)
+{
+    pid_t d = start_daemon_t(path, rundir, dthreads);
+    const double warm = 0.5;
+    double until = now_s() + warm + secs + 0.3;
+    pid_t kids[64];
+    for (unsigned i = 0; i < nprod && i < 64; i++)
+        if ((kids[i] = fork()) == 0)
+            flat_child(until, i);
+    usleep((useconds_t)(warm * 1e6));
+    long long a0 = aggregated_all();
+    double t0 = now_s(), c0 = cpu_s(d);
+    usleep((useconds_t)(secs * 1e6));
+    long long a1 = aggregated_all();
+    double t1 = now_s(), c1 = cpu_s(d);
+    for (unsigned i = 0; i < nprod && i < 64; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+    }
+    stop_daemon(d);
+    *cpu_per_s = (c1 - c0) / (t1 - t0);
+    return (double)(a1 - a0) / (t1 - t0);
+}
+
+/* ---- phases 4 and 5: a producer's scope cost ------------------------ */
+
+#define BATCH 16384
+#define FLOOR_RECORDS 65536
+
+struct floor_ring {
+    uint64_t head __attribute__((aligned(128)));
+    uint64_t local;
+    struct { uint64_t start, dur; } rec[FLOOR_RECORDS] __attribute__((aligned(128)));
+};
+
+static double now_ns(void)
+{
+    return now_s() * 1e9;
+}
+
+static __attribute__((noinline)) double run_floor(struct floor_ring *fr)
+{
+    double t0 = now_ns();
+    for (int i = 0; i < BATCH; i++) {
+        uint64_t a = __builtin_ia32_rdtsc();
+        __asm__ volatile("" ::: "memory");
+        uint64_t b = __builtin_ia32_rdtsc();
+        uint64_t h = fr->local;
+        fr->rec[h & (FLOOR_RECORDS - 1)].start = a;
+        fr->rec[h & (FLOOR_RECORDS - 1)].dur = b - a;
+        fr->local = h + 1;
+        __atomic_store_n(&fr->head, h + 1, __ATOMIC_RELEASE);
+    }
+    return (now_ns() - t0) / BATCH;
+}
+
+static __attribute__((noinline)) double run_scope(void)
+{
+    double t0 = now_ns();
+    for (int i = 0; i < BATCH; i++) {
+        QPULSE_SCOPE(bench, A);
+        __asm__ volatile("" ::: "memory");
+    }
+    return (now_ns() - t0) / BATCH;
+}
+
+static int dcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, dcmp);
+    return v[n / 2];
+}
+
+#define COST_ROUNDS 301
+struct cost_thread {
+    double rate;                  /* scopes/s on average, 0: flat out */
+    double fl[COST_ROUNDS], sc[COST_ROUNDS];
+};
+
+static void *cost_worker(void *arg)
+{
+    struct cost_thread *c = arg;
+    struct floor_ring *fr = aligned_alloc(4096, sizeof *fr);
+    memset(fr, 0, sizeof *fr);
+    for (int w = 0; w < 20; w++) {
+        run_floor(fr);
+        run_scope();
+    }
+    double t0 = now_s();
+    for (int r = 0; r < COST_ROUNDS; r++) {
+        c->fl[r] = run_floor(fr);
+        c->sc[r] = run_scope();
+        if (c->rate > 0) {   /* a burst, then quiet until the average is the rate */
+            double due = t0 + (double)(r + 1) * BATCH / c->rate;
+            while (now_s() < due)
+                usleep(200);
+        }
+    }
+    free(fr);
+    return NULL;
+}
+
+/* In this process: nth threads measure floor and scope (median, ns);
+ * returns scope / floor, the worst of the threads. */
+static double scope_cost(unsigned nth, double rate, double *floor_ns, double *scope_ns)
+{
+    struct cost_thread *c = calloc(nth, sizeof *c);
+    pthread_t th[8];
+    for (unsigned i = 0; i < nth; i++) {
+        c[i].rate = rate;
+        pthread_create(&th[i], NULL, cost_worker, &c[i]);
+    }
+    double worst = 0;
+    *floor_ns = *scope_ns = 0;
+    for (unsigned i = 0; i < nth; i++) {
+        pthread_join(th[i], NULL);
+        double f = median(c[i].fl, COST_ROUNDS), sc = median(c[i].sc, COST_ROUNDS);
+        *floor_ns += f / nth;
+        *scope_ns += sc / nth;
+        if (sc / f > worst)
+            worst = sc / f;
+    }
+    free(c);
+    return worst;
+}
+
+/* Phase 4, in a child: its own segment, drained by the daemon. */
+static int cost_child(void)
+{
+    unsetenv("QPULSE_RING_RECORDS");
+    static const struct { unsigned nth; double rate; const char *what; } runs[] = {
+        { 1, 0, "1 thread, flat out" },
+        { 1, 4e6, "1 thread, paced 4 M/s" },
+        { 2, 0, "2 threads, flat out" },
+        { 2, 2e6, "2 threads, paced 2 M/s each" },
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        double f, sc;
+        uint64_t d0 = qpulse_dropped();
+        double worst = scope_cost(runs[i].nth, runs[i].rate, &f, &sc);
+        printf("  %-28s floor %6.2f ns  scope %6.2f ns  ratio %.3f (worst thread %.3f, "
+               "target <= 1.25), %llu dropped\n",
+               runs[i].what, f, sc, sc / f, worst,
+               (unsigned long long)(qpulse_dropped() - d0));
+        fflush(stdout);
+    }
+    qpulse_shutdown();
+    return 0;
+}
+
+/* Phase 5: a consumer thread in this process drains its own segment. */
+static volatile int consumer_stop;
+static int consumer_mode;          /* 0 tight, 1 blocks of 1/8 ring, 2 every 1 ms */
+static void discard(void *ctx, const qp_event_t *ev, size_t n)
+{
+    (void)ev;
+    *(uint64_t *)ctx += n;
+}
+
+static void *consumer(void *arg)
+{
+    qp_reader_t *r = arg;
+    uint64_t n = 0;
+    const qp_proc_info_t *in = qp_reader_info(r);
+    uint64_t block = in->ring_records / 8;
+    while (!__atomic_load_n(&consumer_stop, __ATOMIC_ACQUIRE)) {
+        if (consumer_mode == 2) {
+            usleep(1000);
+        } else if (consumer_mode == 1) {
+            if (qp_reader_pending(r) < block) {
+                __builtin_ia32_pause();
+                continue;
+            }
+        }
+        qp_reader_drain(r, discard, &n, SIZE_MAX);
+    }
+    qp_reader_drain(r, discard, &n, SIZE_MAX);
+    return NULL;
+}
+
+static int consumer_child(void)
+{
+    unsetenv("QPULSE_RING_RECORDS");
+    /* Run after the daemons stopped: nobody else drains the segment. */
+    QPULSE_RECORD(bench, A, 1);    /* creates the segment */
+    char name[128], err[256];
+    qp_seg_name(name, sizeof name, ns, getpid(), qp_proc_starttime(getpid()), 0);
+    qp_reader_t *r;
+    if (qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_drain: cannot open own segment %s: %s\n", name, err);
+        return 1;
+    }
+    static const char *const modes[] = { "right behind the writer", "blocks of 1/8 ring",
+                                         "every 1 ms" };
+    for (int m = 0; m < 3; m++) {
+        consumer_mode = m;
+        consumer_stop = 0;
+        pthread_t th;
+        pthread_create(&th, NULL, consumer, r);
+        double f, sc;
+        uint64_t d0 = qpulse_dropped();
+        double worst = scope_cost(1, 0, &f, &sc);
+        __atomic_store_n(&consumer_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(th, NULL);
+        printf("  consumer %-24s floor %6.2f ns  scope %6.2f ns  ratio %.3f (%.3f), "
+               "%llu dropped\n", modes[m], f, sc, sc / f, worst,
+               (unsigned long long)(qpulse_dropped() - d0));
+        fflush(stdout);
+    }
+    qp_reader_close(r);
+    qpulse_shutdown();
+    shm_unlink(name);
+    return 0;
 }
 
 /* Phase 2, in a child with the default ring size: 5 M samples/s, paced. */
@@ -151,11 +471,17 @@ static int paced_child(double rate, double secs)
 int main(int argc, char **argv)
 {
     const char *daemon_path = "daemon/qpulsed";
-    unsigned threads = 4, rounds = 5;
+    unsigned threads = 4, rounds = 5, dthreads = 2, nprod = 2;
+    const char *phases = "12345";
     double secs = 3;
     int c;
-    while ((c = getopt(argc, argv, "d:t:n:r:s:")) != -1) {
+    static const struct option lopts[] = { { "threads", required_argument, NULL, 'T' },
+                                           { NULL, 0, NULL, 0 } };
+    while ((c = getopt_long(argc, argv, "d:t:n:r:s:P:p:", lopts, NULL)) != -1) {
         switch (c) {
+        case 'T': dthreads = (unsigned)atoi(optarg); break;
+        case 'P': nprod = (unsigned)atoi(optarg); break;
+        case 'p': phases = optarg; break;
         case 'd': daemon_path = optarg; break;
         case 't': threads = (unsigned)atoi(optarg); break;
         case 'n': samples = strtoul(optarg, NULL, 10); break;
@@ -163,7 +489,8 @@ int main(int argc, char **argv)
         case 's': secs = atof(optarg); break;
         default:
             fprintf(stderr, "usage: bench_drain [-d QPULSED] [-t THREADS] [-n SAMPLES] "
-                            "[-r ROUNDS] [-s SECONDS]\n");
+                            "[-r ROUNDS] [-s SECONDS] [--threads N] [-P PRODUCERS] "
+                            "[-p PHASES]\n");
             return 2;
         }
     }
@@ -179,8 +506,10 @@ int main(int argc, char **argv)
     snprintf(tmax, sizeof tmax, "%u", threads + 2);
     setenv("QPULSE_THREADS", tmax, 1);
     pid_t dpid = start_daemon(daemon_path, rundir);
+    int st;
 
     /* 1. drain rate */
+    if (strchr(phases, '1')) {
     printf("qpulsed drain benchmark: %u producer threads x %lu samples x %u rounds\n", threads,
            samples, rounds);
     double cpu0 = cpu_s(dpid), w0 = now_s();
@@ -200,17 +529,18 @@ int main(int argc, char **argv)
     double rate = (double)got / cpu;
     printf("  aggregated %lld of %lld recorded (%llu dropped by the producer)\n", got,
            (long long)qpulse_recorded(), dropped);
-    printf("  daemon CPU %.3f s over %.3f s wall: %.1f M samples/s on one core; "
+    printf("  daemon CPU %.3f s over %.3f s wall: %.1f M samples/s per core; "
            "ratio to the 20 M/s target: %.2f\n",
            cpu, wall, rate / 1e6, rate / 20e6);
+    }
 
     /* 2. drops at 5 M/s with the default ring */
+    if (strchr(phases, '2')) {
     printf("one producer at 5 M samples/s for %.0f s, default settings:\n", secs);
     fflush(stdout);
     pid_t child = fork();
     if (child == 0)
         _exit(paced_child(5e6, secs));
-    int st;
     waitpid(child, &st, 0);
     unsigned long long cd = 0;
     long long cgot = -1;
@@ -222,6 +552,19 @@ int main(int argc, char **argv)
     }
     printf("  daemon aggregated %lld, dropped %llu (target 0): %s\n", cgot, cd,
            cd == 0 ? "met" : "MISSED");
+    }
+
+    /* 4. scope cost with the daemon draining (1 drain thread's daemon is
+     * the one started above unless -d names another). */
+    if (strchr(phases, '4')) {
+        printf("a producer's scope cost while qpulsed drains it (%d rounds of %d scopes, "
+               "median):\n", COST_ROUNDS, BATCH);
+        fflush(stdout);
+        pid_t k = fork();
+        if (k == 0)
+            _exit(cost_child());
+        waitpid(k, &st, 0);
+    }
 
     /* 3. memory: the daemon's peak resident set against its flight
      * recorder's bound (qpulsed --history-mb, default 64 MiB) */
@@ -239,8 +582,34 @@ int main(int argc, char **argv)
            "64 MiB unless -d names a daemon started with another --history-mb\n",
            (double)hwm_kb / 1024, (double)rss_kb / 1024);
 
-    kill(dpid, SIGTERM);
-    waitpid(dpid, &st, 0);
+    stop_daemon(dpid);
+
+    /* 3. drain threads */
+    if (strchr(phases, '3')) {
+        printf("drain threads: %u producer processes flat out for %.0f s, %ld online cores\n",
+               nprod, secs, sysconf(_SC_NPROCESSORS_ONLN));
+        double cpu1, cpun;
+        double r1 = drain_rate(daemon_path, rundir, 1, nprod, secs, &cpu1);
+        printf("  --threads 1: %.1f M samples/s aggregated, daemon CPU %.2f cores\n", r1 / 1e6,
+               cpu1);
+        fflush(stdout);
+        double rn = drain_rate(daemon_path, rundir, dthreads, nprod, secs, &cpun);
+        printf("  --threads %u: %.1f M samples/s aggregated, daemon CPU %.2f cores\n", dthreads,
+               rn / 1e6, cpun);
+        printf("  ratio --threads %u / --threads 1: %.2f\n", dthreads, rn / r1);
+        fflush(stdout);
+    }
+
+    /* 5. consumer strategies, no daemon */
+    if (strchr(phases, '5')) {
+        printf("the same scope, 1 thread flat out, a consumer thread draining it:\n");
+        fflush(stdout);
+        pid_t k = fork();
+        if (k == 0)
+            _exit(consumer_child());
+        waitpid(k, &st, 0);
+    }
+
     char p[200];
     snprintf(p, sizeof p, "%s/%s.pid", rundir, ns);
     unlink(p);

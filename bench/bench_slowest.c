@@ -77,7 +77,7 @@ static int make_request(struct ev *e, uint64_t t0, int32_t tid, int outlier, uin
 static struct agg_op *ops[NOPS];
 static struct hist_tails tails;   /* the process's threads' tails */
 
-/* The drain callback's work per sample (daemon/procs.c on_events). */
+/* The drain callback's work per sample (daemon/drain.c on_events). */
 static void feed(const struct ev *e, size_t n, int full)
 {
     for (size_t i = 0; i < n; i++) {

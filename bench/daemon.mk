@@ -1,4 +1,5 @@
-## bench/daemon.mk: qpulsed's drain throughput and drops at 5 M samples/s
+## bench/daemon.mk: qpulsed's drain throughput, drops at 5 M samples/s, drain threads
+## (1 vs --threads N) and a producer's scope cost while it is drained
 ## (run: bench/bench_drain -d daemon/qpulsed from the build directory).
 noinst_PROGRAMS += bench/bench_drain
 bench_bench_drain_SOURCES = bench/bench_drain.c

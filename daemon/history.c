@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,19 @@
 
 #include "history.h"
 
-struct history hist_ring;
+__thread const struct hist_tail *hist_kept;
+struct history hist_ring = { .nlanes = 1 };
 
-int history_init(unsigned mb)
+static pthread_mutex_t tail_lock = PTHREAD_MUTEX_INITIALIZER;   /* tail_bytes */
+
+int history_init_lanes(unsigned mb, unsigned lanes)
 {
     history_fini();
+    if (lanes < 1)
+        lanes = 1;
+    if (lanes > HIST_LANES_MAX)
+        lanes = HIST_LANES_MAX;
+    hist_ring.nlanes = lanes;
     if (mb == 0)
         return 0;
     size_t bytes = (size_t)mb << 20;
@@ -31,10 +40,16 @@ int history_init(unsigned mb)
     hist_ring.v = v;
     /* An eighth for the threads' tails, the rest for the ring. */
     hist_ring.tail_bound = bytes / 8;
-    hist_ring.cap = (bytes - hist_ring.tail_bound) / sizeof(struct hist_rec);
-    hist_ring.head = 0;
-    hist_ring.pos = 0;
+    uint64_t per = (bytes - hist_ring.tail_bound) / sizeof(struct hist_rec) / lanes;
+    hist_ring.cap = per * lanes;
+    for (unsigned k = 0; k < lanes; k++)
+        hist_ring.lane[k] = (struct hist_lane){ hist_ring.v + k * per, per, 0, 0 };
     return 0;
+}
+
+int history_init(unsigned mb)
+{
+    return history_init_lanes(mb, 1);
 }
 
 void history_fini(void)
@@ -45,13 +60,13 @@ void history_fini(void)
     size_t tb = hist_ring.tail_bytes;
     memset(&hist_ring, 0, sizeof hist_ring);
     hist_ring.tail_bytes = tb;
+    hist_ring.nlanes = 1;
 }
 
 void history_clear(void)
 {
-    hist_ring.head = 0;
-    hist_ring.pos = 0;
-    hist_ring.kept = NULL;
+    for (unsigned k = 0; k < hist_ring.nlanes; k++)
+        hist_ring.lane[k].head = hist_ring.lane[k].pos = 0;
 }
 
 size_t history_bound(void)
@@ -61,7 +76,11 @@ size_t history_bound(void)
 
 size_t history_used(void)
 {
-    uint64_t n = hist_ring.head < hist_ring.cap ? hist_ring.head : hist_ring.cap;
+    uint64_t n = 0;
+    for (unsigned k = 0; k < hist_ring.nlanes; k++) {
+        const struct hist_lane *l = &hist_ring.lane[k];
+        n += l->head < l->cap ? l->head : l->cap;
+    }
     return (size_t)n * sizeof(struct hist_rec) + hist_ring.tail_bytes;
 }
 
@@ -72,27 +91,32 @@ struct hist_tail *history_tail_find(struct hist_tails *ts, int32_t tid)
             ts->last = i;
             return ts->t[i];
         }
+    /* A new thread: the drain threads share the tails' bound. */
+    pthread_mutex_lock(&tail_lock);
+    struct hist_tail *t = NULL;
     size_t need = sizeof(struct hist_tail) + (ts->n == ts->cap ? sizeof(void *) * (ts->cap + 4) : 0);
     if (hist_ring.tail_bytes + need > hist_ring.tail_bound) {
         hist_ring.tails_refused++;
-        return NULL;
+        goto out;
     }
     if (ts->n == ts->cap) {
         uint32_t nc = ts->cap ? ts->cap * 2 : 4;
         struct hist_tail **nt = realloc(ts->t, nc * sizeof *nt);
         if (!nt)
-            return NULL;
+            goto out;
         hist_ring.tail_bytes += (nc - ts->cap) * sizeof *nt;
         ts->t = nt;
         ts->cap = nc;
     }
-    struct hist_tail *t = calloc(1, sizeof *t);
+    t = calloc(1, sizeof *t);
     if (!t)
-        return NULL;
+        goto out;
     hist_ring.tail_bytes += sizeof *t;
     t->tid = tid;
     ts->last = ts->n;
     ts->t[ts->n++] = t;
+out:
+    pthread_mutex_unlock(&tail_lock);
     return t;
 }
 
@@ -105,13 +129,15 @@ void history_tails_clear(struct hist_tails *ts)
 void history_tails_free(struct hist_tails *ts)
 {
     for (uint32_t i = 0; i < ts->n; i++) {
-        if (hist_ring.kept == ts->t[i])
-            hist_ring.kept = NULL;
+        if (hist_kept == ts->t[i])
+            hist_kept = NULL;
         free(ts->t[i]);
     }
     free(ts->t);
     size_t b = (size_t)ts->n * sizeof(struct hist_tail) + (size_t)ts->cap * sizeof(void *);
+    pthread_mutex_lock(&tail_lock);
     hist_ring.tail_bytes = hist_ring.tail_bytes > b ? hist_ring.tail_bytes - b : 0;
+    pthread_mutex_unlock(&tail_lock);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -120,29 +146,31 @@ size_t history_threads(uint32_t proc, uint32_t op, uint64_t since, struct hist_t
                        size_t max, uint64_t *other, uint64_t *oldest)
 {
     size_t n = 0;
-    uint64_t first = history_first();
     *other = 0;
     *oldest = 0;
-    for (uint64_t i = first; i < hist_ring.head; i++) {
-        const struct hist_rec *r = history_at(i);
-        if (!*oldest || r->start < *oldest)
-            *oldest = r->start;
-        if (r->proc != proc || r->op != op || r->start < since)
-            continue;
-        size_t k = 0;
-        while (k < n && v[k].tid != r->tid)
-            k++;
-        if (k == n) {
-            if (n == max) {
-                ++*other;
+    for (unsigned ln = 0; ln < hist_ring.nlanes; ln++) {
+        const struct hist_lane *l = &hist_ring.lane[ln];
+        for (uint64_t k = l->head > l->cap ? l->head - l->cap : 0; k < l->head; k++) {
+            const struct hist_rec *r = &l->v[k % l->cap];
+            if (!*oldest || r->start < *oldest)
+                *oldest = r->start;
+            if (r->proc != proc || r->op != op || r->start < since)
                 continue;
+            size_t i = 0;
+            while (i < n && v[i].tid != r->tid)
+                i++;
+            if (i == n) {
+                if (n == max) {
+                    ++*other;
+                    continue;
+                }
+                v[n++] = (struct hist_thread){ r->tid, 0, 0, 0 };
             }
-            v[n++] = (struct hist_thread){ r->tid, 0, 0, 0 };
+            v[i].count++;
+            v[i].total += r->dur;
+            if (r->dur > v[i].max)
+                v[i].max = r->dur;
         }
-        v[k].count++;
-        v[k].total += r->dur;
-        if (r->dur > v[k].max)
-            v[k].max = r->dur;
     }
     return n;
 }

@@ -8,7 +8,9 @@
  * before it in the ring; slowest.c walks back from a sample to collect them.
  *
  * The ring's memory is reserved once and touched as it fills, so an idle
- * daemon does not pay for the bound it was given.  Main thread only.
+ * daemon does not pay for the bound it was given.  Written by the drain
+ * threads (each its own lane, below), read by the main thread between
+ * drains.
  *
  * So that a busy thread cannot push a quiet one out entirely, each thread
  * also keeps its own last HIST_TAIL_N samples in a small tail (struct
@@ -36,15 +38,28 @@ struct hist_rec {
     uint32_t proc;       /* the process's history id (struct proc.hid) */
 };
 
-struct history {
+/* With several drain threads (qpulsed --threads) the ring is cut into one
+ * lane per thread, each written by its own thread only: a process's
+ * samples go to the lane of the thread that drains it (always the same),
+ * so what ran inside a sample still sits just before it in its lane.  A
+ * record's index is (its position in its lane) x lanes + lane: with one
+ * lane, the position in the ring. */
+#define HIST_LANES_MAX 64
+struct hist_lane {
     struct hist_rec *v;  /* cap records */
-    uint64_t cap;        /* 0: the recorder is off */
+    uint64_t cap;
     uint64_t head;       /* records ever written; the newest is head - 1 */
     uint64_t pos;        /* head % cap, kept without a division */
+} __attribute__((aligned(64)));
+
+struct history {
+    struct hist_rec *v;  /* cap records, the lanes one after another */
+    uint64_t cap;        /* 0: the recorder is off */
+    unsigned nlanes;
+    struct hist_lane lane[HIST_LANES_MAX];
     size_t tail_bytes;   /* held by every process's tails */
     size_t tail_bound;   /* their share of the bound */
     uint64_t tails_refused;  /* threads given no tail: the share was used */
-    const struct hist_tail *kept;  /* where history_keep() put the last record */
 };
 
 /* A thread's last samples, with their ring indices (a sample the ring
@@ -66,32 +81,62 @@ struct hist_tails {
 };
 
 extern struct history hist_ring;
+/* The tail history_keep() last wrote on this thread (NULL: none, the
+ * share was used): a slowest sample's tree starts there (slowest.c). */
+extern __thread const struct hist_tail *hist_kept;
 
-/* Reserves the ring for `mb` MiB (0 turns the recorder off).  0 or -ENOMEM. */
+/* Reserves the ring for `mb` MiB (0 turns the recorder off) in `lanes`
+ * lanes (1..HIST_LANES_MAX).  0 or -ENOMEM. */
+int history_init_lanes(unsigned mb, unsigned lanes);
 int history_init(unsigned mb);
 void history_fini(void);
 /* Forgets every record (RESET). */
 void history_clear(void);
 
+static inline struct hist_lane *history_lane_of(uint64_t i)
+{
+    return &hist_ring.lane[hist_ring.nlanes > 1 ? i % hist_ring.nlanes : 0];
+}
+
+/* The record of index i (one the ring still holds, see history_held). */
 static inline struct hist_rec *history_at(uint64_t i)
 {
-    return &hist_ring.v[i % hist_ring.cap];
+    const struct hist_lane *l = history_lane_of(i);
+    uint64_t k = hist_ring.nlanes > 1 ? i / hist_ring.nlanes : i;
+    return &l->v[k % l->cap];
 }
 
-/* The oldest index still held. */
-static inline uint64_t history_first(void)
+/* Whether the ring still holds index i. */
+static inline int history_held(uint64_t i)
 {
-    return hist_ring.head > hist_ring.cap ? hist_ring.head - hist_ring.cap : 0;
+    const struct hist_lane *l = history_lane_of(i);
+    uint64_t k = hist_ring.nlanes > 1 ? i / hist_ring.nlanes : i;
+    return l->cap && k < l->head && k + l->cap >= l->head;
 }
 
-/* Appends one record; returns its index.  Needs cap > 0. */
-static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, int32_t tid,
-                                   uint32_t op, uint32_t parent, uint32_t proc)
+/* The index before i in its lane, or UINT64_MAX when the lane no longer
+ * holds it. */
+static inline uint64_t history_prev(uint64_t i)
 {
-    uint64_t i = hist_ring.head++;
-    struct hist_rec *r = &hist_ring.v[hist_ring.pos];
-    if (++hist_ring.pos == hist_ring.cap)
-        hist_ring.pos = 0;
+    const struct hist_lane *l = history_lane_of(i);
+    uint64_t n = hist_ring.nlanes, k = n > 1 ? i / n : i;
+    uint64_t first = l->head > l->cap ? l->head - l->cap : 0;
+    if (k == 0 || k - 1 < first)
+        return UINT64_MAX;
+    return i - n;
+}
+
+/* Appends one record to lane `lane`; returns its index.  Needs cap > 0;
+ * only the thread that drains the lane's processes writes to it. */
+static inline uint64_t history_add_lane(unsigned lane, uint64_t start, uint64_t dur,
+                                        uint64_t self, int32_t tid, uint32_t op,
+                                        uint32_t parent, uint32_t proc)
+{
+    struct hist_lane *l = &hist_ring.lane[lane];
+    uint64_t i = l->head++ * hist_ring.nlanes + lane;
+    struct hist_rec *r = &l->v[l->pos];
+    if (++l->pos == l->cap)
+        l->pos = 0;
 #if defined(__x86_64__) && !defined(QPD_HISTORY_PLAIN)
     /* Streaming stores: the ring is written once and read rarely, so its
      * lines need not be fetched first nor evict the statistics. */
@@ -111,6 +156,12 @@ static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, 
     r->proc = proc;
 #endif
     return i;
+}
+
+static inline uint64_t history_add(uint64_t start, uint64_t dur, uint64_t self, int32_t tid,
+                                   uint32_t op, uint32_t parent, uint32_t proc)
+{
+    return history_add_lane(0, start, dur, self, tid, op, parent, proc);
 }
 
 /* One thread's samples of one op in the recorder (history_threads()). */
@@ -136,13 +187,13 @@ static inline void history_keep(struct hist_tails *ts, const struct hist_rec *r,
     if (__builtin_expect(ts->n != 0 && ts->t[ts->last]->tid == r->tid, 1))
         t = ts->t[ts->last];
     else if (!(t = history_tail_find(ts, r->tid))) {
-        hist_ring.kept = NULL;
+        hist_kept = NULL;
         return;
     }
     unsigned k = (unsigned)(t->head++ % HIST_TAIL_N);
     t->v[k] = *r;
     t->idx[k] = idx;
-    hist_ring.kept = t;
+    hist_kept = t;
 }
 /* Forgets a process's tails (RESET), or frees them (the process is
  * forgotten). */

@@ -5,7 +5,8 @@ lib_libqpulse_internal_la_SOURCES += lib/hist.c lib/hist.h
 bin_PROGRAMS += daemon/qpulsed
 daemon_qpulsed_SOURCES = daemon/main.c daemon/qpulsed.h daemon/access.c \
 	daemon/state.c daemon/state.h daemon/restart.c daemon/log.c daemon/log.h \
-	daemon/jw.c daemon/jw.h daemon/agg.c daemon/agg.h daemon/procs.c daemon/render.c \
+	daemon/jw.c daemon/jw.h daemon/agg.c daemon/agg.h daemon/procs.c daemon/procs.h \
+	daemon/discover.c daemon/drain.c daemon/procstat.c daemon/tick.c daemon/render.c \
 	daemon/server.c daemon/prom.c daemon/prom.h daemon/prom_fmt.c \
 	daemon/prom_native.c daemon/prom_native.h daemon/budgets.c \
 	daemon/history.c daemon/history.h daemon/trace.c daemon/slowest.c daemon/slowest.h \

@@ -66,7 +66,7 @@ double real_s(void)
 
 enum { OPT_NS = QP_OPT_LONG, OPT_LISTEN, OPT_WINDOW, OPT_RETAIN, OPT_BUDGETS, OPT_DAEMON,
        OPT_PIDFILE, OPT_LOGFILE, OPT_STATE, OPT_VERSION, OPT_HISTORY, OPT_SLOWEST,
-       OPT_DUMPDIR, OPT_RETAIN_MAX };
+       OPT_DUMPDIR, OPT_RETAIN_MAX, OPT_THREADS };
 
 /* The one table of options: getopt_long's table and --help come from it. */
 static const struct qp_opt opt_defs[] = {
@@ -78,6 +78,7 @@ static const struct qp_opt opt_defs[] = {
     { "budgets", OPT_BUDGETS, "FILE", "none", "latency budgets to check and log" },
     { "history-mb", OPT_HISTORY, "MB", "64", "memory for the flight recorder of raw samples (0 = off)" },
     { "slowest", OPT_SLOWEST, "K", "5", "slowest samples kept per operation and second (0-100)" },
+    { "threads", OPT_THREADS, "N", "cores - 1, at most 8", "threads that drain and aggregate the samples (1-64)" },
     { "dump-dir", OPT_DUMPDIR, "DIR", "none", "write a trace of the recent history there on a budget breach" },
     { "daemon", OPT_DAEMON, NULL, NULL, "detach and run in the background" },
     { "pidfile", OPT_PIDFILE, "FILE", "none", "also write the pid to FILE" },
@@ -137,6 +138,13 @@ static unsigned parse_whole(const char *opt, const char *what, const char *s, un
 #define parse_seconds(opt, s, lo, hi) parse_whole(opt, " of seconds", s, lo, hi)
 #define parse_count(opt, s, lo, hi) parse_whole(opt, "", s, lo, hi)
 
+/* --threads by default: a core for the producers, at most 8, at least 1. */
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}
+
 static void parse_options(int argc, char **argv)
 {
     struct qpd_config *c = &qpd.cfg;
@@ -146,6 +154,7 @@ static void parse_options(int argc, char **argv)
     c->retain_max = 5000;
     c->history_mb = 64;
     c->slowest = 5;
+    c->threads = default_threads();
     int ch, bad = 0;
     while ((ch = qp_opts_next(&prog, argc, argv)) != -1) {
         switch (ch) {
@@ -158,6 +167,7 @@ static void parse_options(int argc, char **argv)
         case OPT_HISTORY: c->history_mb = parse_count("history-mb", optarg, 0, 1u << 20); break;
         case OPT_SLOWEST: c->slowest = parse_count("slowest", optarg, 0, SLOW_K_MAX); break;
         case OPT_DUMPDIR: c->dump_dir = optarg; break;
+        case OPT_THREADS: c->threads = parse_count("threads", optarg, 1, DRAIN_THREADS_MAX); break;
         case OPT_DAEMON: c->daemonize = 1; break;
         case OPT_PIDFILE: c->pidfile = optarg; break;
         case OPT_LOGFILE: c->log_file = optarg; break;
@@ -521,12 +531,14 @@ int main(int argc, char **argv)
     if (qpd.cfg.daemonize)
         daemonize();
     qpd.start_mono = mono_ns();
-    if (history_init(qpd.cfg.history_mb) < 0)
+    if (history_init_lanes(qpd.cfg.history_mb, qpd.cfg.threads) < 0)
         fatalx("--history-mb %u: cannot reserve the memory", qpd.cfg.history_mb);
     write_pidfiles();
     int sig_fd = signals_init();
     if (procs_init() < 0)
         fatalx("namespace name too long");
+    if (drain_start(qpd.cfg.threads) < 0)
+        fatalx("--threads %u: cannot start the drain threads", qpd.cfg.threads);
     if (server_init() < 0)
         fatalx("cannot serve clients; exiting");
     if (qpd.cfg.listen) {
@@ -569,6 +581,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&qpd.lock);
     prom_stop();
     server_fini();
+    drain_stop();
     procs_fini();
     history_fini();
     qp_budgets_free(qpd.budgets);

@@ -2,7 +2,10 @@
  * qpulsed.h — the collector daemon's shared state and its modules:
  *
  *   main.c    options, start-up, the one poll loop, signals, shutdown
- *   procs.c   finding segments, draining them, exited/dead processes, /proc
+ *   procs.c   the process table: attach, close, compact, retain, forget, reset
+ *   discover.c finding segments (inotify, rescans, pending and skipped names)
+ *   drain.c   draining them into agg.c, the recorder and slowest samples
+ *   procstat.c /proc usage; tick.c the once-a-second tick (exits, budgets)
  *   agg.c     per-operation statistics and the sliding window
  *   render.c  the snapshot JSON of docs/PROTOCOL.md
  *   server.c  the local socket (PING, SNAPSHOT, VIEW, HISTORY, RESET)
@@ -19,8 +22,9 @@
  *   slowest.c the slowest samples of each op, with what ran inside them
  *
  * Everything runs on the main thread except prom.c's handler, which takes
- * qpd.lock; the main loop holds qpd.lock while it changes the process table
- * or the statistics.
+ * qpd.lock, and the drain threads (--threads, drain.c), which the main
+ * thread runs fork-join while it holds qpd.lock; the main loop holds
+ * qpd.lock while it changes the process table or the statistics.
  */
 #ifndef QPULSED_H
 #define QPULSED_H
@@ -81,6 +85,10 @@ struct proc {
     uint64_t *op_drop, *op_drop_base;
     uint32_t nop_drop;
     uint64_t op_drop_seen;      /* qp_reader_dropped() at that read */
+    /* Left by a drain thread for the main thread (drain.c): the segment
+     * turned unreadable (-errno), or was found EXITED and drained to its end. */
+    long drain_err;
+    int drain_exited;
 };
 
 /* Samples of op i of p dropped since it started or the last RESET. */
@@ -106,6 +114,7 @@ struct qpd_config {
     unsigned history_mb;        /* flight recorder bound */
     unsigned slowest;           /* K slowest samples kept per op and second */
     const char *dump_dir;       /* where a budget breach writes a trace */
+    unsigned threads;           /* drain threads (--threads) */
 };
 
 struct qpd {
@@ -138,7 +147,7 @@ extern struct qpd qpd;
 int64_t mono_ns(void);
 double real_s(void);
 
-/* procs.c */
+/* procs.c, discover.c, drain.c, tick.c (procs.h: among themselves) */
 int procs_init(void);
 void procs_fini(void);
 /* inotify fd to poll, or -1. */
@@ -156,6 +165,11 @@ unsigned procs_pending(void);
 int64_t procs_pending_due(void);
 /* Once a second: /proc stats, exits and deaths, retention, window p99. */
 void procs_tick_second(void);
+/* drain.c: starts the n - 1 drain threads beside the main one (0 or
+ * -errno), and stops them. */
+#define DRAIN_THREADS_MAX 64
+int drain_start(unsigned n);
+void drain_stop(void);
 /* Final drain at shutdown; removes the segments of exited processes. */
 void procs_shutdown(void);
 void procs_reset(void);

@@ -231,14 +231,13 @@ static int walk_take(struct walk *w, const struct hist_rec *r)
 static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur, int32_t tid,
                                     uint32_t proc)
 {
-    if (!hist_ring.cap || hidx >= hist_ring.head)
+    if (!hist_ring.cap || !history_held(hidx))
         return NULL;
-    uint64_t first = history_first();
     struct slow_node buf[SLOW_NODES_MAX];
     struct walk w = { start, dur, start + dur, buf, 0, 0 };
     int over = 0;
     uint64_t from = hidx;   /* the ring is walked down from below this */
-    const struct hist_tail *tl = hist_ring.kept;
+    const struct hist_tail *tl = hist_kept;
     if (tl && tl->head && tl->tid == tid && tl->idx[(tl->head - 1) % HIST_TAIL_N] == hidx) {
         uint64_t lo = tl->head > HIST_TAIL_N ? tl->head - HIST_TAIL_N : 0;
         for (uint64_t k = tl->head - 1; k-- > lo && !over;)
@@ -249,7 +248,8 @@ static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur,
             from = tl->idx[lo % HIST_TAIL_N];
     }
     unsigned walked = 0;
-    for (uint64_t i = from; !over && i-- > first;) {
+    /* Back through hidx's lane: the lane of the thread that drained it. */
+    for (uint64_t i = history_prev(from); !over && i != UINT64_MAX; i = history_prev(i)) {
         const struct hist_rec *r = history_at(i);
         if (r->proc != proc || r->tid != tid) {
             if (++walked > SLOW_WALK_MAX)

@@ -79,6 +79,12 @@ static int sel_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+static int start_cmp(const void *a, const void *b)
+{
+    const struct sel_ent *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
 static void meta(jw_t *w, const char *what, long pid, long tid, const char *name)
 {
     jw_obj_begin(w);
@@ -142,7 +148,6 @@ static int add_ent(struct sel_ent **v, size_t *n, size_t *cap, const struct hist
 
 size_t history_trace(jw_t *w, const struct history_sel *sel)
 {
-    uint64_t first = history_first(), head = hist_ring.head;
     size_t n = 0, cap = 0;
     struct sel_ent *v = NULL;
     uint64_t base = UINT64_MAX;
@@ -154,16 +159,23 @@ size_t history_trace(jw_t *w, const struct history_sel *sel)
             uint64_t k0 = tl->head > HIST_TAIL_N ? tl->head - HIST_TAIL_N : 0;
             for (uint64_t k = k0; k < tl->head; k++) {
                 unsigned j = (unsigned)(k % HIST_TAIL_N);
-                if (tl->idx[j] >= first)
+                if (history_held(tl->idx[j]))
                     continue;   /* the ring has it */
                 if (add_ent(&v, &n, &cap, &tl->v[j], tl->idx[j], sel, &base) < 0)
                     goto full;
             }
         }
-    for (uint64_t i = first; i < head; i++)
-        if (add_ent(&v, &n, &cap, history_at(i), i, sel, &base) < 0)
-            break;
+    for (unsigned k = 0; k < hist_ring.nlanes && hist_ring.cap; k++) {
+        const struct hist_lane *l = &hist_ring.lane[k];
+        for (uint64_t i = l->head > l->cap ? l->head - l->cap : 0; i < l->head; i++)
+            if (add_ent(&v, &n, &cap, &l->v[i % l->cap], i * hist_ring.nlanes + k, sel,
+                        &base) < 0)
+                goto full;
+    }
 full:;
+    /* Several lanes (drain threads): oldest first is by start. */
+    if (hist_ring.nlanes > 1 && n > TRACE_MAX_EVENTS)
+        qsort(v, n, sizeof *v, start_cmp);
     /* A trace must reach its reader whole (replies are bounded): keep the
      * newest TRACE_MAX_EVENTS samples. */
     size_t skipped = 0;

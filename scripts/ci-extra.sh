@@ -74,14 +74,16 @@ stage_asan() {
 stage_tsan() {
   local dir="$parent/_build-tsan"
   # No --enable-werror: GCC warns (-Wtsan) that TSan does not model the
-  # seq_cst fence in daemon/procs.c's shutdown; that fence orders a store
+  # seq_cst fence in daemon/drain.c's shutdown; that fence orders a store
   # against another process's load, which no TSan could check anyway.
   configured_tree "$dir" --enable-tests=yes --enable-sanitizers=thread || return 1
-  # The drain tests: the daemon end to end, killed, restarted, and every
-  # reliability test.  The other daemon tests poll with limits (10 s) that
+  # The drain tests: the daemon end to end, killed, restarted, with
+  # several drain threads, and every reliability test.  The other daemon tests poll with limits (10 s) that
   # a daemon slowed 5-15x by TSan can miss; they run under ASan and
   # valgrind.
   local tests="tests/test_reliability_ring tests/daemon-basic.sh tests/daemon-kill.sh"
+  # Several drain threads (--threads 3) on many producers.
+  tests="$tests tests/daemon-threads.sh"
   tests="$tests tests/daemon-restart.sh $(cd "$src" && ls tests/reliability-*.sh | tr '\n' ' ')"
   TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1 \
   QPULSE_SANITIZED=thread \

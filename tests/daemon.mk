@@ -35,7 +35,7 @@ endif
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
 	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
 	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh \
-	tests/daemon-attach.sh tests/daemon-op-drops.sh
+	tests/daemon-attach.sh tests/daemon-op-drops.sh tests/daemon-threads.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
 
