@@ -94,6 +94,20 @@ static view_row_t *rows_push(view_rows_t *rows)
     return &rows->v[rows->n++];
 }
 
+/* Room for n more rows at once (the doubling of rows_push() copies tens of
+ * megabytes on a large host); 0 or -ENOMEM. */
+static int rows_reserve(view_rows_t *rows, size_t n)
+{
+    if (rows->cap - rows->n >= n)
+        return 0;
+    view_row_t *v = realloc(rows->v, (rows->n + n) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    rows->v = v;
+    rows->cap = rows->n + n;
+    return 0;
+}
+
 void view_rows_free(view_rows_t *rows)
 {
     free(rows->v);
@@ -547,6 +561,20 @@ static void rows_sort(view_row_t *v, size_t n, const view_settings_t *s)
         qsort(v, n, sizeof *v, row_cmp);
 }
 
+static int row_ptr_cmp(const void *a, const void *b)
+{
+    return row_cmp(*(const view_row_t *const *)a, *(const view_row_t *const *)b);
+}
+
+/* The same order for pointers to rows: a row is some 500 bytes, and the
+ * daemon sorts the ops of a thousand processes on every VIEW. */
+static void row_ptrs_sort(const view_row_t **v, size_t n, const view_settings_t *s)
+{
+    sort_settings = s;
+    if (n > 1)
+        qsort(v, n, sizeof *v, row_ptr_cmp);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Tree                                                                    */
 /* ---------------------------------------------------------------------- */
@@ -700,8 +728,14 @@ static int build_by_process(m_ctx_t *c)
         }
     }
     rows_sort(heads, nh, c->s);
-    int r = 0;
-    view_row_t *ops = NULL;
+    size_t most = 1, all = nh;
+    for (size_t h = 0; h < nh; h++) {
+        all += c->units[heads[h].depth].nops;
+        if (c->units[heads[h].depth].nops > most)
+            most = c->units[heads[h].depth].nops;
+    }
+    const view_row_t **ops = malloc(most * sizeof *ops);
+    int r = ops && rows_reserve(c->rows, all) == 0 ? 0 : -ENOMEM;
     for (size_t h = 0; h < nh && r == 0; h++) {
         m_unit_t *u = &c->units[heads[h].depth];
         int pm = !*f || proc_matches(u, f);
@@ -712,26 +746,20 @@ static int build_by_process(m_ctx_t *c)
         }
         *pr = heads[h];
         pr->depth = 0;
-        free(ops);
-        ops = calloc(u->nops ? u->nops : 1, sizeof *ops);
-        if (!ops) {
-            r = -ENOMEM;
-            break;
-        }
         size_t n = 0;
         for (size_t j = 0; j < u->nops; j++) {
             if (c->s->tree && u->ops[j].nested)
                 continue;
             if (pm || op_matches(&u->ops[j].row, f))
-                ops[n++] = u->ops[j].row;
+                ops[n++] = &u->ops[j].row;
         }
         if (c->s->tree && n == 0 && u->nops > 0)    /* only cycles: show all */
             for (size_t j = 0; j < u->nops; j++)
                 if (pm || op_matches(&u->ops[j].row, f))
-                    ops[n++] = u->ops[j].row;
-        rows_sort(ops, n, c->s);
+                    ops[n++] = &u->ops[j].row;
+        row_ptrs_sort(ops, n, c->s);
         for (size_t j = 0; j < n && r == 0; j++)
-            r = emit_op(c, u, &ops[j]);
+            r = emit_op(c, u, ops[j]);
     }
     free(ops);
     free(heads);
