@@ -23,6 +23,10 @@ EXTRA_DIST += bench/mem_real.sh
 ## short `qpulse run` processes: bench/retain_mem.sh BUILDDIR [N] [OPTIONS].
 EXTRA_DIST += bench/retain_mem.sh
 
+## Daemon CPU and memory against processes x operations x rate, with real
+## producers: bench/daemon_cost.sh BUILDDIR [SECONDS] [PROCSxRATE ...].
+EXTRA_DIST += bench/daemon_cost.sh
+
 ## The flight recorder and slowest samples: exactness with injected outliers,
 ## cost per sample against the statistics alone, memory.
 noinst_PROGRAMS += bench/bench_slowest
