@@ -99,6 +99,7 @@ static void build_template(void)
     h.magic = QP_MAGIC;
     h.major = QP_LAYOUT_MAJOR;
     h.minor = QP_LAYOUT_MINOR;
+    memset(h.slots_used, 0xff, sizeof h.slots_used);   /* every slot in use */
     h.header_size = QP_HEADER_SIZE;
     h.word_size = sizeof(void *);
     h.sample_size = sizeof(qp_sample_t);

@@ -18,6 +18,7 @@
 #define qp_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define qp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define qp_fetch_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define qp_fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELEASE)
 /* Strong compare-and-swap with acq_rel on success, acquire on failure. */
 #define qp_cas(p, expp, v)                                                     \
     __atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)

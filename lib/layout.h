@@ -47,8 +47,10 @@
  * sets, 131072 operations and 16 MiB of strings. */
 #define QP_LAYOUT_MAJOR 2u
 /* Minor 1: op_dropped_off, the samples dropped per operation (a minor-0
- * segment has 0 there: only the process-wide counters). */
-#define QP_LAYOUT_MINOR 1u
+ * segment has 0 there: only the process-wide counters).
+ * Minor 2: slots_used, a bit for every slot a thread ever claimed, so a
+ * reader looks at those slots only (a minor-1 segment: every slot). */
+#define QP_LAYOUT_MINOR 2u
 #define QP_HEADER_SIZE 4096u
 #define QP_CACHELINE 64u
 #define QP_PAGE 4096u
@@ -143,7 +145,13 @@ struct qp_seg_header {
      * process counter above.  0: not kept. */
     uint64_t op_dropped_off;
 
-    uint8_t reserved[3576];       /* room to grow; zero */
+    /* Minor >= 2.  Bit i set (atomic or, when a thread claims slot i, before
+     * it publishes a record there) once slot i has ever been claimed; never
+     * cleared.  A reader polls only these slots: a process of 2 threads
+     * costs it 2 slots, not QP_DEFAULT_SLOTS. */
+    uint64_t slots_used[QP_MAX_SLOTS / 64];
+
+    uint8_t reserved[3064];       /* room to grow; zero */
 };
 
 /* One operation set. */

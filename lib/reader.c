@@ -42,6 +42,11 @@ struct qp_reader {
     const struct qp_slot *slots;
     const qp_sample_t *rings;
     uint64_t *tails;              /* our copy of the consumer tails */
+    /* The slots ever claimed, the ones worth looking at (minor >= 2; else
+     * all): used[0..nused), rebuilt when the bits (a copy in used_bits)
+     * change. */
+    uint32_t *used, nused;
+    uint64_t *used_bits;
     /* tables copied out */
     uint32_t nsets, nops;
     char **set_names;             /* nsets */
@@ -325,7 +330,9 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
     r->slots = (const struct qp_slot *)(base + h->slots_off);
     r->rings = (const qp_sample_t *)(base + h->rings_off);
     r->tails = calloc(h->slot_count, sizeof *r->tails);
-    if (!r->tails) {
+    r->used = calloc(h->slot_count, sizeof *r->used);
+    r->used_bits = calloc((h->slot_count + 63) / 64, sizeof *r->used_bits);
+    if (!r->tails || !r->used || !r->used_bits) {
         qp_reader_close(r);
         return fail(err, errlen, -ENOMEM, "out of memory");
     }
@@ -392,6 +399,8 @@ void qp_reader_close(qp_reader_t *r)
         return;
     free_tables(r);
     free(r->tails);
+    free(r->used);
+    free(r->used_bits);
     if (r->cons)
         munmap(r->cons, r->cons_size);
     if (r->base)
@@ -502,6 +511,37 @@ const qp_op_info_t *qp_reader_op(const qp_reader_t *r, uint32_t op)
 /* Drain                                                                   */
 /* ---------------------------------------------------------------------- */
 
+/* Brings r->used up to date with the segment's bits of claimed slots (one
+ * load per 64 slots when nothing changed).  A segment older than minor 2
+ * has no bits: every slot.  Call under GUARD_BEGIN. */
+static void used_update(qp_reader_t *r)
+{
+    const struct qp_seg_header *h = &r->hdr;
+    if (h->minor < 2) {
+        if (r->nused != h->slot_count)
+            for (r->nused = 0; r->nused < h->slot_count; r->nused++)
+                r->used[r->nused] = r->nused;
+        return;
+    }
+    const struct qp_seg_header *sh = (const void *)r->base;
+    uint32_t words = (h->slot_count + 63) / 64;
+    int changed = 0;
+    for (uint32_t w = 0; w < words; w++) {
+        /* Pairs with the release or in the slot's claim. */
+        uint64_t b = qp_load_acquire(&sh->slots_used[w]);
+        if (b != r->used_bits[w]) {
+            r->used_bits[w] = b;
+            changed = 1;
+        }
+    }
+    if (!changed)
+        return;
+    r->nused = 0;
+    for (uint32_t i = 0; i < h->slot_count; i++)
+        if (r->used_bits[i / 64] & (1ull << (i % 64)))
+            r->used[r->nused++] = i;
+}
+
 static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max);
 
 long qp_reader_drain(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
@@ -543,7 +583,9 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
     int refreshed = 0;
     const double k = r->info.ns_per_tick;
 
-    for (uint32_t i = 0; i < h->slot_count && total < max; i++) {
+    used_update(r);
+    for (uint32_t u = 0; u < r->nused && total < max; u++) {
+        const uint32_t i = r->used[u];
         /* Pairs with the release store of the head in qpulse__push(): the
          * records below head are complete. */
         uint64_t head = qp_load_acquire(&r->slots[i].head);
@@ -627,7 +669,9 @@ uint64_t qp_reader_pending(qp_reader_t *r)
 {
     uint64_t n = 0;
     GUARD_BEGIN(0);
-    for (uint32_t i = 0; i < r->hdr.slot_count; i++) {
+    used_update(r);
+    for (uint32_t u = 0; u < r->nused; u++) {
+        const uint32_t i = r->used[u];
         uint64_t head = qp_load_acquire(&r->slots[i].head);
         if (head > r->tails[i])
             n += head - r->tails[i];
@@ -640,7 +684,9 @@ double qp_reader_max_fill(qp_reader_t *r)
 {
     uint64_t worst = 0;
     GUARD_BEGIN(1.0);
-    for (uint32_t i = 0; i < r->hdr.slot_count; i++) {
+    used_update(r);
+    for (uint32_t u = 0; u < r->nused; u++) {
+        const uint32_t i = r->used[u];
         uint64_t head = qp_load_acquire(&r->slots[i].head);
         if (head > r->tails[i] && head - r->tails[i] > worst)
             worst = head - r->tails[i];
@@ -656,8 +702,9 @@ uint64_t qp_reader_dropped(qp_reader_t *r)
     uint64_t n = 0;
     GUARD_BEGIN(0);
     n = qp_load_relaxed(&sh->dropped_noslot) + qp_load_relaxed(&sh->dropped_error);
-    for (uint32_t i = 0; i < r->hdr.slot_count; i++)
-        n += qp_load_relaxed(&r->slots[i].dropped);
+    used_update(r);
+    for (uint32_t u = 0; u < r->nused; u++)
+        n += qp_load_relaxed(&r->slots[r->used[u]].dropped);
     GUARD_END();
     return n;
 }
@@ -720,8 +767,9 @@ uint32_t qp_reader_threads(qp_reader_t *r)
 {
     uint32_t n = 0;
     GUARD_BEGIN(0);
-    for (uint32_t i = 0; i < r->hdr.slot_count; i++)
-        n += qp_load_relaxed(&r->slots[i].state) == QP_SLOT_CLAIMED;
+    used_update(r);
+    for (uint32_t u = 0; u < r->nused; u++)
+        n += qp_load_relaxed(&r->slots[r->used[u]].state) == QP_SLOT_CLAIMED;
     GUARD_END();
     return n;
 }

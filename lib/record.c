@@ -946,6 +946,10 @@ static uint64_t slot_claim(void)
         }
         s->tid = tid;
         s->claims++;
+        /* Before any record of this slot is published (the head's release
+         * store orders it): a reader then looks at this slot too. */
+        if (!(qp_load_relaxed(&h->slots_used[i / 64]) & (1ull << (i % 64))))
+            qp_fetch_or(&h->slots_used[i / 64], 1ull << (i % 64));
         t->ring = seg_ring(i);
         t->head_pub = &s->head;
         t->head = head;

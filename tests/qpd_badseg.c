@@ -35,6 +35,7 @@ static size_t layout(struct qp_seg_header *h)
     h->magic = QP_MAGIC;
     h->major = QP_LAYOUT_MAJOR;
     h->minor = QP_LAYOUT_MINOR;
+    memset(h->slots_used, 0xff, sizeof h->slots_used);   /* every slot in use */
     h->header_size = QP_HEADER_SIZE;
     h->word_size = 8;
     h->sample_size = sizeof(qp_sample_t);

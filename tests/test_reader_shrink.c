@@ -38,6 +38,7 @@ static void make_segment(unsigned n)
     h.magic = QP_MAGIC;
     h.major = QP_LAYOUT_MAJOR;
     h.minor = QP_LAYOUT_MINOR;
+    memset(h.slots_used, 0xff, sizeof h.slots_used);   /* every slot in use */
     h.header_size = QP_HEADER_SIZE;
     h.word_size = 8;
     h.sample_size = sizeof(qp_sample_t);
@@ -145,5 +146,49 @@ Test(reader_shrink, detach_after_partial_shrink)
     cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 5);
     cr_assert_eq(ftruncate(seg_fd, QP_HEADER_SIZE), 0);
     cr_assert_eq(qp_reader_set_daemon(r, 0), -EFAULT);
+    qp_reader_close(r);
+}
+
+/* Rewrites the made segment's minor version and claimed-slot bits. */
+static void set_slots_used(uint16_t minor, uint64_t bits)
+{
+    struct qp_seg_header *h = mmap(NULL, QP_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                   seg_fd, 0);
+    cr_assert_neq(h, MAP_FAILED);
+    h->minor = minor;
+    memset(h->slots_used, 0, sizeof h->slots_used);
+    h->slots_used[0] = bits;
+    munmap(h, QP_HEADER_SIZE);
+}
+
+/* A segment from before the claimed-slot bits (minor 1): every slot is
+ * looked at. */
+Test(reader_shrink, minor1_segment_reads_every_slot)
+{
+    make_segment(10);
+    set_slots_used(1, 0);
+    qp_reader_t *r;
+    char err[256] = "";
+    cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 10);
+    qp_reader_close(r);
+}
+
+/* Minor 2: only claimed slots are polled, and a slot whose bit appears
+ * after the reader opened (a thread's first sample) is read from then on,
+ * all of it. */
+Test(reader_shrink, slot_read_once_its_bit_is_set)
+{
+    make_segment(10);
+    set_slots_used(2, 0);
+    qp_reader_t *r;
+    char err[256] = "";
+    cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qp_reader_pending(r), 0);
+    cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 0);
+    set_slots_used(2, 1);
+    cr_assert_eq(qp_reader_pending(r), 10);
+    cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 10);
+    cr_assert_eq(qp_reader_consumed(r), 10);
     qp_reader_close(r);
 }
