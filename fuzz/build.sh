@@ -62,6 +62,7 @@ daemon=(daemon/main.c daemon/log.c daemon/jw.c daemon/agg.c daemon/procs.c daemo
         daemon/history.c daemon/trace.c daemon/slowest.c
         daemon/view.c viewer/model.c viewer/columns.c
         lib/reader.c lib/common.c lib/hist.c lib/budget.c "$pb")
+daemon+=(daemon/jw_buf.c daemon/jw_esc.c)
 build fuzz_request "-lmicrohttpd -ljansson -lprotobuf-c" fuzz/fuzz_request.c "${daemon[@]}"
 # The Prometheus pages: the Accept header and producer-chosen names and
 # durations into the three formats, the protobuf decoded again.
