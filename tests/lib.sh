@@ -178,6 +178,17 @@ qp_wait_for() {
   done
 }
 
+# qp_run_rc WANT_RC CMD [ARGS...]: run CMD, its output in $T/out and
+# $T/err; the test fails (showing both) unless it exits WANT_RC.
+qp_run_rc() {
+  local want=$1 rc; shift
+  "$@" >"$T/out" 2>"$T/err"
+  rc=$?
+  [ "$rc" = "$want" ] && return 0
+  cat "$T/out" "$T/err" >&2
+  qp_fail "$*: exit $rc, expected $want"
+}
+
 # qp_shm_is N: exactly N shared-memory objects in this test's namespace
 # (for qp_wait_for).
 qp_shm_is() { [ "$(qp_shm_count)" -eq "$1" ]; }
