@@ -7,8 +7,7 @@ bench_bench_drain_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(JANSSON_L
 
 ## Memory of the daemon's statistics (100 processes x 50 ops, 10 s window).
 noinst_PROGRAMS += bench/bench_window_mem
-bench_bench_window_mem_SOURCES = bench/bench_window_mem.c daemon/agg.c daemon/agg.h \
-	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
+bench_bench_window_mem_SOURCES = bench/bench_window_mem.c $(DAEMON_STATS_SOURCES)
 bench_bench_window_mem_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_window_mem_LDADD = lib/libqpulse-internal.la $(LIBM)
 
@@ -25,8 +24,7 @@ EXTRA_DIST += bench/retain_mem.sh
 ## The flight recorder and slowest samples: exactness with injected outliers,
 ## cost per sample against the statistics alone, memory.
 noinst_PROGRAMS += bench/bench_slowest
-bench_bench_slowest_SOURCES = bench/bench_slowest.c daemon/agg.c daemon/agg.h \
-	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
+bench_bench_slowest_SOURCES = bench/bench_slowest.c $(DAEMON_STATS_SOURCES)
 bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)
 

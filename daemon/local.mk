@@ -31,3 +31,8 @@ daemon/prom_metrics.pb-c.h: daemon/prom_metrics.pb-c.c
 
 dist_man_MANS += man/qpulsed.8
 EXTRA_DIST += contrib/qpulsed.service
+
+# The statistics core (per-operation windows, slowest samples, history),
+# which the unit tests and benchmarks build on their own.
+DAEMON_STATS_SOURCES = daemon/agg.c daemon/agg.h daemon/slowest.c daemon/slowest.h \
+	daemon/history.c daemon/history.h

@@ -25,7 +25,7 @@ endif
 # An exited process's statistics compacted into one block: unchanged.
 if ENABLE_TESTS
 check_PROGRAMS += tests/test_compact
-tests_test_compact_SOURCES = tests/test_compact.c daemon/agg.c daemon/slowest.c daemon/history.c
+tests_test_compact_SOURCES = tests/test_compact.c $(DAEMON_STATS_SOURCES)
 tests_test_compact_CPPFLAGS = $(QPTEST_CPPFLAGS_) -I$(top_srcdir)/daemon
 tests_test_compact_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_compact_LDADD = $(QPTEST_LIBS_)

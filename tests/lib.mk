@@ -22,11 +22,15 @@ EXTRA_DIST += tests/api-compile.sh
 ## Plugins, constructors, dlclose, unloading libqpulse, C++ and the case
 ## label (tests/safety.sh and tests/cxx-compile.sh).
 check_LTLIBRARIES += tests/plug_net1.la tests/plug_net2.la
-tests_plug_net1_la_SOURCES = tests/plug_net1.c
-tests_plug_net1_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests
+## One source, built twice: two plugins that define a set of the same name.
+PLUG_LDFLAGS_ = -module -avoid-version -shared -rpath $(abs_builddir)/tests
+tests_plug_net1_la_SOURCES = tests/plug_net.c
+tests_plug_net1_la_CPPFLAGS = $(AM_CPPFLAGS) -DPLUG_NET=1
+tests_plug_net1_la_LDFLAGS = $(PLUG_LDFLAGS_)
 tests_plug_net1_la_LIBADD = lib/libqpulse.la
-tests_plug_net2_la_SOURCES = tests/plug_net2.c
-tests_plug_net2_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests
+tests_plug_net2_la_SOURCES = tests/plug_net.c
+tests_plug_net2_la_CPPFLAGS = $(AM_CPPFLAGS) -DPLUG_NET=2
+tests_plug_net2_la_LDFLAGS = $(PLUG_LDFLAGS_)
 tests_plug_net2_la_LIBADD = lib/libqpulse.la
 check_PROGRAMS += tests/qp_safety tests/qp_unload
 tests_qp_safety_SOURCES = tests/qp_safety.c

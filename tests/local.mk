@@ -11,7 +11,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	QPULSE_BUILDDIR='$(abs_top_builddir)'; export QPULSE_BUILDDIR;
-EXTRA_DIST += tests/lib.sh
+EXTRA_DIST += tests/lib.sh tests/testutil.h
 
 ## The test library's own cleanup (every way out) and wait.
 TESTS += tests/lib-cleanup.sh

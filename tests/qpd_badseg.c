@@ -148,43 +148,48 @@ static int shrink(const char *name)
     return 0;
 }
 
-static int heads(const char *name)
+/* The segment `name` mapped read-write, its size in *size; NULL (said on
+ * stderr) when it cannot be. */
+static struct qp_seg_header *map_rw(const char *name, size_t *size)
 {
     int fd = shm_open(name, O_RDWR, 0);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) < 0) {
         perror(name);
-        return 1;
+        if (fd >= 0)
+            close(fd);
+        return NULL;
     }
-    struct qp_seg_header *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED, fd, 0);
+    *size = (size_t)sb.st_size;
+    void *h = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
     if (h == MAP_FAILED) {
         perror("mmap");
-        return 1;
+        return NULL;
     }
+    return h;
+}
+
+static int heads(const char *name)
+{
+    size_t size;
+    struct qp_seg_header *h = map_rw(name, &size);
+    if (!h)
+        return 1;
     struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
     for (uint32_t i = 0; i < h->slot_count; i++)   /* the rings in use */
         if (s[i].head)
             __atomic_store_n(&s[i].head, s[i].head + (1ull << 40), __ATOMIC_RELEASE);
-    munmap(h, (size_t)sb.st_size);
-    close(fd);
+    munmap(h, size);
     return 0;
 }
 
 static int times(const char *name)
 {
-    int fd = shm_open(name, O_RDWR, 0);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) < 0) {
-        perror(name);
+    size_t size;
+    struct qp_seg_header *h = map_rw(name, &size);
+    if (!h)
         return 1;
-    }
-    struct qp_seg_header *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED, fd, 0);
-    if (h == MAP_FAILED) {
-        perror("mmap");
-        return 1;
-    }
     struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
     qp_sample_t *ring = (qp_sample_t *)((char *)h + h->rings_off);
     struct timespec ts;
@@ -210,8 +215,7 @@ static int times(const char *name)
     s[0].tid = -7;
     s[0].state = QP_SLOT_CLAIMED;
     __atomic_store_n(&s[0].head, RING, __ATOMIC_RELEASE);
-    munmap(h, (size_t)sb.st_size);
-    close(fd);
+    munmap(h, size);
     return 0;
 }
 

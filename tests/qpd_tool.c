@@ -34,6 +34,7 @@
 #include "client.h"
 #include "common.h"
 #include "snapshot.h"
+#include "testutil.h"
 
 static qp_snapshot_t *load(const char *path)
 {
@@ -139,12 +140,6 @@ static int cmd_kid(int argc, char **argv)
     return 1;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The p-th percentile by the nearest-rank definition. */
 static uint64_t exact_pct(const uint64_t *v, size_t n, double p)
 {
@@ -202,7 +197,7 @@ static int cmd_pct(int argc, char **argv)
         qp_snapshot_free(s);
         return 2;
     }
-    qsort(v, n, sizeof *v, cmp_u64);
+    qsort(v, n, sizeof *v, tu_cmp_u64);
     int ok = 1;
     ok &= close_enough("count", (double)o->count, (double)n, 0);
     ok &= close_enough("min", (double)o->min_ns, (double)v[0], 0);

@@ -10,27 +10,18 @@
 #include <stdlib.h>
 
 #include "hist.h"
+#include "testutil.h"
 
 static uint64_t rng = 0x12345678abcdefull;
 
 static double u01(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    return tu_u01(&rng);
 }
 
 static double gauss(void)
 {
-    double u = u01(), v = u01();
-    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(2 * M_PI * v);
-}
-
-static int cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    return tu_gauss(&rng);
 }
 
 static uint64_t exact(const uint64_t *v, size_t n, double p)
@@ -48,7 +39,7 @@ static void check_dist(const char *name, uint64_t *v, size_t n)
     hist_init(&h);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(hist_record(&h, v[i], 1), 0);
-    qsort(v, n, sizeof *v, cmp);
+    qsort(v, n, sizeof *v, tu_cmp_u64);
     cr_assert_eq(h.count, n, "%s: count", name);
     cr_assert_eq(hist_min(&h), v[0], "%s: min", name);
     cr_assert_eq(hist_max(&h), v[n - 1], "%s: max", name);

@@ -18,27 +18,18 @@
 #include <string.h>
 
 #include "../daemon/prom_native.h"
+#include "testutil.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static double u01(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    return tu_u01(&rng);
 }
 
 static double gauss(void)
 {
-    double u = u01(), v = u01();
-    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(2 * M_PI * v);
-}
-
-static int cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    return tu_gauss(&rng);
 }
 
 /* The exact percentile: the ceil(q * n)-th smallest value (seconds). */
@@ -126,7 +117,7 @@ static double worst_error(uint64_t *v, size_t n, int schema, int parts, double *
         }
     }
     double zero = (double)pn[0].zero_count + (parts > 1 ? (double)pn[1].zero_count : 0);
-    qsort(v, n, sizeof *v, cmp);
+    qsort(v, n, sizeof *v, tu_cmp_u64);
     double worst = 0;
     for (size_t k = 0; k < NQ; k++) {
         double want = exact(v, n, qs[k]);
