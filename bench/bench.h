@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,22 @@ static inline uint64_t bench_rnd(uint64_t *s)
 static inline double bench_u01(uint64_t *s)
 {
     return (double)(bench_rnd(s) >> 11) / 9007199254740992.0;
+}
+
+/* Gives this run a namespace of its own, "bench-NAME-PID", and a runtime
+ * directory, /tmp/qpulse-bench-PID (made here, removed by the caller), both
+ * exported for the daemon and the producers; *ns and *rundir point at
+ * them. */
+static inline void bench_own_ns(const char *name, const char **ns, const char **rundir)
+{
+    static char nsbuf[64], dirbuf[128];
+    snprintf(nsbuf, sizeof nsbuf, "bench-%s-%ld", name, (long)getpid());
+    snprintf(dirbuf, sizeof dirbuf, "/tmp/qpulse-bench-%ld", (long)getpid());
+    mkdir(dirbuf, 0700);
+    setenv("QPULSE_NS", nsbuf, 1);
+    setenv("QPULSE_RUNTIME_DIR", dirbuf, 1);
+    *ns = nsbuf;
+    *rundir = dirbuf;
 }
 
 /* Runs argv (argv[0] the daemon's path) and waits, up to tries x 20 ms,

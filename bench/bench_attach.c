@@ -225,13 +225,8 @@ int main(int argc, char **argv)
     }
     if (runs < 1)
         runs = 1;
-    static char nsbuf[64], rundir[128];
-    snprintf(nsbuf, sizeof nsbuf, "bench-attach-%ld", (long)getpid());
-    snprintf(rundir, sizeof rundir, "/tmp/qpulse-bench-%ld", (long)getpid());
-    ns = nsbuf;
-    mkdir(rundir, 0700);
-    setenv("QPULSE_NS", ns, 1);
-    setenv("QPULSE_RUNTIME_DIR", rundir, 1);
+    const char *rundir;
+    bench_own_ns("attach", &ns, &rundir);
     if (ring)
         setenv("QPULSE_RING_RECORDS", ring, 1);
     srand((unsigned)getpid());

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "client.h"
 #include "qpulse.h"
 #include "snapshot.h"
@@ -104,7 +105,7 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static pid_t start_daemon(const char *path, char *rundir)
+static pid_t start_daemon(const char *path, const char *rundir)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -167,13 +168,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    static char nsbuf[64], rundir[128];
-    snprintf(nsbuf, sizeof nsbuf, "bench-drain-%ld", (long)getpid());
-    snprintf(rundir, sizeof rundir, "/tmp/qpulse-bench-%ld", (long)getpid());
-    ns = nsbuf;
-    mkdir(rundir, 0700);
-    setenv("QPULSE_NS", ns, 1);
-    setenv("QPULSE_RUNTIME_DIR", rundir, 1);
+    const char *rundir;
+    bench_own_ns("drain", &ns, &rundir);
     setenv("QPULSE_RING_RECORDS", "1048576", 1);
     char tmax[16];
     snprintf(tmax, sizeof tmax, "%u", threads + 2);

@@ -148,9 +148,9 @@ static int shrink(const char *name)
     return 0;
 }
 
-/* The segment `name` mapped read-write, its size in *size; NULL (said on
- * stderr) when it cannot be. */
-static struct qp_seg_header *map_rw(const char *name, size_t *size)
+/* Runs fn on the segment `name` mapped read-write: 0, or 1 (said on
+ * stderr) when it cannot be mapped. */
+static int with_segment(const char *name, void (*fn)(struct qp_seg_header *))
 {
     int fd = shm_open(name, O_RDWR, 0);
     struct stat sb;
@@ -158,38 +158,29 @@ static struct qp_seg_header *map_rw(const char *name, size_t *size)
         perror(name);
         if (fd >= 0)
             close(fd);
-        return NULL;
+        return 1;
     }
-    *size = (size_t)sb.st_size;
-    void *h = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (h == MAP_FAILED) {
         perror("mmap");
-        return NULL;
+        return 1;
     }
-    return h;
+    fn(h);
+    munmap(h, (size_t)sb.st_size);
+    return 0;
 }
 
-static int heads(const char *name)
+static void heads(struct qp_seg_header *h)
 {
-    size_t size;
-    struct qp_seg_header *h = map_rw(name, &size);
-    if (!h)
-        return 1;
     struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
     for (uint32_t i = 0; i < h->slot_count; i++)   /* the rings in use */
         if (s[i].head)
             __atomic_store_n(&s[i].head, s[i].head + (1ull << 40), __ATOMIC_RELEASE);
-    munmap(h, size);
-    return 0;
 }
 
-static int times(const char *name)
+static void times(struct qp_seg_header *h)
 {
-    size_t size;
-    struct qp_seg_header *h = map_rw(name, &size);
-    if (!h)
-        return 1;
     struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
     qp_sample_t *ring = (qp_sample_t *)((char *)h + h->rings_off);
     struct timespec ts;
@@ -215,8 +206,6 @@ static int times(const char *name)
     s[0].tid = -7;
     s[0].state = QP_SLOT_CLAIMED;
     __atomic_store_n(&s[0].head, RING, __ATOMIC_RELEASE);
-    munmap(h, size);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -226,9 +215,9 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "shrink"))
         return shrink(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "heads"))
-        return heads(argv[2]);
+        return with_segment(argv[2], heads);
     if (argc == 3 && !strcmp(argv[1], "times"))
-        return times(argv[2]);
+        return with_segment(argv[2], times);
     fprintf(stderr, "usage: see the top of tests/qpd_badseg.c\n");
     return 2;
 }

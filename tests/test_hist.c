@@ -14,16 +14,6 @@
 
 static uint64_t rng = 0x12345678abcdefull;
 
-static double u01(void)
-{
-    return tu_u01(&rng);
-}
-
-static double gauss(void)
-{
-    return tu_gauss(&rng);
-}
-
 static uint64_t exact(const uint64_t *v, size_t n, double p)
 {
     size_t rank = (size_t)ceil(p / 100.0 * (double)n - 1e-9);
@@ -60,7 +50,7 @@ static void check_dist(const char *name, uint64_t *v, size_t n)
 Test(hist, buckets_are_narrow_and_hold_their_value)
 {
     for (int i = 0; i < 100000; i++) {
-        uint64_t v = (uint64_t)exp(u01() * log((double)HIST_MAX_NS));
+        uint64_t v = (uint64_t)exp(tu_u01(&rng) * log((double)HIST_MAX_NS));
         uint64_t lo, hi;
         hist_bucket_of(v, &lo, &hi);
         cr_assert(lo <= v && v < hi, "%llu outside its bucket [%llu, %llu)",
@@ -88,7 +78,7 @@ Test(hist, uniform_within_guarantee)
 {
     uint64_t *v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
-        v[i] = 1000 + (uint64_t)(u01() * 99000);
+        v[i] = 1000 + (uint64_t)(tu_u01(&rng) * 99000);
     check_dist("uniform 1us..100us", v, N);
     free(v);
 }
@@ -97,7 +87,7 @@ Test(hist, lognormal_within_guarantee)
 {
     uint64_t *v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
-        v[i] = (uint64_t)(20000 * exp(1.0 * gauss())) + 1;
+        v[i] = (uint64_t)(20000 * exp(1.0 * tu_gauss(&rng))) + 1;
     check_dist("lognormal median 20us sigma 1", v, N);
     free(v);
 }
@@ -106,7 +96,7 @@ Test(hist, bimodal_slow_tail_within_guarantee)
 {
     uint64_t *v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
-        v[i] = (uint64_t)((u01() < 0.01 ? 5000000.0 : 2000.0) * (0.9 + 0.2 * u01()));
+        v[i] = (uint64_t)((tu_u01(&rng) < 0.01 ? 5000000.0 : 2000.0) * (0.9 + 0.2 * tu_u01(&rng)));
     check_dist("bimodal 2us / 1% 5ms", v, N);
     free(v);
 }
@@ -157,7 +147,7 @@ Test(hist, merge_equals_recording_both_and_iteration_covers_all)
     hist_init(&b);
     hist_init(&c);
     for (int i = 0; i < 50000; i++) {
-        uint64_t v = (uint64_t)(1000 * exp(2 * gauss())) + 1;
+        uint64_t v = (uint64_t)(1000 * exp(2 * tu_gauss(&rng))) + 1;
         hist_record(i % 3 ? &a : &b, v, 1);
         hist_record(&c, v, 1);
     }
@@ -208,9 +198,9 @@ Test(hist, sparse_dense_and_packed_forms_keep_every_count)
     hist_init(&spare);
     uint64_t v1[300], v2[3000];
     for (int i = 0; i < 300; i++)
-        v1[i] = (uint64_t)(20000 * exp(gauss())) + 1;
+        v1[i] = (uint64_t)(20000 * exp(tu_gauss(&rng))) + 1;
     for (int i = 0; i < 3000; i++)
-        v2[i] = (uint64_t)(20000 * exp(2 * gauss())) + 1;
+        v2[i] = (uint64_t)(20000 * exp(2 * tu_gauss(&rng))) + 1;
     for (int i = 0; i < 300; i++)
         hist_record(&h, v1[i], 1);
     cr_assert_null(h.grp, "300 values stay sparse");
@@ -330,7 +320,7 @@ Test(hist, merging_every_form_adds_up)
         hist_init(&part[k]);
         int n = (k % 4 == 0) ? 3000 : 40 + 60 * k;   /* some go dense */
         for (int i = 0; i < n; i++)
-            hist_record(&part[k], (uint64_t)(20000 * exp((1 + k % 3) * gauss())) + 1,
+            hist_record(&part[k], (uint64_t)(20000 * exp((1 + k % 3) * tu_gauss(&rng))) + 1,
                         k == 5 ? 1000 : 1);
         if (k % 2)
             hist_pack(&part[k], NULL);   /* frozen, or left dense */

@@ -22,16 +22,6 @@
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
-static double u01(void)
-{
-    return tu_u01(&rng);
-}
-
-static double gauss(void)
-{
-    return tu_gauss(&rng);
-}
-
 /* The exact percentile: the ceil(q * n)-th smallest value (seconds). */
 static double exact(const uint64_t *sorted, size_t n, double q)
 {
@@ -151,19 +141,19 @@ static uint64_t *draw(enum dist d, size_t n)
         double x;
         switch (d) {
         case UNIFORM:
-            x = 1000 + 99000 * u01();
+            x = 1000 + 99000 * tu_u01(&rng);
             break;
         case LOGNORMAL:
-            x = 20000 * exp(gauss());
+            x = 20000 * exp(tu_gauss(&rng));
             break;
         case TAIL:
-            x = (u01() < 0.02 ? 2e6 : 5000) * (0.9 + 0.2 * u01());
+            x = (tu_u01(&rng) < 0.02 ? 2e6 : 5000) * (0.9 + 0.2 * tu_u01(&rng));
             break;
         case LOGUNIFORM:
-            x = 1000 * pow(3.6e9, u01());
+            x = 1000 * pow(3.6e9, tu_u01(&rng));
             break;
         default:   /* interleaved: even values one process, odd the other */
-            x = (i % 2 ? 2e6 : 20000) * exp(0.5 * gauss());
+            x = (i % 2 ? 2e6 : 20000) * exp(0.5 * tu_gauss(&rng));
         }
         v[i] = x < 1 ? 1 : (uint64_t)x;
     }
