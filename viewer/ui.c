@@ -67,6 +67,20 @@ unsigned ui_dispatch(const ui_key_t *table, ui_t *ui, int key, int *found)
 /* Data                                                                    */
 /* ---------------------------------------------------------------------- */
 
+/* A fetch failed with r (err says why): the screen shows the error instead
+ * of the last data; redone only when that changes what it shows. */
+static unsigned ui_fetch_failed(ui_t *ui, int r, const char *err)
+{
+    int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
+    qp_snapshot_free(ui->snap);
+    ui->snap = NULL;
+    free(ui->raw);
+    ui->raw = NULL;
+    ui->fetch_err = r;
+    snprintf(ui->error, sizeof ui->error, "%s", err);
+    return had ? UI_REBUILD : UI_NONE;
+}
+
 /* Fetches one snapshot; returns what must be redone (nothing when the
  * daemon sent exactly what it sent last time). */
 static unsigned ui_fetch_whole(ui_t *ui)
@@ -77,16 +91,8 @@ static unsigned ui_fetch_whole(ui_t *ui)
     int r = view_source_fetch(ui->opts, ui->set->cumulative, ui->screen == SCR_DETAIL, &snap,
                               &raw, err, sizeof err);
     ui->refreshes++;
-    if (r < 0) {
-        int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
-        qp_snapshot_free(ui->snap);
-        ui->snap = NULL;
-        free(ui->raw);
-        ui->raw = NULL;
-        ui->fetch_err = r;
-        snprintf(ui->error, sizeof ui->error, "%s", err);
-        return had ? UI_REBUILD : UI_NONE;
-    }
+    if (r < 0)
+        return ui_fetch_failed(ui, r, err);
     ui->fetch_err = 0;
     ui->error[0] = 0;
     if (ui->raw && strcmp(ui->raw, raw) == 0) {
@@ -117,16 +123,8 @@ static unsigned ui_fetch_page(ui_t *ui)
         return ui_fetch_whole(ui);
     }
     ui->refreshes++;
-    if (r < 0) {
-        int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
-        qp_snapshot_free(ui->snap);
-        ui->snap = NULL;
-        free(ui->raw);
-        ui->raw = NULL;
-        ui->fetch_err = r;
-        snprintf(ui->error, sizeof ui->error, "%s", err);
-        return had ? UI_REBUILD : UI_NONE;
-    }
+    if (r < 0)
+        return ui_fetch_failed(ui, r, err);
     ui->fetch_err = 0;
     ui->error[0] = 0;
     qp_snapshot_free(ui->snap);
