@@ -163,7 +163,8 @@ qp_bg() {
 # time: with one argument it is a shell snippet (eval'd, so write
 #   qp_wait_for 10 '[ "$(qp_shm_count)" -eq 1 ]'
 # in single quotes), with more it is a command and its arguments.  Never
-# pass "$(...)" in double quotes: that is evaluated once, before the wait.
+# pass "$(...)" in double quotes: that is evaluated once, before the wait
+# (tests/wait-lint.awk, run by tests/lib-cleanup.sh, finds any such wait).
 qp_wait_for() {
   local limit=$1; shift
   local end=$(( $(date +%s%N) + limit * 1000000000 ))

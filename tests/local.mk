@@ -15,7 +15,7 @@ EXTRA_DIST += tests/lib.sh tests/testutil.h
 
 ## The test library's own cleanup (every way out) and wait.
 TESTS += tests/lib-cleanup.sh
-EXTRA_DIST += tests/lib-cleanup.sh
+EXTRA_DIST += tests/lib-cleanup.sh tests/wait-lint.awk
 EXTRA_DIST += scripts/test-failures.sh
 
 QPTEST_CPPFLAGS_ = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
