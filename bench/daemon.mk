@@ -5,11 +5,17 @@ bench_bench_drain_SOURCES = bench/bench_drain.c
 bench_bench_drain_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(JANSSON_LIBS) \
 	$(PTHREAD_LIBS) $(LIBM)
 
-## Memory of the daemon's statistics (100 processes x 50 ops, 10 s window).
-noinst_PROGRAMS += bench/bench_window_mem
+## On the daemon's statistics core alone: bench_window_mem, its memory
+## (100 processes x 50 ops, 10 s window); bench_slowest, the flight recorder
+## and slowest samples: exactness with injected outliers, cost per sample
+## against the statistics alone, memory.
+noinst_PROGRAMS += bench/bench_window_mem bench/bench_slowest
 bench_bench_window_mem_SOURCES = bench/bench_window_mem.c $(DAEMON_STATS_SOURCES)
 bench_bench_window_mem_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_window_mem_LDADD = lib/libqpulse-internal.la $(LIBM)
+bench_bench_slowest_SOURCES = bench/bench_slowest.c $(DAEMON_STATS_SOURCES)
+bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)
 
 ## The same with real producers: bench/mem_real.sh BUILDDIR [PROCS] [RATE] [SECONDS].
 noinst_PROGRAMS += bench/mem_prod
@@ -20,13 +26,6 @@ EXTRA_DIST += bench/mem_real.sh
 ## What an exited (retained) process costs against a live one, with 1000
 ## short `qpulse run` processes: bench/retain_mem.sh BUILDDIR [N] [OPTIONS].
 EXTRA_DIST += bench/retain_mem.sh
-
-## The flight recorder and slowest samples: exactness with injected outliers,
-## cost per sample against the statistics alone, memory.
-noinst_PROGRAMS += bench/bench_slowest
-bench_bench_slowest_SOURCES = bench/bench_slowest.c $(DAEMON_STATS_SOURCES)
-bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)
 
 ## How soon the daemon attaches to a new process (run: bench/bench_attach
 ## -d daemon/qpulsed from the build directory).
