@@ -1,13 +1,26 @@
 /*
- * testutil.h — small helpers the test programs share: a reproducible
- * random stream (uniform and normal) and a comparison for sorting
- * uint64_t values.  Header-only; include it as "testutil.h" from tests/.
+ * testutil.h — small helpers the test programs share: a check that
+ * reports and goes on, a reproducible random stream (uniform and normal)
+ * and a comparison for sorting uint64_t values.  Header-only, C and C++;
+ * include it as "testutil.h" from tests/.
  */
 #ifndef QPULSE_TESTUTIL_H
 #define QPULSE_TESTUTIL_H
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/* When cond is false: "PROG: message" (printf-style) on stderr, and failed
+ * set to 1; the program goes on to its next check. */
+#define TU_CHECK(failed, prog, cond, ...)                                      \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, prog ": " __VA_ARGS__);                            \
+            fputc('\n', stderr);                                               \
+            (failed) = 1;                                                      \
+        }                                                                      \
+    } while (0)
 
 /* Uniform in [0, 1), xorshift64* on the state *s (any non-zero seed):
  * the same seed, the same stream. */
@@ -23,7 +36,7 @@ static inline double tu_u01(uint64_t *s)
 static inline double tu_gauss(uint64_t *s)
 {
     double u = tu_u01(s), v = tu_u01(s);
-    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(2 * M_PI * v);
+    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(6.283185307179586 * v)   /* 2 pi v */;
 }
 
 /* qsort comparison of uint64_t values, ascending. */
