@@ -19,6 +19,7 @@
 #include "common.h"
 #include "layout.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define RING 64u
 
@@ -30,7 +31,7 @@ static int seg_fd = -1;
 static void make_segment(unsigned n)
 {
     char ns[64];
-    snprintf(ns, sizeof ns, "t-shrink-%ld", (long)getpid());
+    tu_worker_ns(ns, sizeof ns, "t-shrink");
     uint64_t st = qp_proc_starttime(getpid());
     cr_assert_eq(qp_seg_name(name, sizeof name, ns, getpid(), st, 0), 0);
     struct qp_seg_header h;
@@ -104,6 +105,7 @@ static void count(void *ctx, const qp_event_t *ev, size_t n)
 }
 
 TestSuite(reader_shrink, .fini = cleanup);
+TU_SWEEP_SHM("t-shrink")
 
 /* A segment with n samples, opened by a consuming reader. */
 static qp_reader_t *open_segment(unsigned n)

@@ -23,6 +23,7 @@
 #include "layout.h"
 #include "qpulse.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define TOPS(X)                                                    \
     X(Outer, "g1", "the outer operation", 1)                       \
@@ -56,7 +57,7 @@ static char ns_buf[64];
 
 static void setup(void)
 {
-    snprintf(ns_buf, sizeof ns_buf, "t-rec-%ld", (long)getpid());
+    tu_worker_ns(ns_buf, sizeof ns_buf, "t-rec");
     setenv("QPULSE_NS", ns_buf, 1);
     sink = calloc(1, sizeof *sink);
 }
@@ -66,12 +67,12 @@ static void teardown(void)
     if (sink && sink->r)
         qp_reader_close(sink->r);
     free(sink);
-    char name[128];
-    for (unsigned seq = 0; seq < 4; seq++) {
-        qp_seg_name(name, sizeof name, ns_buf, getpid(), qp_proc_starttime(getpid()), seq);
-        shm_unlink(name);
-    }
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "qpulse.%s.", ns_buf);
+    tu_unlink_shm(prefix);
 }
+
+TU_SWEEP_SHM("t-rec")
 
 static qp_reader_t *open_self(void)
 {

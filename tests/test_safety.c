@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "qpulse.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define SOPS(X)                                           \
     X(Main, "s", "the interrupted code", 1)               \
@@ -44,18 +45,18 @@ static char ns_buf[64];
 
 static void setup(void)
 {
-    snprintf(ns_buf, sizeof ns_buf, "t-safe-%ld", (long)getpid());
+    tu_worker_ns(ns_buf, sizeof ns_buf, "t-safe");
     setenv("QPULSE_NS", ns_buf, 1);
 }
 
 static void teardown(void)
 {
-    char name[128];
-    for (unsigned seq = 0; seq < 4; seq++) {
-        qp_seg_name(name, sizeof name, ns_buf, getpid(), qp_proc_starttime(getpid()), seq);
-        shm_unlink(name);
-    }
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "qpulse.%s.", ns_buf);
+    tu_unlink_shm(prefix);
 }
+
+TU_SWEEP_SHM("t-safe")
 
 TestSuite(safety, .init = setup, .fini = teardown);
 

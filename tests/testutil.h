@@ -1,15 +1,19 @@
 /*
  * testutil.h — small helpers the test programs share: a check that
- * reports and goes on, a reproducible random stream (uniform and normal)
- * and a comparison for sorting uint64_t values.  Header-only, C and C++;
- * include it as "testutil.h" from tests/.
+ * reports and goes on, a reproducible random stream (uniform and normal),
+ * a comparison for sorting uint64_t values, and the namespaces of Criterion
+ * workers with the sweep of what they leave in /dev/shm.  Header-only, C
+ * and C++; include it as "testutil.h" from tests/.
  */
 #ifndef QPULSE_TESTUTIL_H
 #define QPULSE_TESTUTIL_H
 
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 /* When cond is false: "PROG: message" (printf-style) on stderr, and failed
  * set to 1; the program goes on to its next check. */
@@ -45,5 +49,39 @@ static inline int tu_cmp_u64(const void *a, const void *b)
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
+
+/* Removes the /dev/shm objects whose names start with prefix. */
+static inline void tu_unlink_shm(const char *prefix)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            char path[512];
+            snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+}
+
+/* A Criterion worker's namespace, "BASE-RUNNER-WORKER" (its parent is the
+ * runner), so that TU_SWEEP_SHM(BASE) finds what the workers left. */
+static inline void tu_worker_ns(char *buf, size_t len, const char *base)
+{
+    snprintf(buf, len, "%s-%d-%d", base, (int)getppid(), (int)getpid());
+}
+
+/* In a Criterion program: after the last test, the runner removes the
+ * /dev/shm objects of its workers' namespaces (tu_worker_ns), which a
+ * worker that died before its .fini left behind. */
+#define TU_SWEEP_SHM(base)                                                     \
+    ReportHook(POST_ALL)(struct criterion_global_stats * tu_stats)             \
+    {                                                                          \
+        char tu_prefix[128];                                                   \
+        (void)tu_stats;                                                        \
+        snprintf(tu_prefix, sizeof tu_prefix, "qpulse.%s-%d-", base, (int)getpid()); \
+        tu_unlink_shm(tu_prefix);                                              \
+    }
 
 #endif /* QPULSE_TESTUTIL_H */
