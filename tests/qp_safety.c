@@ -201,20 +201,13 @@ static int cmd_dlclose(const char *dir)
     return failed;
 }
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static int cmd_first(void)
 {
-    double t0 = now_us();
+    double t0 = (double)tu_now_ns() / 1e3;
     {
         QPULSE_SCOPE(aset, A0);
     }
-    double t = now_us() - t0;
+    double t = (double)tu_now_ns() / 1e3 - t0;
     printf("%.0f\n", t);
     return qpulse_recorded() == 1 ? 0 : 1;
 }

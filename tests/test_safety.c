@@ -474,21 +474,14 @@ Test(safety, past_a_limit_one_stderr_line_and_counted_drops)
 /* A thread with no free slot                                              */
 /* ---------------------------------------------------------------------- */
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static double time_scopes(int n)
 {
-    double t0 = now_ns();
+    double t0 = (double)tu_now_ns();
     for (int i = 0; i < n; i++) {
         QPULSE_SCOPE(sset, Main);
         __asm__ volatile("" ::: "memory");
     }
-    return (now_ns() - t0) / n;
+    return ((double)tu_now_ns() - t0) / n;
 }
 
 /* The two threads take turns (so that a busy machine slows both alike) and

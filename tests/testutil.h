@@ -1,9 +1,10 @@
 /*
- * testutil.h — small helpers the test programs share: a check that
- * reports and goes on, a reproducible random stream (uniform and normal),
- * a comparison for sorting uint64_t values, and the namespaces of Criterion
- * workers with the sweep of what they leave in /dev/shm.  Header-only, C
- * and C++; include it as "testutil.h" from tests/.
+ * testutil.h — small helpers the test programs share: a check that reports
+ * and goes on, a reproducible random stream (uniform and normal), the
+ * monotonic clock and a busy wait, a comparison for sorting uint64_t
+ * values, and the namespaces of Criterion workers with the sweep of what
+ * they leave in /dev/shm.  Header-only, C and C++; include it as
+ * "testutil.h" from tests/.
  */
 #ifndef QPULSE_TESTUTIL_H
 #define QPULSE_TESTUTIL_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* When cond is false: "PROG: message" (printf-style) on stderr, and failed
@@ -48,6 +50,22 @@ static inline int tu_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t tu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Busy for ns nanoseconds (a sleep would add the scheduler's wake-up). */
+static inline void tu_spin_ns(uint64_t ns)
+{
+    uint64_t end = tu_now_ns() + ns;
+    while (tu_now_ns() < end)
+        ;
 }
 
 /* Removes the /dev/shm objects whose names start with prefix. */
