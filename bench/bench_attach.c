@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "atomics.h"
 #include "client.h"
 #include "common.h"
@@ -54,19 +55,6 @@ QPULSE_DEFINE_SET(attach, ATTACH_OPS)
 #define GIVE_UP_NS 3e9
 
 static const char *ns;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* The daemon's mark in this process's segment: 1 attached, 0 not yet,
  * -1 no segment to look at. */
@@ -98,7 +86,7 @@ static int attached(const struct qp_consumer **c)
 static void child(int fd, int flat)
 {
     const struct qp_consumer *c = NULL;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     QPULSE_RECORD(attach, Burst, 1000);
     double t = t0, at = -1;
     int a = 0;
@@ -107,8 +95,8 @@ static void child(int fd, int flat)
         for (int k = 0; k < 64; k++, n++)
             QPULSE_RECORD(attach, Burst, 1000 + (n & 1023));
         if (at < 0 && attached(&c) == 1)
-            at = now_ns() - t0;
-        t = now_ns();
+            at = bench_now_ns() - t0;
+        t = bench_now_ns();
     }
     if (flat == 2)
         a = at >= 0;
@@ -121,7 +109,7 @@ static void child(int fd, int flat)
             nanosleep(&ts, NULL);
         }
         a = attached(&c) == 1;
-        t = now_ns();
+        t = bench_now_ns();
     }
     char buf[128];
     int len = snprintf(buf, sizeof buf, "%.0f %llu %llu\n", !a ? -1.0 : at >= 0 ? at : t - t0,
@@ -134,24 +122,13 @@ static void child(int fd, int flat)
 
 static pid_t start_daemon(const char *path)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(path, path, "--ns", ns, "--state", "none", (char *)NULL);
-        perror(path);
-        _exit(127);
+    char *argv[] = { (char *)path, "--ns", (char *)ns, "--state", "none", NULL };
+    pid_t pid = bench_start_daemon(argv, ns, 500);
+    if (pid < 0) {
+        fprintf(stderr, "bench_attach: %s did not start\n", path);
+        exit(1);
     }
-    char *out = NULL;
-    size_t len;
-    for (int i = 0; i < 500; i++) {
-        if (qp_client_request(ns, "PING", &out, &len, 1000) == 0) {
-            free(out);
-            return pid;
-        }
-        usleep(20000);
-    }
-    fprintf(stderr, "bench_attach: %s did not start\n", path);
-    kill(pid, SIGKILL);
-    exit(1);
+    return pid;
 }
 
 /* Until no segment of the namespace is left (the daemon finished the last
@@ -214,7 +191,7 @@ static void run_kind(const char *label, int flat, int runs)
         free(d);
         return;
     }
-    qsort(d, (size_t)ok, sizeof *d, cmp);
+    qsort(d, (size_t)ok, sizeof *d, bench_cmp_double);
     printf("  %-9s %3d runs: attach delay median %7.3f ms, p90 %7.3f ms, max %7.3f ms; "
            "max/target %.2f",
            label, ok, d[ok / 2] / 1e6, d[ok * 9 / 10] / 1e6, d[ok - 1] / 1e6,
@@ -248,13 +225,8 @@ int main(int argc, char **argv)
     }
     if (runs < 1)
         runs = 1;
-    static char nsbuf[64], rundir[128];
-    snprintf(nsbuf, sizeof nsbuf, "bench-attach-%ld", (long)getpid());
-    snprintf(rundir, sizeof rundir, "/tmp/qpulse-bench-%ld", (long)getpid());
-    ns = nsbuf;
-    mkdir(rundir, 0700);
-    setenv("QPULSE_NS", ns, 1);
-    setenv("QPULSE_RUNTIME_DIR", rundir, 1);
+    const char *rundir;
+    bench_own_ns("attach", &ns, &rundir);
     if (ring)
         setenv("QPULSE_RING_RECORDS", ring, 1);
     srand((unsigned)getpid());

@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "client.h"
 #include "common.h"
 #include "reader.h"
@@ -160,7 +161,7 @@ static long long aggregated_all(void)
     return n;
 }
 
-static pid_t start_daemon_t(const char *path, char *rundir, unsigned dthreads)
+static pid_t start_daemon_t(const char *path, const char *rundir, unsigned dthreads)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -187,7 +188,7 @@ static pid_t start_daemon_t(const char *path, char *rundir, unsigned dthreads)
     exit(1);
 }
 
-static pid_t start_daemon(const char *path, char *rundir)
+static pid_t start_daemon(const char *path, const char *rundir)
 {
     return start_daemon_t(path, rundir, 0);
 }
@@ -225,7 +226,7 @@ static void flat_child(double until, unsigned id)
 /* Aggregated samples per second with `dthreads` drain threads and
  * `nprod` flat-out producer processes over `secs`; *cpu_per_s: the
  * daemon's CPU seconds per second. */
-static double drain_rate(const char *path, char *rundir, unsigned dthreads, unsigned nprod,
+static double drain_rate(const char *path, const char *rundir, unsigned dthreads, unsigned nprod,
                          double secs, double *cpu_per_s)
 {
     pid_t d = start_daemon_t(path, rundir, dthreads);
@@ -494,13 +495,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    static char nsbuf[64], rundir[128];
-    snprintf(nsbuf, sizeof nsbuf, "bench-drain-%ld", (long)getpid());
-    snprintf(rundir, sizeof rundir, "/tmp/qpulse-bench-%ld", (long)getpid());
-    ns = nsbuf;
-    mkdir(rundir, 0700);
-    setenv("QPULSE_NS", ns, 1);
-    setenv("QPULSE_RUNTIME_DIR", rundir, 1);
+    const char *rundir;
+    bench_own_ns("drain", &ns, &rundir);
     setenv("QPULSE_RING_RECORDS", "1048576", 1);
     char tmax[16];
     snprintf(tmax, sizeof tmax, "%u", threads + 2);

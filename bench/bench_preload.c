@@ -33,19 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "reader.h"
 
 enum { B_MALLOC, B_MUTEX, B_WRITE, B_N };
 static const char *const b_name[B_N] = { "malloc+free (64 B)", "mutex lock+unlock",
                                          "write 1 B to /dev/null" };
 static const long b_iters[B_N] = { 2000000, 2000000, 300000 };
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------------- */
 /* The child: the measured loops                                           */
@@ -54,32 +48,32 @@ static double now_ns(void)
 static double loop_malloc(long n)
 {
     void *volatile p;   /* volatile: keeps the compiler from eliding the pair */
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
         p = malloc(64);
         free(p);
     }
-    return (now_ns() - t0) / n;
+    return (bench_now_ns() - t0) / n;
 }
 
 static double loop_mutex(long n)
 {
     static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
         pthread_mutex_lock(&m);
         pthread_mutex_unlock(&m);
     }
-    return (now_ns() - t0) / n;
+    return (bench_now_ns() - t0) / n;
 }
 
 static double loop_write(long n, int fd)
 {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < n; i++)
         if (write(fd, "x", 1) != 1)
             abort();
-    return (now_ns() - t0) / n;
+    return (bench_now_ns() - t0) / n;
 }
 
 static int child_main(void)

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "common.h"
 #include "qpulse.h"
 #include "reader.h"
@@ -44,16 +45,9 @@ struct floor_ring {
     struct { uint64_t start, dur; } rec[FLOOR_RECORDS] __attribute__((aligned(128)));
 };
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static __attribute__((noinline)) double run_floor(struct floor_ring *fr)
 {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (int i = 0; i < BATCH; i++) {
         uint64_t a = __builtin_ia32_rdtsc();
         __asm__ volatile("" ::: "memory");
@@ -64,29 +58,17 @@ static __attribute__((noinline)) double run_floor(struct floor_ring *fr)
         fr->local = h + 1;
         __atomic_store_n(&fr->head, h + 1, __ATOMIC_RELEASE);
     }
-    return (now_ns() - t0) / BATCH;
+    return (bench_now_ns() - t0) / BATCH;
 }
 
 static __attribute__((noinline)) double run_scope(void)
 {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (int i = 0; i < BATCH; i++) {
         QPULSE_SCOPE(bench, Empty);
         __asm__ volatile("" ::: "memory");
     }
-    return (now_ns() - t0) / BATCH;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return v[n / 2];
+    return (bench_now_ns() - t0) / BATCH;
 }
 
 static qp_reader_t *reader;
@@ -156,13 +138,13 @@ int main(int argc, char **argv)
         sc[r] = run_scope();
         drain();
     }
-    double f1 = median(fl, rounds), s1 = median(sc, rounds);
+    double f1 = bench_median(fl, rounds), s1 = bench_median(sc, rounds);
 
     qpulse__enabled = 0;   /* what QPULSE_DISABLE=1 does at load */
     for (int r = 0; r < rounds; r++)
         dis[r] = run_scope();
     qpulse__enabled = 1;
-    double d1 = median(dis, rounds);
+    double d1 = bench_median(dis, rounds);
 
     /* nth threads at once. */
     pthread_barrier_init(&bar, NULL, (unsigned)nth + 1);
@@ -184,8 +166,8 @@ int main(int argc, char **argv)
     double s2 = 0, f2 = 0;
     for (int i = 0; i < nth; i++) {
         pthread_join(th[i], NULL);
-        s2 += median(w[i].sc, rounds) / nth;
-        f2 += median(w[i].fl, rounds) / nth;
+        s2 += bench_median(w[i].sc, rounds) / nth;
+        f2 += bench_median(w[i].fl, rounds) / nth;
     }
 
     printf("bench_record: %d rounds of %d records, clock %s, %lu dropped\n", rounds, BATCH,

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "agg.h"
 #include "history.h"
 #include "slowest.h"
@@ -30,13 +31,10 @@
 #define NOPS 4      /* 0 Request, 1 Parse, 2 Risk, 3 Db */
 #define THREADS 4
 
-static uint64_t rng = 88172645463325252ull;
+static uint64_t rng = BENCH_RNG_SEED;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return bench_rnd(&rng);
 }
 
 static double now_s(void)

@@ -35,36 +35,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "qpulse.h"
 
 #define START_OPS(X) X(First, "bench", "the process's first sample", 1)
 QPULSE_DECLARE_SET(start, START_OPS)
 QPULSE_DEFINE_SET(start, START_OPS)
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return v[n / 2];
-}
-
 /* Runs argv with stdout (and stderr when quiet) to /dev/null; wall ns, and
  * the child's CPU time (user + system) in *cpu. */
 static double run(char *const argv[], int quiet, double *cpu)
 {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
@@ -77,7 +59,7 @@ static double run(char *const argv[], int quiet, double *cpu)
     int st;
     struct rusage ru;
     wait4(pid, &st, 0, &ru);
-    double t = now_ns() - t0;
+    double t = bench_now_ns() - t0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "bench_start: %s failed (status %#x)\n", argv[0], st);
         exit(1);
@@ -91,11 +73,11 @@ static double run(char *const argv[], int quiet, double *cpu)
 /* The child: time the first scope, print ns. */
 static int child(void)
 {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     {
         QPULSE_SCOPE(start, First);
     }
-    double t = now_ns() - t0;
+    double t = bench_now_ns() - t0;
     printf("%.0f %d\n", t, qpulse__use_tsc);
     return qpulse_recorded() == 1 ? 0 : 1;
 }
@@ -179,7 +161,7 @@ int main(int argc, char **argv)
     double *first = calloc((size_t)runs, sizeof *first);
     for (int i = 0; i < runs; i++)
         first[i] = first_sample(self);
-    double f = median(first, runs);
+    double f = bench_median(first, runs);
 
     /* The commands, plain and under qpulse run (which prepends its own
      * arguments); hooked runs are quiet: no qpulsed runs in this namespace,
@@ -215,8 +197,8 @@ int main(int argc, char **argv)
             tw[1][i] = run(hooked, 1, &tc[1][i]);
         }
         for (int k = 0; k < 2; k++) {
-            wall[c][k] = median(tw[k], nr);
-            cpu[c][k] = median(tc[k], nr);
+            wall[c][k] = bench_median(tw[k], nr);
+            cpu[c][k] = bench_median(tc[k], nr);
         }
     }
 

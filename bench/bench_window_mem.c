@@ -19,20 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench.h"
 #include "agg.h"
 
 #define NOPS 5000
+static uint64_t rng = BENCH_RNG_SEED;
+
 static int SECONDS = 12;   /* simulated seconds; $BENCH_SECONDS overrides */
-
-static uint64_t rng = 88172645463325252ull;
-
-static double u01(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 static void run(int rate)
 {
@@ -45,7 +38,7 @@ static void run(int rate)
     for (int sec = 0; sec < SECONDS; sec++)
         for (int i = 0; i < NOPS; i++)
             for (int k = 0; k < rate; k++) {
-                double g = sqrt(-2 * log(u01() + 1e-300)) * cos(2 * M_PI * u01());
+                double g = sqrt(-2 * log(bench_u01(&rng) + 1e-300)) * cos(2 * M_PI * bench_u01(&rng));
                 uint64_t v = (uint64_t)(20000 * exp(g)) + 1;
                 agg_add(ops[i], sec, v, v);
             }

@@ -6,12 +6,17 @@ bench_bench_drain_SOURCES = bench/bench_drain.c
 bench_bench_drain_LDADD = lib/libqpulse-internal.la lib/libqpulse.la $(JANSSON_LIBS) \
 	$(PTHREAD_LIBS) $(LIBM)
 
-## Memory of the daemon's statistics (100 processes x 50 ops, 10 s window).
-noinst_PROGRAMS += bench/bench_window_mem
-bench_bench_window_mem_SOURCES = bench/bench_window_mem.c daemon/agg.c daemon/agg.h \
-	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
+## On the daemon's statistics core alone: bench_window_mem, its memory
+## (100 processes x 50 ops, 10 s window); bench_slowest, the flight recorder
+## and slowest samples: exactness with injected outliers, cost per sample
+## against the statistics alone, memory.
+noinst_PROGRAMS += bench/bench_window_mem bench/bench_slowest
+bench_bench_window_mem_SOURCES = bench/bench_window_mem.c $(DAEMON_STATS_SOURCES)
 bench_bench_window_mem_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 bench_bench_window_mem_LDADD = lib/libqpulse-internal.la $(LIBM)
+bench_bench_slowest_SOURCES = bench/bench_slowest.c $(DAEMON_STATS_SOURCES)
+bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)
 
 ## The same with real producers: bench/mem_real.sh BUILDDIR [PROCS] [RATE] [SECONDS].
 noinst_PROGRAMS += bench/mem_prod
@@ -26,14 +31,6 @@ EXTRA_DIST += bench/retain_mem.sh
 ## Daemon CPU and memory against processes x operations x rate, with real
 ## producers: bench/daemon_cost.sh BUILDDIR [SECONDS] [PROCSxRATE ...].
 EXTRA_DIST += bench/daemon_cost.sh
-
-## The flight recorder and slowest samples: exactness with injected outliers,
-## cost per sample against the statistics alone, memory.
-noinst_PROGRAMS += bench/bench_slowest
-bench_bench_slowest_SOURCES = bench/bench_slowest.c daemon/agg.c daemon/agg.h \
-	daemon/slowest.c daemon/slowest.h daemon/history.c daemon/history.h
-bench_bench_slowest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-bench_bench_slowest_LDADD = lib/libqpulse-internal.la $(LIBM)
 
 ## How soon the daemon attaches to a new process (run: bench/bench_attach
 ## -d daemon/qpulsed from the build directory).

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "qpulse.h"
+
+static uint64_t rng = BENCH_RNG_SEED;
 
 #define MEMB_OPS(X) \
     X(A0, "g", "", 1) X(A1, "g", "", 1) X(A2, "g", "", 1) X(A3, "g", "", 1) X(A4, "g", "", 1) \
@@ -30,16 +33,6 @@
 QPULSE_DECLARE_SET(memb, MEMB_OPS)
 QPULSE_DEFINE_SET(memb, MEMB_OPS)
 
-static uint64_t rng = 88172645463325252ull;
-
-static double u01(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-
 int main(int argc, char **argv)
 {
     unsigned rate = argc > 1 ? (unsigned)atoi(argv[1]) : 100;
@@ -52,7 +45,7 @@ int main(int argc, char **argv)
         for (uint32_t op = 0; op < NOPS; op++) {
             unsigned n = rate / 100 + (tick % 100 < rate % 100);
             for (unsigned k = 0; k < n; k++) {
-                double g = sqrt(-2 * log(u01() + 1e-300)) * cos(2 * M_PI * u01());
+                double g = sqrt(-2 * log(bench_u01(&rng) + 1e-300)) * cos(2 * M_PI * bench_u01(&rng));
                 qpulse__record_ns(&qpulse_set_memb, op, (uint64_t)(20000 * exp(g)) + 1);
             }
         }

@@ -13,21 +13,8 @@ build=${1:?usage: bench/mem_real.sh BUILDDIR [PROCS] [RATE] [SECONDS]}
 procs=${2:-20}
 rate=${3:-100}
 secs=${4:-15}
-build=$(cd "$build" && pwd)
-make -C "$build" -s daemon/qpulsed bench/mem_prod bench/bench_window_mem tests/qpd_tool >/dev/null || exit 1
-export QPULSE_NS="memreal-$$"
-T=$(mktemp -d /tmp/qpulse-memreal.XXXXXX)
-export QPULSE_RUNTIME_DIR="$T/run"
-mkdir -m 0700 "$QPULSE_RUNTIME_DIR"
-pids=""
-cleanup() {
-  for p in $pids; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  [ -n "${dpid:-}" ] && kill -TERM "$dpid" 2>/dev/null
-  sleep 0.5
-  rm -f /dev/shm/qpulse."$QPULSE_NS".*
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup memreal "$build" daemon/qpulsed bench/mem_prod bench/bench_window_mem tests/qpd_tool
 anon_kib() { awk '/^Anonymous:/ { print $2 }' "/proc/$dpid/smaps_rollup"; }
 listed() {
   "$build/tests/qpd_tool" req "SNAPSHOT cumulative" 2>/dev/null |

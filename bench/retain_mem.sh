@@ -17,22 +17,10 @@ set -uo pipefail
 build=${1:?usage: bench/retain_mem.sh BUILDDIR [N] [DAEMON-OPTIONS...]}
 n=${2:-1000}
 shift $(($# > 1 ? 2 : 1))
-build=$(cd "$build" && pwd)
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
-make -C "$build" -s daemon/qpulsed tools/qpulse preload/libqpulse-preload.la tests/qpd_tool \
-  >/dev/null || exit 1
-export QPULSE_NS="retainmem-$$"
-T=$(mktemp -d /tmp/qpulse-retainmem.XXXXXX)
-export QPULSE_RUNTIME_DIR="$T/run"
-mkdir -m 0700 "$QPULSE_RUNTIME_DIR"
-pids=""
-cleanup() {
-  for p in $pids; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  [ -n "${dpid:-}" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-  rm -f /dev/shm/qpulse."$QPULSE_NS".*
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup retainmem "$build" daemon/qpulsed tools/qpulse preload/libqpulse-preload.la \
+  tests/qpd_tool
 # Anonymous KiB of the daemon, less the recorder's ring: the one mapping
 # of exactly --history-mb (64 MiB by default).
 heap_kib() {

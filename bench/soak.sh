@@ -19,26 +19,11 @@ set -uo pipefail
 
 build=${1:?usage: bench/soak.sh BUILDDIR [SECONDS]}
 secs=${2:-600}
-build=$(cd "$build" && pwd)
-make -C "$build" -s daemon/qpulsed tests/reliability-producer tests/qpd_tool >/dev/null || exit 1
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup soak "$build" daemon/qpulsed tests/reliability-producer tests/qpd_tool
 command -v jq >/dev/null || { echo "soak: needs jq" >&2; exit 1; }
 P="$build/tests/reliability-producer"
 QPD_TOOL="$build/tests/qpd_tool"
-
-export QPULSE_NS="soak-$$"
-T=$(mktemp -d /tmp/qpulse-soak.XXXXXX)
-export QPULSE_RUNTIME_DIR="$T/run"
-mkdir -m 0700 "$QPULSE_RUNTIME_DIR"
-pids=""
-cleanup() {
-  for p in $pids; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
-  [ -n "${dpid:-}" ] && kill -TERM "$dpid" 2>/dev/null
-  sleep 0.5
-  rm -f /dev/shm/qpulse."$QPULSE_NS".*
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP   # so that cleanup runs on a signal too
 
 progress_sum() { # FILE THREADS
   od -An -t u8 -w8 -v "$1" 2>/dev/null |

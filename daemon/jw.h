@@ -1,6 +1,7 @@
 /*
- * jw.h — a small growable text buffer with a JSON writer on top, for the
- * snapshot replies and the Prometheus page.  Escapes strings per RFC 8259
+ * jw.h — a small growable text buffer (jw_buf.c) with a JSON writer on top
+ * (jw.c), for the snapshot replies and the Prometheus page, and the text
+ * escaping both use (jw_esc.c).  Escapes strings per RFC 8259
  * (and bytes that are not valid UTF-8 become U+FFFD), prints doubles with
  * enough digits and never prints NaN or infinity (null instead).
  *
@@ -20,6 +21,7 @@ typedef struct jw {
     int need_comma;   /* inside an object/array after an element */
 } jw_t;
 
+/* jw_buf.c: the buffer. */
 void jw_init(jw_t *w);
 void jw_free(jw_t *w);
 /* Hands the buffer to the caller (NUL-terminated); the writer is reset. */
@@ -29,7 +31,10 @@ void jw_raw(jw_t *w, const char *s, size_t n);
 void jw_puts(jw_t *w, const char *s);
 void jw_printf(jw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* JSON structure: the writer inserts the commas. */
+/* jw_esc.c: s escaped for inside a JSON string (no quotes around it). */
+void jw_escape_json(jw_t *w, const char *s);
+
+/* jw.c: JSON structure: the writer inserts the commas. */
 void jw_obj_begin(jw_t *w);
 void jw_obj_end(jw_t *w);
 void jw_arr_begin(jw_t *w);
@@ -47,7 +52,7 @@ void jw_time(jw_t *w, double v);
 void jw_bool(jw_t *w, int v);
 void jw_null(jw_t *w);
 
-/* Writes s escaped for a Prometheus label value (\\, \", \n). */
+/* jw_esc.c: writes s escaped for a Prometheus label value (\\, \", \n). */
 void jw_prom_label(jw_t *w, const char *s);
 /* A malloc'd copy of s as the label value jw_prom_label() writes, before
  * escaping: bytes that are not valid UTF-8 become U+FFFD, control

@@ -11,6 +11,7 @@ daemon_qpulsed_SOURCES = daemon/main.c daemon/qpulsed.h daemon/access.c \
 	daemon/prom_native.c daemon/prom_native.h daemon/budgets.c \
 	daemon/history.c daemon/history.h daemon/trace.c daemon/slowest.c daemon/slowest.h \
 	daemon/view.c viewer/model.c viewer/columns.c viewer/view.h
+daemon_qpulsed_SOURCES += daemon/jw_buf.c daemon/jw_esc.c
 # VIEW (daemon/view.c) builds qptop's rows with qptop's own model and columns
 daemon_qpulsed_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/viewer
 nodist_daemon_qpulsed_SOURCES = $(PROM_PB_SOURCES)
@@ -31,3 +32,8 @@ daemon/prom_metrics.pb-c.h: daemon/prom_metrics.pb-c.c
 
 dist_man_MANS += man/qpulsed.8
 EXTRA_DIST += contrib/qpulsed.service
+
+# The statistics core (per-operation windows, slowest samples, history),
+# which the unit tests and benchmarks build on their own.
+DAEMON_STATS_SOURCES = daemon/agg.c daemon/agg.h daemon/slowest.c daemon/slowest.h \
+	daemon/history.c daemon/history.h

@@ -162,6 +162,16 @@ static void text_op(jw_t *w, const struct proc *p, const struct agg_op *o, int o
     jw_printf(w, "} %llu\n", (unsigned long long)h->count);
 }
 
+/* The # HELP and # TYPE lines of the counter family `name`; OpenMetrics
+ * names the family without its _total (and wants TYPE first). */
+static void counter_head(jw_t *w, const char *name, const char *help, int om)
+{
+    if (om)
+        jw_printf(w, "# TYPE %s counter\n# HELP %s %s\n", name, name, help);
+    else
+        jw_printf(w, "# HELP %s_total %s\n# TYPE %s_total counter\n", name, help, name);
+}
+
 static void render_text(jw_t *w, int om)
 {
     unsigned alive = 0;
@@ -180,13 +190,7 @@ static void render_text(jw_t *w, int om)
             if (series_of(p, i))
                 text_op(w, p, p->ops[i], om);
     }
-    /* OpenMetrics names the counter family without its _total. */
-    if (om)
-        jw_puts(w, "# TYPE qpulse_dropped_samples counter\n"
-                   "# HELP qpulse_dropped_samples " HELP_DROPPED "\n");
-    else
-        jw_puts(w, "# HELP qpulse_dropped_samples_total " HELP_DROPPED "\n"
-                   "# TYPE qpulse_dropped_samples_total counter\n");
+    counter_head(w, "qpulse_dropped_samples", HELP_DROPPED, om);
     for (const struct proc *p = qpd.procs; p; p = p->next) {
         if (shadowed(p))
             continue;
@@ -196,12 +200,7 @@ static void render_text(jw_t *w, int om)
                   (unsigned long long)(p->dropped_last - p->dropped_base));
     }
     /* The same per operation, beside each duration series. */
-    if (om)
-        jw_puts(w, "# TYPE qpulse_op_dropped_samples counter\n"
-                   "# HELP qpulse_op_dropped_samples " HELP_OP_DROPPED "\n");
-    else
-        jw_puts(w, "# HELP qpulse_op_dropped_samples_total " HELP_OP_DROPPED "\n"
-                   "# TYPE qpulse_op_dropped_samples_total counter\n");
+    counter_head(w, "qpulse_op_dropped_samples", HELP_OP_DROPPED, om);
     for (const struct proc *p = qpd.procs; p; p = p->next) {
         if (shadowed(p))
             continue;

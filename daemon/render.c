@@ -178,9 +178,10 @@ static void render_threads(jw_t *w, const struct proc *p, uint32_t i, int cumula
         jw_null(w);
 }
 
-static void render_op(jw_t *w, const struct proc *p, const struct agg_op *o, uint64_t dropped,
-                      const struct agg_stats *st, double span_s, int with_hist, int cumulative,
-                      int64_t sec, double real_off, uint32_t threads_of)
+static void render_op_stats(jw_t *w, const struct proc *p, const struct agg_op *o,
+                            uint64_t dropped, const struct agg_stats *st, double span_s,
+                            int with_hist, int cumulative, int64_t sec, double real_off,
+                            uint32_t threads_of)
 {
     uint64_t pv[4];
     hist_percentiles(&st->h, pcts, pv, 4);
@@ -322,13 +323,13 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
         if (cumulative) {
             /* An operation whose every sample was dropped is listed too. */
             if (o->cum.h.count || dropped)
-                render_op(w, p, o, dropped, &o->cum, span, with_hist, 1, sec, real_off, th);
+                render_op_stats(w, p, o, dropped, &o->cum, span, with_hist, 1, sec, real_off, th);
             continue;
         }
         struct agg_stats win;
         agg_window(o, sec, &win);
         if (win.h.count)
-            render_op(w, p, o, dropped, &win, span, with_hist, 0, sec, real_off, th);
+            render_op_stats(w, p, o, dropped, &win, span, with_hist, 0, sec, real_off, th);
         agg_stats_free(&win);
     }
     jw_arr_end(w);

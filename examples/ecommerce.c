@@ -495,10 +495,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (ex_init() < 0) {
-        perror("ecommerce: init");
-        return 1;
-    }
+    ex_init("ecommerce");
     dbpool.free = (int)opt.db_pool;
 
     struct bq requests, mail;

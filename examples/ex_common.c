@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -102,7 +103,7 @@ static void ex_on_signal(int sig)
     atomic_store(&ex_stop, 1);
 }
 
-int ex_init(void)
+void ex_init(const char *prog)
 {
     /* The default 50 us timer slack would make every simulated wait 50 us
      * too long; threads created later inherit the setting. */
@@ -113,9 +114,10 @@ int ex_init(void)
     sa.sa_handler = ex_on_signal;
     sigemptyset(&sa.sa_mask);
     /* No SA_RESTART: a sleeping main loop wakes up and sees the flag. */
-    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-        return -errno;
-    return 0;
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) {
+        fprintf(stderr, "%s: init: %s\n", prog, strerror(errno));
+        exit(1);
+    }
 }
 
 int ex_stop_requested(void)

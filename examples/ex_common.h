@@ -32,8 +32,9 @@ uint64_t ex_lognormal_ns(double median_ns, double sigma);
 
 /* Call first in main(), before any thread starts: SIGINT and SIGTERM set
  * the stop flag instead of killing the program, and the timer slack is made
- * small enough for microsecond sleeps.  Returns 0 or -errno. */
-int ex_init(void);
+ * small enough for microsecond sleeps.  Exits (status 1, a line naming prog
+ * on stderr) when it cannot. */
+void ex_init(const char *prog);
 int ex_stop_requested(void);
 void ex_request_stop(void);
 

@@ -327,10 +327,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (ex_init() < 0) {
-        perror("trading: init");
-        return 1;
-    }
+    ex_init("trading");
 
     static struct market mk;
     struct portfolio pf = { { 0, 0, 0 }, 0 };

@@ -56,7 +56,7 @@ pb="$out/include/daemon/prom_metrics.pb-c.c"
 # The request parser is static in daemon/server.c: fuzz_request.c includes
 # that file, and links the rest of the daemon with its main() renamed.
 flags+=(-I"$src/daemon" -Dmain=qpulsed_main)
-daemon=(daemon/main.c daemon/log.c daemon/jw.c daemon/agg.c daemon/procs.c daemon/discover.c
+daemon=(daemon/main.c daemon/log.c daemon/jw.c daemon/jw_buf.c daemon/jw_esc.c daemon/agg.c daemon/procs.c daemon/discover.c
         daemon/drain.c daemon/procstat.c daemon/tick.c daemon/render.c
         daemon/prom.c daemon/prom_fmt.c daemon/prom_native.c daemon/budgets.c
         daemon/access.c daemon/state.c daemon/restart.c

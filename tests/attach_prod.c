@@ -24,17 +24,11 @@
 #include "common.h"
 #include "layout.h"
 #include "qpulse.h"
+#include "testutil.h"
 
 #define ATTACH_OPS(X) X(Burst, "test", "a short-lived process's samples", 1)
 QPULSE_DECLARE_SET(attach, ATTACH_OPS)
 QPULSE_DEFINE_SET(attach, ATTACH_OPS)
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 /* This process's segment's consumer region, mapped read-only; NULL while
  * it cannot be opened. */
@@ -67,11 +61,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    double t0 = now_us();
+    double t0 = (double)tu_now_ns() / 1e3;
     for (unsigned long i = 0; i < n; i++)
         QPULSE_RECORD(attach, Burst, 1000 + (i & 1023));
     const struct qp_consumer *cons = NULL;
-    double t = now_us(), delay = -1;
+    double t = (double)tu_now_ns() / 1e3, delay = -1;
     while (t - t0 < 5e6) {
         if (!cons)
             cons = consumer();
@@ -81,7 +75,7 @@ int main(int argc, char **argv)
         }
         struct timespec ts = { 0, 20000 };
         nanosleep(&ts, NULL);
-        t = now_us();
+        t = (double)tu_now_ns() / 1e3;
     }
     printf("attach_us=%.0f recorded=%llu dropped=%llu\n", delay,
            (unsigned long long)qpulse_recorded(), (unsigned long long)qpulse_dropped());

@@ -25,15 +25,8 @@ proc() {  # proc PID NAME OP-JSON...
   for o in "$@"; do ops="${ops:+$ops,}$o"; done
   printf '{"pid":%s,"name":"%s","alive":false,"dropped":0,"ops":[%s]}' "$pid" "$name" "$ops"
 }
-run_check() {  # run_check WANT_RC ARGS...
-  want=$1; shift
-  "$QPULSE" check "$@" >"$T/out" 2>"$T/err"
-  rc=$?
-  if [ "$rc" != "$want" ]; then
-    cat "$T/out" "$T/err" >&2
-    qp_fail "qpulse check $*: exit $rc, expected $want"
-  fi
-}
+# run_check WANT_RC ARGS...: qpulse check, output in $T/out and $T/err.
+run_check() { w=$1; shift; qp_run_rc "$w" "$QPULSE" check "$@"; }
 
 snap "$T/old.json" "$(proc 100 svc "$(op app Parse 5000 100000 200000)" \
                                    "$(op app Render 5000 50000 80000)" \

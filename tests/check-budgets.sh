@@ -21,16 +21,8 @@ cat > "$T/snap.json" <<EOF
    $(op net Send 300 5000 4000 6000 9000 12000000 20000000)]}]}
 EOF
 
-# run_check WANT_RC ARGS...: runs qpulse check, output in $T/out and $T/err.
-run_check() {
-  want=$1; shift
-  "$QPULSE" check "$@" >"$T/out" 2>"$T/err"
-  rc=$?
-  if [ "$rc" != "$want" ]; then
-    cat "$T/out" "$T/err" >&2
-    qp_fail "qpulse check $*: exit $rc, expected $want"
-  fi
-}
+# run_check WANT_RC ARGS...: qpulse check, output in $T/out and $T/err.
+run_check() { w=$1; shift; qp_run_rc "$w" "$QPULSE" check "$@"; }
 
 # --- everything holds -----------------------------------------------------
 cat > "$T/loose.conf" <<'EOF'

@@ -23,6 +23,7 @@ extern "C" {
 #include "common.h"
 #include "reader.h"
 }
+#include "testutil.h"
 
 #define CX_OPS(X)                                     \
     X(Make, "cx", "returns a move-only value", 1)     \
@@ -39,14 +40,7 @@ QPULSE_DECLARE_SET(cx, CX_OPS)
 QPULSE_DEFINE_SET(cx, CX_OPS)
 
 static int failures;
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            std::fprintf(stderr, "cxx_api: " __VA_ARGS__);                     \
-            std::fputc('\n', stderr);                                          \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#define CHECK(cond, ...) TU_CHECK(failures, "cxx_api", cond, __VA_ARGS__)
 
 static std::unique_ptr<int> make(int v)
 {

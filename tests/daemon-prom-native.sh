@@ -17,21 +17,10 @@ command -v prometheus > /dev/null || qp_skip "prometheus is not installed (Debia
 PY=python3
 command -v "$PY" > /dev/null || qp_skip "python3 is not installed"
 
-# A free loopback port: let the daemon try a few.
+# A long window: the exemplars (each series' slowest sample of the window)
+# are still there when the pages are read.
 port_base=$(( 21000 + $$ % 19000 ))
-for i in 0 1 2 3 4 5 6 7; do
-  PORT=$((port_base + i * 997))
-  # A long window: the exemplars (each series' slowest sample of the
-  # window) are still there when the pages are read.
-  qp_bg "$QPULSED" --ns "$QPULSE_NS" --listen "127.0.0.1:$PORT" --window 600 \
-    2>> "$T/qpulsed.log"
-  QP_DAEMON_PID=$!
-  if qp_wait_for 10 test -S "$QPULSE_RUNTIME_DIR/$QPULSE_NS.sock"; then break; fi
-  kill -0 $QP_DAEMON_PID 2>/dev/null && qp_fail "qpulsed started but made no socket"
-  PORT=""
-done
-[ -n "$PORT" ] || { cat "$T/qpulsed.log" >&2; qp_fail "no free port for --listen"; }
-URL="http://127.0.0.1:$PORT/metrics"
+start_listening $port_base --window 600
 T0=$(date +%s)
 
 # The distributions: 2 threads x 150 000 samples each, every value kept
@@ -138,27 +127,8 @@ PY
 qp_log "$(cat "$T/om.check")"
 
 # ---- a real Prometheus with native histograms -------------------------------
-cat > "$T/prom.yml" <<CFG
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: ['$top_srcdir/contrib/prometheus-alerts.yml']
-scrape_configs:
-  - job_name: qpulse
-    static_configs:
-      - targets: ['127.0.0.1:$PORT']
-CFG
-for i in 0 1 2 3 4 5 6 7; do
-  PPORT=$((port_base + 500 + i * 991))
-  qp_bg prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/tsdb" \
-    --enable-feature=native-histograms,exemplar-storage \
-    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn 2> "$T/prometheus.log"
-  PROM=$!
-  qp_wait_for 30 curl -sf "http://127.0.0.1:$PPORT/-/ready" && break
-  kill $PROM 2>/dev/null
-  PPORT=""
-done
-[ -n "$PPORT" ] || { cat "$T/prometheus.log" >&2; qp_fail "prometheus did not start"; }
+start_prometheus $port_base "$top_srcdir/contrib/prometheus-alerts.yml" \
+  --enable-feature=native-histograms,exemplar-storage
 Q="http://127.0.0.1:$PPORT/api/v1/query"
 
 query() {   # query PROMQL > json

@@ -7,16 +7,7 @@
 qp_setup daemon-prom
 command -v curl > /dev/null || qp_skip "curl is not installed"
 
-# A free loopback port: let the daemon try a few.
-port_base=$(( 20000 + $$ % 20000 ))
-for i in 0 1 2 3 4 5 6 7; do
-  PORT=$((port_base + i * 997))
-  qp_try_start_daemon --listen "127.0.0.1:$PORT" 2>/dev/null && break
-  qp_running $QP_DAEMON_PID && qp_fail "qpulsed started but does not answer"
-  PORT=""
-done
-[ -n "$PORT" ] || { cat "$T/qpulsed.log" >&2; qp_fail "no free port for --listen"; }
-URL="http://127.0.0.1:$PORT/metrics"
+start_listening $(( 20000 + $$ % 20000 ))
 
 "$PROD" -t 2 -n 3000 -D lognormal:50000:1 > /dev/null &
 P=$!
@@ -43,26 +34,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$URL")
 expect "POST /metrics" "$code" 405
 
 # A real Prometheus server scrapes us and returns the same count.
-command -v prometheus > /dev/null || qp_skip "prometheus is not installed (Debian package prometheus)"
-cat > "$T/prom.yml" <<CFG
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: qpulse
-    static_configs:
-      - targets: ['127.0.0.1:$PORT']
-CFG
-for i in 0 1 2 3 4 5 6 7; do
-  PPORT=$((port_base + 500 + i * 991))
-  qp_bg prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/tsdb" \
-    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn 2> "$T/prometheus.log"
-  PROM=$!
-  qp_wait_for 30 curl -sf "http://127.0.0.1:$PPORT/-/ready" && break
-  kill $PROM 2>/dev/null
-  PPORT=""
-done
-[ -n "$PPORT" ] || { cat "$T/prometheus.log" >&2; qp_fail "prometheus did not start"; }
+start_prometheus $(( 20000 + $$ % 20000 ))
 Q="http://127.0.0.1:$PPORT/api/v1/query"
 scraped() {
   curl -sf -G "$Q" --data-urlencode "query=qpulse_duration_seconds_count{op=\"Work\",pid=\"$P\"}" \

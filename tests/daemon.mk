@@ -10,26 +10,22 @@ tests_qpd_badseg_LDADD = lib/libqpulse-internal.la
 tests_prod_gen_SOURCES = tests/prod_gen.c
 tests_prod_gen_LDADD = lib/libqpulse.la $(PTHREAD_LIBS) $(LIBM)
 tests_qpd_tool_SOURCES = tests/qpd_tool.c
-tests_qpd_tool_CPPFLAGS = $(QPTEST_CPPFLAGS_)
 tests_qpd_tool_LDADD = lib/libqpulse-internal.la $(JANSSON_LIBS) $(LIBM)
 
+## Criterion programs: the histogram; an exited process's statistics
+## compacted into one block, unchanged; Prometheus native histograms, the
+## mapping and its error bound.
 if ENABLE_TESTS
-check_PROGRAMS += tests/test_hist
-tests_test_hist_SOURCES = tests/test_hist.c
-tests_test_hist_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+UNIT_TESTS += tests/test_hist tests/test_compact tests/test_prom_native
 tests_test_hist_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_hist_LDADD = $(QPTEST_LIBS_)
-TESTS += tests/test_hist
-endif
-
-# An exited process's statistics compacted into one block: unchanged.
-if ENABLE_TESTS
-check_PROGRAMS += tests/test_compact
-tests_test_compact_SOURCES = tests/test_compact.c daemon/agg.c daemon/slowest.c daemon/history.c
-tests_test_compact_CPPFLAGS = $(QPTEST_CPPFLAGS_) -I$(top_srcdir)/daemon
+tests_test_compact_SOURCES = tests/test_compact.c $(DAEMON_STATS_SOURCES)
+tests_test_compact_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_test_compact_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_compact_LDADD = $(QPTEST_LIBS_)
-TESTS += tests/test_compact
+tests_test_prom_native_SOURCES = tests/test_prom_native.c daemon/prom_native.c
+tests_test_prom_native_CFLAGS = $(QPTEST_CFLAGS_)
+tests_test_prom_native_LDADD = $(QPTEST_LIBS_)
 endif
 
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
@@ -38,13 +34,3 @@ DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh
 	tests/daemon-attach.sh tests/daemon-op-drops.sh tests/daemon-threads.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
-
-# Prometheus native histograms: the mapping and its error bound.
-if ENABLE_TESTS
-check_PROGRAMS += tests/test_prom_native
-tests_test_prom_native_SOURCES = tests/test_prom_native.c daemon/prom_native.c
-tests_test_prom_native_CPPFLAGS = $(QPTEST_CPPFLAGS_)
-tests_test_prom_native_CFLAGS = $(QPTEST_CFLAGS_)
-tests_test_prom_native_LDADD = $(QPTEST_LIBS_)
-TESTS += tests/test_prom_native
-endif

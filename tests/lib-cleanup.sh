@@ -104,8 +104,36 @@ qp_wait_for 10 '[ "$(qp_shm_count)" -eq 0 ]' || qp_fail "qp_wait_for with a snip
 qp_wait_for 10 qp_shm_is 0 || qp_fail "qp_wait_for qp_shm_is never saw the change"
 ! qp_wait_for 1 false || qp_fail "qp_wait_for did not time out"
 
-# No test passes a condition that is evaluated once, before the wait
-# ("$(...)" in double quotes as an argument).
-# (Arithmetic, "$((...))", is fixed and fine.)
-bad=$(grep -nE "qp_wait_for +[0-9]+ +[^' ][^'|]*[^\\]\\$\\([^(]" "$top_srcdir"/tests/*.sh || true)
+# No script passes a condition that is evaluated once, before the wait
+# (tests/wait-lint.awk), and the lint finds every form of one.
+lint="$top_srcdir/tests/wait-lint.awk"
+# (Written as @W here, lest the lint of the tree find them in this file.)
+sed 's/@W/qp_wait_for/' >"$T/bad.sh" <<'BAD'
+@W 10 test "$(qp_shm_count)" -eq 1
+@W 10 [ $(qp_shm_count) -eq 1 ]
+@W 10 test `qp_shm_count` -eq 1
+@W 10 "[ $(qp_shm_count) -eq 1 ]"
+@W 10 \
+  test "$(qp_shm_count)" -eq 1
+@W 10 grep -q 'x' "$(f)"
+@W $((W + 5)) test "$(x)" = 1
+if @W 10 test "$(x)" = 1; then :; fi
+@W 10 sh -c "[ $(grep -c x f) -ge 2 ]"
+  x=1; @W 5 [ "$(a)" = b ] || qp_fail "no"
+BAD
+sed 's/@W/qp_wait_for/' >"$T/good.sh" <<'GOOD'
+@W 10 '[ "$(qp_shm_count)" -eq 1 ]' || qp_fail "$(qp_shm_count) left"
+@W 10 sh -c "[ \$(grep -c x f) -ge 2 ]"
+@W $((W + 15)) '[ "$(compacted)" -ge $N ]' || qp_fail "$(compacted)"
+@W 20 count_is "$PP" write $((3 * N)) || qp_fail "x: $(y)"
+@W 20 grep -q "phase 1" "$T/prod.out" || qp_fail "phase 0" # $(not this)
+wait_has() { @W 15 has "$1" || { screen >&2; qp_fail "never '$1' $(x)"; }; }
+# @W 10 test "$(in a comment)"
+GOOD
+n=$(awk -f "$lint" "$T/bad.sh" | wc -l)
+[ "$n" -eq 10 ] || qp_fail "the lint found $n of the 10 waits evaluated once: $(awk -f "$lint" "$T/bad.sh")"
+bad=$(awk -f "$lint" "$T/good.sh")
+[ -z "$bad" ] || qp_fail "the lint flags waits that are fine: $bad"
+bad=$(awk -f "$lint" "$top_srcdir"/tests/*.sh "$top_srcdir"/scripts/*.sh "$top_srcdir"/bench/*.sh)
 [ -z "$bad" ] || qp_fail "conditions evaluated only once: $bad"
+qp_log "wait lint: 10 of 10 bad forms found, none in the tree"

@@ -163,7 +163,8 @@ qp_bg() {
 # time: with one argument it is a shell snippet (eval'd, so write
 #   qp_wait_for 10 '[ "$(qp_shm_count)" -eq 1 ]'
 # in single quotes), with more it is a command and its arguments.  Never
-# pass "$(...)" in double quotes: that is evaluated once, before the wait.
+# pass "$(...)" in double quotes: that is evaluated once, before the wait
+# (tests/wait-lint.awk, run by tests/lib-cleanup.sh, finds any such wait).
 qp_wait_for() {
   local limit=$1; shift
   local end=$(( $(date +%s%N) + limit * 1000000000 ))
@@ -176,6 +177,17 @@ qp_wait_for() {
     [ "$(date +%s%N)" -lt "$end" ] || return 1
     sleep 0.05
   done
+}
+
+# qp_run_rc WANT_RC CMD [ARGS...]: run CMD, its output in $T/out and
+# $T/err; the test fails (showing both) unless it exits WANT_RC.
+qp_run_rc() {
+  local want=$1 rc; shift
+  "$@" >"$T/out" 2>"$T/err"
+  rc=$?
+  [ "$rc" = "$want" ] && return 0
+  cat "$T/out" "$T/err" >&2
+  qp_fail "$*: exit $rc, expected $want"
 }
 
 # qp_shm_is N: exactly N shared-memory objects in this test's namespace

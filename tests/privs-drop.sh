@@ -16,24 +16,14 @@
 . "$top_srcdir/tests/daemon-common.sh"
 qp_setup privs
 
-[ "$(id -u)" -eq 0 ] || qp_skip "needs root (drops privileges to nobody)"
-command -v jq >/dev/null || qp_skip "jq is not installed"
+need_nobody "drops privileges to nobody"
 command -v runuser >/dev/null || qp_skip "runuser is not installed"
-NOBODY=$(id -u nobody 2>/dev/null) || qp_skip "no user nobody"
-NOGROUP=$(id -g nobody)
 PRIV="$top_builddir/tests/priv_prod"
 N=500
 
 # --- a root system daemon -------------------------------------------------
 chmod 711 "$T"
 qp_start_daemon
-jsnap() { "$QPTOP" -b --format json --cumulative > "$T/j.json" 2>>"$T/qptop.log"; }
-# count PID OP: libc.OP calls of PID in the last jsnap (0 when absent).
-count() {
-  jq -r --argjson p "$1" --arg op "$2" \
-    '[.processes[] | select(.pid == $p) | .ops[] | select(.op == $op) | .count] | add // 0' "$T/j.json"
-}
-count_is() { jsnap && [ "$(count "$1" "$2")" = "$3" ]; }
 
 # run_priv OUT COUNT_IS: priv_prod under qpulse run; waits for its child's
 # writes to be counted (COUNT_IS, by the daemon in charge), lets it exit.
@@ -58,7 +48,7 @@ PP=$(jq -r --argjson c "$CHILD" '[.processes[] | select(.name == "priv_prod" and
 [ "$PP" != 0 ] || { cat "$T/qpulsed.log" >&2; qp_fail "the daemon does not list priv_prod"; }
 qp_wait_for 20 count_is "$PP" write $((3 * N)) ||
   qp_fail "priv_prod's writes: $(count "$PP" write), want $((3 * N))"
-expect "uid of its child" "$(jq -r --argjson p "$CHILD" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" "$NOBODY"
+expect "uid of its child" "$(uid_of "$CHILD")" "$NOBODY"
 expect "skipped" "$(jq -c '.skipped' "$T/j.json")" "[]"
 ls /dev/shm | grep -q "^qpulse\.default\.$CHILD\." && qp_fail "the child recorded into namespace default"
 qp_wait_for 20 qp_shm_is 1 || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "qpulse.h"
+#include "testutil.h"
 
 #define GEN_OPS(X)                                                  \
     X(Work, "compute", "Generated work of a known duration", 1)     \
@@ -62,38 +63,21 @@ static FILE *out_f;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t go;
 
-static double uniform01(uint64_t *s)
-{
-    /* xorshift64*: reproducible per seed and thread */
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-}
-
-static double normal(uint64_t *s)
-{
-    double u = uniform01(s), v = uniform01(s);
-    if (u < 1e-300)
-        u = 1e-300;
-    return sqrt(-2.0 * log(u)) * cos(2 * M_PI * v);
-}
-
 static uint64_t draw(uint64_t *s, unsigned long i)
 {
     double v;
     switch (opt.dist) {
     case D_UNIFORM:
-        v = opt.a + (opt.b - opt.a) * uniform01(s);
+        v = opt.a + (opt.b - opt.a) * tu_u01(s);
         break;
     case D_LOGNORMAL:
-        v = opt.a * exp(opt.b * normal(s));
+        v = opt.a * exp(opt.b * tu_gauss(s));
         break;
     case D_BIMODAL:
-        v = (uniform01(s) < opt.c / 100 ? opt.b : opt.a) * (0.9 + 0.2 * uniform01(s));
+        v = (tu_u01(s) < opt.c / 100 ? opt.b : opt.a) * (0.9 + 0.2 * tu_u01(s));
         break;
     case D_LOGUNIFORM:
-        v = opt.a * pow(opt.b / opt.a, uniform01(s));
+        v = opt.a * pow(opt.b / opt.a, tu_u01(s));
         break;
     case D_EXTREMES:
         return i % 2 ? 3600000000000ull : 1;
@@ -122,7 +106,7 @@ static void *worker(void *arg)
     uint64_t s = 0x9e3779b97f4a7c15ull ^ ((uint64_t)opt.seed << 32) ^ (t->id + 1) ^
                  ((uint64_t)t->phase << 16);
     for (int k = 0; k < 8; k++)
-        uniform01(&s);
+        tu_u01(&s);
     if (t->phase == 0)
         QPULSE_RECORD(gen, Other, 1000 + t->id);
     struct timespec t0;

@@ -31,6 +31,7 @@
 #include "common.h"
 #include "qpulse.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define A_OPS(X) X(A0, "a", "first set, op 0", 1) X(A1, "a", "first set, op 1", 1)
 #define B_OPS(X) X(B0, "b", "second set, op 0", 1) X(B1, "b", "second set, op 1", 1)
@@ -41,14 +42,7 @@ QPULSE_DEFINE_SET(bset, B_OPS)
 
 static int failed;
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "qp_safety: " __VA_ARGS__);                        \
-            fputc('\n', stderr);                                               \
-            failed = 1;                                                        \
-        }                                                                      \
-    } while (0)
+#define CHECK(cond, ...) TU_CHECK(failed, "qp_safety", cond, __VA_ARGS__)
 
 /* Before every other constructor of the program (and so before those that
  * registered sets in earlier versions of the library). */
@@ -207,20 +201,13 @@ static int cmd_dlclose(const char *dir)
     return failed;
 }
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static int cmd_first(void)
 {
-    double t0 = now_us();
+    double t0 = (double)tu_now_ns() / 1e3;
     {
         QPULSE_SCOPE(aset, A0);
     }
-    double t = now_us() - t0;
+    double t = (double)tu_now_ns() / 1e3 - t0;
     printf("%.0f\n", t);
     return qpulse_recorded() == 1 ? 0 : 1;
 }

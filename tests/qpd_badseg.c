@@ -149,43 +149,39 @@ static int shrink(const char *name)
     return 0;
 }
 
-static int heads(const char *name)
+/* Runs fn on the segment `name` mapped read-write: 0, or 1 (said on
+ * stderr) when it cannot be mapped. */
+static int with_segment(const char *name, void (*fn)(struct qp_seg_header *))
 {
     int fd = shm_open(name, O_RDWR, 0);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) < 0) {
         perror(name);
+        if (fd >= 0)
+            close(fd);
         return 1;
     }
-    struct qp_seg_header *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED, fd, 0);
+    void *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
     if (h == MAP_FAILED) {
         perror("mmap");
         return 1;
     }
+    fn(h);
+    munmap(h, (size_t)sb.st_size);
+    return 0;
+}
+
+static void heads(struct qp_seg_header *h)
+{
     struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
     for (uint32_t i = 0; i < h->slot_count; i++)   /* the rings in use */
         if (s[i].head)
             __atomic_store_n(&s[i].head, s[i].head + (1ull << 40), __ATOMIC_RELEASE);
-    munmap(h, (size_t)sb.st_size);
-    close(fd);
-    return 0;
 }
 
-static int times(const char *name)
+static void times(struct qp_seg_header *h)
 {
-    int fd = shm_open(name, O_RDWR, 0);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) < 0) {
-        perror(name);
-        return 1;
-    }
-    struct qp_seg_header *h = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED, fd, 0);
-    if (h == MAP_FAILED) {
-        perror("mmap");
-        return 1;
-    }
     struct qp_slot *s = (struct qp_slot *)((char *)h + h->slots_off);
     qp_sample_t *ring = (qp_sample_t *)((char *)h + h->rings_off);
     struct timespec ts;
@@ -211,9 +207,6 @@ static int times(const char *name)
     s[0].tid = -7;
     s[0].state = QP_SLOT_CLAIMED;
     __atomic_store_n(&s[0].head, RING, __ATOMIC_RELEASE);
-    munmap(h, (size_t)sb.st_size);
-    close(fd);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -223,9 +216,9 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "shrink"))
         return shrink(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "heads"))
-        return heads(argv[2]);
+        return with_segment(argv[2], heads);
     if (argc == 3 && !strcmp(argv[1], "times"))
-        return times(argv[2]);
+        return with_segment(argv[2], times);
     fprintf(stderr, "usage: see the top of tests/qpd_badseg.c\n");
     return 2;
 }

@@ -34,6 +34,7 @@
 #include "client.h"
 #include "common.h"
 #include "snapshot.h"
+#include "testutil.h"
 
 static qp_snapshot_t *load(const char *path)
 {
@@ -111,38 +112,23 @@ static int get_field(qp_snapshot_t *s, char **argv)
     return 0;
 }
 
-static int cmd_get(int argc, char **argv)
+/* The commands on a snapshot file (argv[2], loaded and freed by main). */
+static int cmd_get(qp_snapshot_t *s, char **argv)
 {
-    if (argc != 7)
-        return 2;
-    qp_snapshot_t *s = load(argv[2]);
-    int r = get_field(s, argv);
-    qp_snapshot_free(s);
-    return r;
+    return get_field(s, argv);
 }
 
-static int cmd_kid(int argc, char **argv)
+static int cmd_kid(qp_snapshot_t *s, char **argv)
 {
-    if (argc != 7)
-        return 2;
-    qp_snapshot_t *s = load(argv[2]);
     qp_snap_op_t *o = find_op(find_proc(s, argv[3]), argv[4], argv[5]);
     for (size_t i = 0; o && i < o->nchildren; i++)
         if (!strcmp(o->children[i].op, argv[6])) {
             printf("%llu %llu\n", (unsigned long long)o->children[i].count,
                    (unsigned long long)o->children[i].total_ns);
-            qp_snapshot_free(s);
             return 0;
         }
     printf("0 0\n");
-    qp_snapshot_free(s);
     return 1;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The p-th percentile by the nearest-rank definition. */
@@ -166,21 +152,16 @@ static int close_enough(const char *what, double got, double want, double tol)
     return ok;
 }
 
-static int cmd_pct(int argc, char **argv)
+static int cmd_pct(qp_snapshot_t *s, char **argv)
 {
-    if (argc != 7)
-        return 2;
-    qp_snapshot_t *s = load(argv[2]);
     qp_snap_op_t *o = find_op(find_proc(s, argv[3]), argv[4], argv[5]);
     if (!o) {
         fprintf(stderr, "qpd_tool: no op %s.%s for %s\n", argv[4], argv[5], argv[3]);
-        qp_snapshot_free(s);
         return 1;
     }
     FILE *f = fopen(argv[6], "r");
     if (!f) {
         perror(argv[6]);
-        qp_snapshot_free(s);
         return 2;
     }
     size_t n = 0, cap = 1 << 16;
@@ -199,10 +180,9 @@ static int cmd_pct(int argc, char **argv)
     if (!v || !n) {
         fprintf(stderr, "qpd_tool: no values\n");
         free(v);
-        qp_snapshot_free(s);
         return 2;
     }
-    qsort(v, n, sizeof *v, cmp_u64);
+    qsort(v, n, sizeof *v, tu_cmp_u64);
     int ok = 1;
     ok &= close_enough("count", (double)o->count, (double)n, 0);
     ok &= close_enough("min", (double)o->min_ns, (double)v[0], 0);
@@ -213,14 +193,11 @@ static int cmd_pct(int argc, char **argv)
     ok &= close_enough("p99", (double)o->p99_ns, (double)exact_pct(v, n, 99), 0.01);
     ok &= close_enough("p99.9", (double)o->p999_ns, (double)exact_pct(v, n, 99.9), 0.01);
     free(v);
-    qp_snapshot_free(s);
     return ok ? 0 : 1;
 }
 
-static int cmd_req(int argc, char **argv)
+static int cmd_req(char **argv)
 {
-    if (argc != 3)
-        return 2;
     const char *ns = qp_ns_from_env();
     char *out = NULL;
     size_t len = 0;
@@ -236,10 +213,8 @@ static int cmd_req(int argc, char **argv)
     return 0;
 }
 
-static int cmd_hold(int argc, char **argv)
+static int cmd_hold(char **argv)
 {
-    if (argc != 3)
-        return 2;
     const char *ns = qp_ns_from_env();
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
@@ -268,19 +243,36 @@ static int cmd_hold(int argc, char **argv)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    int argc;
+    int (*on_snapshot)(qp_snapshot_t *s, char **argv);   /* or: */
+    int (*run)(char **argv);
+} cmds[] = {
+    { "get", 7, cmd_get, NULL },
+    { "kid", 7, cmd_kid, NULL },
+    { "pct", 7, cmd_pct, NULL },
+    { "req", 3, NULL, cmd_req },
+    { "hold", 3, NULL, cmd_hold },
+};
+
 int main(int argc, char **argv)
 {
     int r = 2;
-    if (argc >= 2 && !strcmp(argv[1], "get"))
-        r = cmd_get(argc, argv);
-    else if (argc >= 2 && !strcmp(argv[1], "kid"))
-        r = cmd_kid(argc, argv);
-    else if (argc >= 2 && !strcmp(argv[1], "pct"))
-        r = cmd_pct(argc, argv);
-    else if (argc >= 2 && !strcmp(argv[1], "req"))
-        r = cmd_req(argc, argv);
-    else if (argc >= 2 && !strcmp(argv[1], "hold"))
-        r = cmd_hold(argc, argv);
+    for (size_t i = 0; argc >= 2 && i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[1], cmds[i].name) != 0)
+            continue;
+        if (argc != cmds[i].argc)
+            break;
+        if (cmds[i].run) {
+            r = cmds[i].run(argv);
+        } else {
+            qp_snapshot_t *s = load(argv[2]);
+            r = cmds[i].on_snapshot(s, argv);
+            qp_snapshot_free(s);
+        }
+        break;
+    }
     if (r == 2)
         fprintf(stderr, "qpd_tool: bad usage or field (see tests/qpd_tool.c)\n");
     return r;

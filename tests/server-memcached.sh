@@ -13,12 +13,9 @@
 . "$top_srcdir/tests/daemon-common.sh"
 qp_setup memcached
 
-[ "$(id -u)" -eq 0 ] || qp_skip "needs root (memcached -u nobody)"
+need_nobody "memcached -u nobody"
 MEMCACHED=$(command -v memcached) || qp_skip "memcached is not installed"
 command -v python3 >/dev/null || qp_skip "python3 is not installed"
-command -v jq >/dev/null || qp_skip "jq is not installed"
-id nobody >/dev/null 2>&1 || qp_skip "no user nobody"
-NOBODY=$(id -u nobody)
 N=300
 
 chmod 711 "$T"
@@ -26,12 +23,6 @@ mkdir -m 0700 "$T/mc"
 chown nobody "$T/mc"   # memcached makes its socket as nobody
 
 qp_start_daemon
-jsnap() { "$QPTOP" -b --format json --cumulative > "$T/j.json" 2>>"$T/qptop.log"; }
-count() {
-  jq -r --argjson p "$1" --arg op "$2" \
-    '[.processes[] | select(.pid == $p) | .ops[] | select(.op == $op) | .count] | add // 0' "$T/j.json"
-}
-count_is() { jsnap && [ "$(count "$1" "$2")" = "$3" ]; }
 
 run_memcached() {
   hooks=$1
@@ -64,7 +55,6 @@ EOF
     { cat "$T/threads.json" >&2; qp_fail "--hooks $hooks: no mc-worker thread with all $((2 * N)) sendmsg"; }
   qp_log "--hooks $hooks: per thread: $(jq -c '[.processes[0].ops[0].threads[] | [.name, .count]]' "$T/threads.json")"
   # The daemon re-reads a process's user once a second.
-  uid_is() { jsnap && [ "$(jq -r --argjson p "$1" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" = "$2" ]; }
   qp_wait_for 20 uid_is $MC "$NOBODY" || qp_fail "--hooks $hooks: memcached is not listed as nobody's"
   qp_log "--hooks $hooks: uid of memcached = $NOBODY"
   seg=$(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.$MC\.")

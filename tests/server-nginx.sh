@@ -15,12 +15,9 @@
 . "$top_srcdir/tests/daemon-common.sh"
 qp_setup nginx
 
-[ "$(id -u)" -eq 0 ] || qp_skip "needs root (nginx's workers drop to nobody)"
+need_nobody "nginx's workers drop to nobody"
 NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null) || qp_skip "nginx is not installed"
 command -v curl >/dev/null || qp_skip "curl is not installed"
-command -v jq >/dev/null || qp_skip "jq is not installed"
-id nobody >/dev/null 2>&1 || qp_skip "no user nobody"
-NOBODY=$(id -u nobody)
 N=200
 
 chmod 711 "$T"
@@ -50,7 +47,6 @@ http {
 EOF
 
 qp_start_daemon
-jsnap() { "$QPTOP" -b --format json --cumulative > "$T/j.json" 2>>"$T/qptop.log"; }
 # sum OP PIDS...: libc.OP calls of PIDS in the last jsnap.
 sum() {
   op=$1; shift
@@ -58,7 +54,6 @@ sum() {
     '[.processes[] | select(. as $x | $pids | contains(" \($x.pid) ")) | .ops[] | select(.op == $op) | .count] | add // 0' \
     "$T/j.json"
 }
-uid_is() { jsnap && [ "$(jq -r --argjson p "$1" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" = "$2" ]; }
 sum_is() { want=$1; shift; jsnap && [ "$(sum "$@")" = "$want" ]; }
 
 run_nginx() {
@@ -92,7 +87,7 @@ run_nginx() {
     ls /dev/shm | grep -q "^qpulse\.default\.$w\." && qp_fail "worker $w recorded into namespace default"
   done
   expect "--hooks $hooks: master listed" \
-    "$(jq -r --argjson p "$MASTER" '.processes[] | select(.pid == $p) | .uid' "$T/j.json")" 0
+    "$(uid_of "$MASTER")" 0
   expect "--hooks $hooks: skipped" "$(jq -c .skipped "$T/j.json")" "[]"
   qp_log "--hooks $hooks: workers $WORKERS: writev $(sum writev $WORKERS), accept $(sum accept $WORKERS)"
   kill -QUIT "$MASTER"

@@ -33,6 +33,8 @@
 
 #include <qpulse.h>
 
+#include "testutil.h"
+
 #define SP_OPS(X)                                                  \
     X(Request, "req", "One request, with what it runs inside", 1)  \
     X(Parse, "req", "Parses the request", 2)                       \
@@ -46,20 +48,6 @@ static long normal = 100000, outliers = 5, rate = 0;
 static FILE *expect;
 static pthread_mutex_t expect_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stop;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void spin(uint64_t ns)
-{
-    uint64_t end = now_ns() + ns;
-    while (now_ns() < end)
-        ;
-}
 
 static void request(long outlier)
 {
@@ -79,29 +67,29 @@ static void request(long outlier)
     uint64_t t0, p0, p1, r0, r1, d0, d1, t1;
     {
         QPULSE_SCOPE(sp, Request);
-        t0 = now_ns();
-        spin(20000);
+        t0 = tu_now_ns();
+        tu_spin_ns(20000);
         {
             QPULSE_SCOPE(sp, Parse);
-            p0 = now_ns();
-            spin(50000);
-            p1 = now_ns();
+            p0 = tu_now_ns();
+            tu_spin_ns(50000);
+            p1 = tu_now_ns();
         }
-        spin(10000);
+        tu_spin_ns(10000);
         {
             QPULSE_SCOPE(sp, Risk);
-            r0 = now_ns();
-            spin(30000);
+            r0 = tu_now_ns();
+            tu_spin_ns(30000);
             {
                 QPULSE_SCOPE(sp, Db);
-                d0 = now_ns();
-                spin(100000 + 20000 * (uint64_t)outlier);
-                d1 = now_ns();
+                d0 = tu_now_ns();
+                tu_spin_ns(100000 + 20000 * (uint64_t)outlier);
+                d1 = tu_now_ns();
             }
-            spin(20000);
-            r1 = now_ns();
+            tu_spin_ns(20000);
+            r1 = tu_now_ns();
         }
-        t1 = now_ns();
+        t1 = tu_now_ns();
     }
     if (expect) {
         pthread_mutex_lock(&expect_lock);
@@ -119,7 +107,7 @@ static void *run(void *arg)
     long total = normal + outliers;
     long every = outliers ? total / outliers : 0;
     long next_out = 0;
-    uint64_t start = now_ns();
+    uint64_t start = tu_now_ns();
     for (long i = 0; i < total && !stop; i++) {
         long o = -1;
         if (every && i % every == every / 2 && next_out < outliers)
@@ -127,7 +115,7 @@ static void *run(void *arg)
         request(o);
         if (rate > 0) {
             uint64_t due = start + (uint64_t)((double)(i + 1) * 1e9 / (double)rate);
-            uint64_t t = now_ns();
+            uint64_t t = tu_now_ns();
             if (due > t) {
                 struct timespec ts = { (time_t)((due - t) / 1000000000u),
                                        (long)((due - t) % 1000000000u) };

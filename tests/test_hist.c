@@ -10,28 +10,9 @@
 #include <stdlib.h>
 
 #include "hist.h"
+#include "testutil.h"
 
 static uint64_t rng = 0x12345678abcdefull;
-
-static double u01(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-}
-
-static double gauss(void)
-{
-    double u = u01(), v = u01();
-    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(2 * M_PI * v);
-}
-
-static int cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static uint64_t exact(const uint64_t *v, size_t n, double p)
 {
@@ -48,7 +29,7 @@ static void check_dist(const char *name, uint64_t *v, size_t n)
     hist_init(&h);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(hist_record(&h, v[i], 1), 0);
-    qsort(v, n, sizeof *v, cmp);
+    qsort(v, n, sizeof *v, tu_cmp_u64);
     cr_assert_eq(h.count, n, "%s: count", name);
     cr_assert_eq(hist_min(&h), v[0], "%s: min", name);
     cr_assert_eq(hist_max(&h), v[n - 1], "%s: max", name);
@@ -69,7 +50,7 @@ static void check_dist(const char *name, uint64_t *v, size_t n)
 Test(hist, buckets_are_narrow_and_hold_their_value)
 {
     for (int i = 0; i < 100000; i++) {
-        uint64_t v = (uint64_t)exp(u01() * log((double)HIST_MAX_NS));
+        uint64_t v = (uint64_t)exp(tu_u01(&rng) * log((double)HIST_MAX_NS));
         uint64_t lo, hi;
         hist_bucket_of(v, &lo, &hi);
         cr_assert(lo <= v && v < hi, "%llu outside its bucket [%llu, %llu)",
@@ -97,7 +78,7 @@ Test(hist, uniform_within_guarantee)
 {
     uint64_t *v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
-        v[i] = 1000 + (uint64_t)(u01() * 99000);
+        v[i] = 1000 + (uint64_t)(tu_u01(&rng) * 99000);
     check_dist("uniform 1us..100us", v, N);
     free(v);
 }
@@ -106,7 +87,7 @@ Test(hist, lognormal_within_guarantee)
 {
     uint64_t *v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
-        v[i] = (uint64_t)(20000 * exp(1.0 * gauss())) + 1;
+        v[i] = (uint64_t)(20000 * exp(1.0 * tu_gauss(&rng))) + 1;
     check_dist("lognormal median 20us sigma 1", v, N);
     free(v);
 }
@@ -115,7 +96,7 @@ Test(hist, bimodal_slow_tail_within_guarantee)
 {
     uint64_t *v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
-        v[i] = (uint64_t)((u01() < 0.01 ? 5000000.0 : 2000.0) * (0.9 + 0.2 * u01()));
+        v[i] = (uint64_t)((tu_u01(&rng) < 0.01 ? 5000000.0 : 2000.0) * (0.9 + 0.2 * tu_u01(&rng)));
     check_dist("bimodal 2us / 1% 5ms", v, N);
     free(v);
 }
@@ -166,7 +147,7 @@ Test(hist, merge_equals_recording_both_and_iteration_covers_all)
     hist_init(&b);
     hist_init(&c);
     for (int i = 0; i < 50000; i++) {
-        uint64_t v = (uint64_t)(1000 * exp(2 * gauss())) + 1;
+        uint64_t v = (uint64_t)(1000 * exp(2 * tu_gauss(&rng))) + 1;
         hist_record(i % 3 ? &a : &b, v, 1);
         hist_record(&c, v, 1);
     }
@@ -217,9 +198,9 @@ Test(hist, sparse_dense_and_packed_forms_keep_every_count)
     hist_init(&spare);
     uint64_t v1[300], v2[3000];
     for (int i = 0; i < 300; i++)
-        v1[i] = (uint64_t)(20000 * exp(gauss())) + 1;
+        v1[i] = (uint64_t)(20000 * exp(tu_gauss(&rng))) + 1;
     for (int i = 0; i < 3000; i++)
-        v2[i] = (uint64_t)(20000 * exp(2 * gauss())) + 1;
+        v2[i] = (uint64_t)(20000 * exp(2 * tu_gauss(&rng))) + 1;
     for (int i = 0; i < 300; i++)
         hist_record(&h, v1[i], 1);
     cr_assert_null(h.grp, "300 values stay sparse");
@@ -339,7 +320,7 @@ Test(hist, merging_every_form_adds_up)
         hist_init(&part[k]);
         int n = (k % 4 == 0) ? 3000 : 40 + 60 * k;   /* some go dense */
         for (int i = 0; i < n; i++)
-            hist_record(&part[k], (uint64_t)(20000 * exp((1 + k % 3) * gauss())) + 1,
+            hist_record(&part[k], (uint64_t)(20000 * exp((1 + k % 3) * tu_gauss(&rng))) + 1,
                         k == 5 ? 1000 : 1);
         if (k % 2)
             hist_pack(&part[k], NULL);   /* frozen, or left dense */

@@ -29,6 +29,7 @@
 #include "preload.h"
 #include "qpulse.h"
 #include "reader.h"
+#include "testutil.h"
 
 /* A set of the program's own, as a program that also uses the macros. */
 #define APP_OPS(X) X(Work, "app", "the program's own scope", 1)
@@ -44,7 +45,7 @@ static char ns[64];
 
 static void setup(void)
 {
-    snprintf(ns, sizeof ns, "t-plguard-%ld", (long)getpid());
+    tu_worker_ns(ns, sizeof ns, "t-plguard");
     setenv("QPULSE_NS", ns, 1);
     setenv("QPULSE_RUNTIME_DIR", "/nonexistent-qpulse-test", 1);
 }
@@ -56,6 +57,7 @@ static void teardown(void)
 }
 
 TestSuite(guard, .init = setup, .fini = teardown, .timeout = 60);
+TU_SWEEP_SHM("t-plguard")
 
 static int devnull(void)
 {

@@ -18,28 +18,9 @@
 #include <string.h>
 
 #include "../daemon/prom_native.h"
+#include "testutil.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static double u01(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-}
-
-static double gauss(void)
-{
-    double u = u01(), v = u01();
-    return sqrt(-2.0 * log(u > 1e-300 ? u : 1e-300)) * cos(2 * M_PI * v);
-}
-
-static int cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* The exact percentile: the ceil(q * n)-th smallest value (seconds). */
 static double exact(const uint64_t *sorted, size_t n, double q)
@@ -126,7 +107,7 @@ static double worst_error(uint64_t *v, size_t n, int schema, int parts, double *
         }
     }
     double zero = (double)pn[0].zero_count + (parts > 1 ? (double)pn[1].zero_count : 0);
-    qsort(v, n, sizeof *v, cmp);
+    qsort(v, n, sizeof *v, tu_cmp_u64);
     double worst = 0;
     for (size_t k = 0; k < NQ; k++) {
         double want = exact(v, n, qs[k]);
@@ -160,19 +141,19 @@ static uint64_t *draw(enum dist d, size_t n)
         double x;
         switch (d) {
         case UNIFORM:
-            x = 1000 + 99000 * u01();
+            x = 1000 + 99000 * tu_u01(&rng);
             break;
         case LOGNORMAL:
-            x = 20000 * exp(gauss());
+            x = 20000 * exp(tu_gauss(&rng));
             break;
         case TAIL:
-            x = (u01() < 0.02 ? 2e6 : 5000) * (0.9 + 0.2 * u01());
+            x = (tu_u01(&rng) < 0.02 ? 2e6 : 5000) * (0.9 + 0.2 * tu_u01(&rng));
             break;
         case LOGUNIFORM:
-            x = 1000 * pow(3.6e9, u01());
+            x = 1000 * pow(3.6e9, tu_u01(&rng));
             break;
         default:   /* interleaved: even values one process, odd the other */
-            x = (i % 2 ? 2e6 : 20000) * exp(0.5 * gauss());
+            x = (i % 2 ? 2e6 : 20000) * exp(0.5 * tu_gauss(&rng));
         }
         v[i] = x < 1 ? 1 : (uint64_t)x;
     }

@@ -19,6 +19,7 @@
 #include "common.h"
 #include "layout.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define RING 64u
 
@@ -30,7 +31,7 @@ static int seg_fd = -1;
 static void make_segment(unsigned n)
 {
     char ns[64];
-    snprintf(ns, sizeof ns, "t-shrink-%ld", (long)getpid());
+    tu_worker_ns(ns, sizeof ns, "t-shrink");
     uint64_t st = qp_proc_starttime(getpid());
     cr_assert_eq(qp_seg_name(name, sizeof name, ns, getpid(), st, 0), 0);
     struct qp_seg_header h;
@@ -105,13 +106,21 @@ static void count(void *ctx, const qp_event_t *ev, size_t n)
 }
 
 TestSuite(reader_shrink, .fini = cleanup);
+TU_SWEEP_SHM("t-shrink")
 
-Test(reader_shrink, intact_segment_is_read)
+/* A segment with n samples, opened by a consuming reader. */
+static qp_reader_t *open_segment(unsigned n)
 {
-    make_segment(10);
+    make_segment(n);
     qp_reader_t *r;
     char err[256] = "";
     cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    return r;
+}
+
+Test(reader_shrink, intact_segment_is_read)
+{
+    qp_reader_t *r = open_segment(10);
     cr_assert_eq(qp_reader_set_daemon(r, getpid()), 0);
     cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 10);
     cr_assert_eq(qp_reader_consumed(r), 10);
@@ -123,10 +132,7 @@ Test(reader_shrink, intact_segment_is_read)
  * drained, then detached as at shutdown: every step reports -EFAULT. */
 Test(reader_shrink, attach_drain_detach_after_shrink)
 {
-    make_segment(10);
-    qp_reader_t *r;
-    char err[256] = "";
-    cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    qp_reader_t *r = open_segment(10);
     cr_assert_eq(ftruncate(seg_fd, 0), 0);
     cr_assert_eq(qp_reader_set_daemon(r, getpid()), -EFAULT);
     cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), -EFAULT);
@@ -138,10 +144,7 @@ Test(reader_shrink, attach_drain_detach_after_shrink)
 /* Shrunk after a drain, to just the header: the consumer region is gone. */
 Test(reader_shrink, detach_after_partial_shrink)
 {
-    make_segment(5);
-    qp_reader_t *r;
-    char err[256] = "";
-    cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    qp_reader_t *r = open_segment(5);
     cr_assert_eq(qp_reader_set_daemon(r, getpid()), 0);
     cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 5);
     cr_assert_eq(ftruncate(seg_fd, QP_HEADER_SIZE), 0);

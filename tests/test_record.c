@@ -23,6 +23,7 @@
 #include "layout.h"
 #include "qpulse.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define TOPS(X)                                                    \
     X(Outer, "g1", "the outer operation", 1)                       \
@@ -56,7 +57,7 @@ static char ns_buf[64];
 
 static void setup(void)
 {
-    snprintf(ns_buf, sizeof ns_buf, "t-rec-%ld", (long)getpid());
+    tu_worker_ns(ns_buf, sizeof ns_buf, "t-rec");
     setenv("QPULSE_NS", ns_buf, 1);
     sink = calloc(1, sizeof *sink);
 }
@@ -66,12 +67,12 @@ static void teardown(void)
     if (sink && sink->r)
         qp_reader_close(sink->r);
     free(sink);
-    char name[128];
-    for (unsigned seq = 0; seq < 4; seq++) {
-        qp_seg_name(name, sizeof name, ns_buf, getpid(), qp_proc_starttime(getpid()), seq);
-        shm_unlink(name);
-    }
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "qpulse.%s.", ns_buf);
+    tu_unlink_shm(prefix);
 }
+
+TU_SWEEP_SHM("t-rec")
 
 static qp_reader_t *open_self(void)
 {
@@ -96,15 +97,6 @@ static size_t count_op(const char *name)
     for (size_t i = 0; i < sink->n; i++)
         c += !strcmp(opname(sink->ev[i].op), name);
     return c;
-}
-
-static void spin_ns(uint64_t ns)
-{
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    do {
-        clock_gettime(CLOCK_MONOTONIC, &b);
-    } while ((uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)(b.tv_nsec - a.tv_nsec) < ns);
 }
 
 TestSuite(record, .init = setup, .fini = teardown);
@@ -169,10 +161,10 @@ Test(record, record_ns_is_exact)
 static int work(int x)
 {
     QPULSE_SCOPE(tset, Inner);
-    spin_ns(200000);
+    tu_spin_ns(200000);
     {
         QPULSE_SCOPE(tset, Leaf);
-        spin_ns(100000);
+        tu_spin_ns(100000);
     }
     return x * 2;
 }
@@ -182,7 +174,7 @@ Test(record, nesting_gives_parent_and_self_time)
     int v;
     {
         QPULSE_SCOPE(tset, Outer);
-        spin_ns(300000);
+        tu_spin_ns(300000);
         v = QPULSE_PROFILE(tset, Inner, work(21));
     }
     cr_assert_eq(v, 42, "QPULSE_PROFILE yields the value");
@@ -262,11 +254,11 @@ Test(record, void_profile_is_allowed)
 Test(record, timer_pause_excludes_paused_time)
 {
     qpulse_timer_t t = QPULSE_TIMER_START(tset, Outer);
-    spin_ns(100000);
+    tu_spin_ns(100000);
     qpulse_timer_pause(&t);
-    spin_ns(20000000);   /* long, so that a preempted 0.2 ms can't look like it */
+    tu_spin_ns(20000000);   /* long, so that a preempted 0.2 ms can't look like it */
     qpulse_timer_resume(&t);
-    spin_ns(100000);
+    tu_spin_ns(100000);
     qpulse_timer_stop(&t);
     qpulse_timer_stop(&t);   /* a second stop records nothing */
     qpulse_timer_t d = QPULSE_TIMER_START(tset, Inner);
@@ -289,7 +281,7 @@ static void *stop_elsewhere(void *arg)
 Test(record, timer_stops_on_another_thread)
 {
     qpulse_timer_t t = QPULSE_TIMER_START(tset, Outer);
-    spin_ns(50000);
+    tu_spin_ns(50000);
     pthread_t th;
     pthread_create(&th, NULL, stop_elsewhere, &t);
     pthread_join(th, NULL);

@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "qpulse.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define SOPS(X)                                           \
     X(Main, "s", "the interrupted code", 1)               \
@@ -44,18 +45,18 @@ static char ns_buf[64];
 
 static void setup(void)
 {
-    snprintf(ns_buf, sizeof ns_buf, "t-safe-%ld", (long)getpid());
+    tu_worker_ns(ns_buf, sizeof ns_buf, "t-safe");
     setenv("QPULSE_NS", ns_buf, 1);
 }
 
 static void teardown(void)
 {
-    char name[128];
-    for (unsigned seq = 0; seq < 4; seq++) {
-        qp_seg_name(name, sizeof name, ns_buf, getpid(), qp_proc_starttime(getpid()), seq);
-        shm_unlink(name);
-    }
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "qpulse.%s.", ns_buf);
+    tu_unlink_shm(prefix);
 }
+
+TU_SWEEP_SHM("t-safe")
 
 TestSuite(safety, .init = setup, .fini = teardown);
 
@@ -473,21 +474,14 @@ Test(safety, past_a_limit_one_stderr_line_and_counted_drops)
 /* A thread with no free slot                                              */
 /* ---------------------------------------------------------------------- */
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static double time_scopes(int n)
 {
-    double t0 = now_ns();
+    double t0 = (double)tu_now_ns();
     for (int i = 0; i < n; i++) {
         QPULSE_SCOPE(sset, Main);
         __asm__ volatile("" ::: "memory");
     }
-    return (now_ns() - t0) / n;
+    return ((double)tu_now_ns() - t0) / n;
 }
 
 /* The two threads take turns (so that a busy machine slows both alike) and

@@ -246,22 +246,33 @@ static void stop(pid_t p)
     waitpid(p, NULL, 0);
 }
 
+/* Removes what dir holds whose names start with prefix (a directory with
+ * all it holds). */
+static void remove_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            char path[512], cmd[600];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (unlink(path) == 0 || errno != EISDIR)
+                continue;
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", path);
+        }
+    if (d)
+        closedir(d);
+}
+
 static void teardown(void)
 {
     stop(prod_pid);
     stop(daemon_pid);
     char prefix[128];
     snprintf(prefix, sizeof prefix, "qpulse.%s.", ns);
-    DIR *d = opendir("/dev/shm");
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-            char path[512];
-            snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
+    remove_prefixed("/dev/shm", prefix);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", rundir);
     if (rundir[0] && system(cmd) != 0)
@@ -279,26 +290,8 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
     snprintf(shm_prefix, sizeof shm_prefix, "qpulse.t-vbatch-%d-", (int)getpid());
     snprintf(dir_prefix, sizeof dir_prefix, "qpulse-test-vbatch-%d-", (int)getpid());
     usleep(200000);   /* SIGTERMed daemons remove their own first */
-    DIR *d = opendir("/dev/shm");
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strncmp(e->d_name, shm_prefix, strlen(shm_prefix)) == 0) {
-            char path[512];
-            snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
-    d = opendir("/tmp");
-    while (d && (e = readdir(d)))
-        if (strncmp(e->d_name, dir_prefix, strlen(dir_prefix)) == 0) {
-            char cmd[600];
-            snprintf(cmd, sizeof cmd, "rm -rf '/tmp/%s'", e->d_name);
-            if (system(cmd) != 0)
-                fprintf(stderr, "could not remove /tmp/%s\n", e->d_name);
-        }
-    if (d)
-        closedir(d);
+    remove_prefixed("/dev/shm", shm_prefix);
+    remove_prefixed("/tmp", dir_prefix);
 }
 
 #define NEAR(v, want, pct)                                                           \

@@ -1,19 +1,11 @@
 ## tests/tools.mk: tests of `qpulse check`/`qpulse reset` and of the shared
 ## snapshot reader and budget parser.
 if ENABLE_TESTS
-check_PROGRAMS += tests/test_snapshot
-tests_test_snapshot_SOURCES = tests/test_snapshot.c
-tests_test_snapshot_CPPFLAGS = $(QPTEST_CPPFLAGS_)
+UNIT_TESTS += tests/test_snapshot tests/test_budget
 tests_test_snapshot_CFLAGS = $(QPTEST_CFLAGS_) $(JANSSON_CFLAGS)
 tests_test_snapshot_LDADD = $(QPTEST_LIBS_) $(JANSSON_LIBS)
-TESTS += tests/test_snapshot
-
-check_PROGRAMS += tests/test_budget
-tests_test_budget_SOURCES = tests/test_budget.c
-tests_test_budget_CPPFLAGS = $(QPTEST_CPPFLAGS_)
 tests_test_budget_CFLAGS = $(QPTEST_CFLAGS_)
 tests_test_budget_LDADD = $(QPTEST_LIBS_)
-TESTS += tests/test_budget
 endif
 
 ## Shell tests: qpulse check against snapshot files the tests write, and

@@ -48,11 +48,11 @@ has "sort TOTAL" || { screen >&2; qp_fail "the default sort is TOTAL"; }
 has "viewer_prod known" || { screen >&2; qp_fail "the name with its first argument"; }
 # N: by operation name: Fast above Slow
 keys N
-qp_wait_for 10 sh -c "[ \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -lt \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
+qp_wait_for 10 '[ "$(line_of vt.Fast)" -lt "$(line_of vt.Slow)" ]' ||
   { screen >&2; qp_fail "N did not reorder the rows"; }
 # I inverts it back
 keys I
-qp_wait_for 10 sh -c "[ \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Fast | cut -d: -f1) -gt \$(tmux -S $T/tmux.sock capture-pane -p -t qpt | grep -nF vt.Slow | cut -d: -f1) ]" ||
+qp_wait_for 10 '[ "$(line_of vt.Fast)" -gt "$(line_of vt.Slow)" ]' ||
   { screen >&2; qp_fail "I did not invert the order"; }
 
 # the filter hides rows
@@ -107,8 +107,9 @@ wait_has "vt.Fast"
 sample="$top_srcdir/tests/viewer-sample.json"
 tm new-session -d -s qc -x 160 -y 20 "env TERM=xterm-256color '$QPTOP' --input '$sample'; sleep 60"
 tm new-session -d -s qm -x 160 -y 20 "env TERM=xterm-256color NO_COLOR=1 '$QPTOP' --input '$sample'; sleep 60"
-qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t qc | grep -q RiskAssessment" || qp_fail "no sample on screen"
-qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t qm | grep -q RiskAssessment" || qp_fail "no sample on screen"
+for pane in qc qm; do
+  qp_wait_for 10 'tm capture-pane -p -t $pane | grep -q RiskAssessment' || qp_fail "no sample on screen"
+done
 esc=$(printf '\033')
 tm capture-pane -e -p -t qc | grep "4242 trading  .*RiskAssessment" | grep -q "${esc}\[31m" ||
   { tm capture-pane -e -p -t qc | cat -v >&2; qp_fail "the over-budget row is not red"; }
@@ -165,10 +166,11 @@ rl=$(mx | grep -n "redis-server" | head -1 | cut -d: -f1)
 mx | grep "libc.write" | grep -qE "5[.]20ms +[0-9]+[.][0-9]%" || { mx >&2; qp_fail "200: TOTAL and SHARE of write"; }
 # e lists the exited shells, e hides them again
 mx_keys e
-qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
+shells_listed() { mx | grep -qE '^. +6[0-9]{3} sh '; }
+qp_wait_for 10 shells_listed ||
   { mx >&2; qp_fail "e did not list the exited processes"; }
 mx_keys e
-qp_wait_for 10 sh -c "! tmux -S $T/tmux.sock capture-pane -p -t mx | grep -qE '^. +6[0-9]{3} sh '" ||
+qp_wait_for 10 '! shells_listed' ||
   { mx >&2; qp_fail "e did not hide them again"; }
 # merged: three cc1 at 100 M/s each while alive are 300 reads/s over the window
 mx_keys m
@@ -179,7 +181,8 @@ mx | grep -q "300[.]0M" && { mx >&2; qp_fail "merged rate: lifetime rates added"
 # 80 columns: PROCESS stays (a 30-character title gets its share of the
 # room with the operations), short names whole, TOTAL and SHARE there
 tm resize-window -t mx -x 80 -y 30
-qp_wait_for 10 sh -c "tmux -S $T/tmux.sock capture-pane -p -t mx | head -1 | awk '{ exit length(\$0) > 80 }'"
+fits_80() { mx | head -1 | awk '{ exit length($0) > 80 }'; }
+qp_wait_for 10 fits_80
 mx_keys m
 mx_wait "postgres: check" "80: the long name is cut to nothing"
 hdr=$(mx | grep -m1 " OPERATION ")

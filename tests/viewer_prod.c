@@ -35,6 +35,8 @@
 
 #include <qpulse.h>
 
+#include "testutil.h"
+
 #define VT_OPS(X)                                                  \
     X(Fast, "g1", "Fast operation, 1..100 us", 1)                  \
     X(Slow, "g2", "Slow operation, exactly 5 ms", 2)               \
@@ -74,15 +76,6 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-static void spin_ns(long ns)
-{
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    do
-        clock_gettime(CLOCK_MONOTONIC, &b);
-    while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ns);
-}
-
 static void known(void)
 {
     for (int i = 1; i <= 100; i++)
@@ -91,10 +84,10 @@ static void known(void)
         QPULSE_RECORD(vt, Slow, 5000000);
     for (int i = 0; i < 4; i++) {
         QPULSE_SCOPE(vt, Outer);
-        spin_ns(200000);
+        tu_spin_ns(200000);
         {
             QPULSE_SCOPE(vt, Inner);
-            spin_ns(100000);
+            tu_spin_ns(100000);
         }
     }
 }

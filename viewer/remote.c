@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,17 @@ int view_source_whole(const view_options_t *opts)
 
 /* Appends " name=value" with value %XX-encoded where it would end or split
  * the request line. */
+/* Appends to the request in req (len bytes), cut short when full. */
+__attribute__((format(printf, 3, 4))) static void add_fmt(char *req, size_t len,
+                                                          const char *fmt, ...)
+{
+    size_t o = strlen(req);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req + o, len - o, fmt, ap);
+    va_end(ap);
+}
+
 static void add_word(char *req, size_t len, const char *name, const char *v)
 {
     size_t o = strlen(req);
@@ -105,27 +118,23 @@ static int row_parse(json_t *o, view_row_t *r)
     snprintf(r->label, sizeof r->label, "%s", s ? s : "");
     s = jstr(o, "key");
     snprintf(r->key, sizeof r->key, "%s", s ? s : "");
-    r->share = jnum(o, "share");
+    /* The numbers, each under the key of its field's name (NaN: absent). */
+#define NUM(field) { #field, offsetof(view_row_t, field) }
+    static const struct {
+        const char *key;
+        size_t off;
+    } nums[] = {
+        NUM(share), NUM(count), NUM(rate), NUM(rate_now), NUM(mean), NUM(p50), NUM(p90),
+        NUM(p99), NUM(p999), NUM(min), NUM(max), NUM(self), NUM(total), NUM(stddev),
+        NUM(cpu), NUM(rss), NUM(time_share),
+    };
+#undef NUM
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        *(double *)((char *)r + nums[i].off) = jnum(o, nums[i].key);
     if (isnan(r->share))
         r->share = 0;
-    r->count = jnum(o, "count");
-    r->rate = jnum(o, "rate");
-    r->rate_now = jnum(o, "rate_now");
     if (isnan(r->rate_now))
         r->rate_now = 0;
-    r->mean = jnum(o, "mean");
-    r->p50 = jnum(o, "p50");
-    r->p90 = jnum(o, "p90");
-    r->p99 = jnum(o, "p99");
-    r->p999 = jnum(o, "p999");
-    r->min = jnum(o, "min");
-    r->max = jnum(o, "max");
-    r->self = jnum(o, "self");
-    r->total = jnum(o, "total");
-    r->stddev = jnum(o, "stddev");
-    r->cpu = jnum(o, "cpu");
-    r->rss = jnum(o, "rss");
-    r->time_share = jnum(o, "time_share");
     double d = jnum(o, "dropped");
     r->dropped = d >= 0 && d < 1.8e19 ? (uint64_t)d : 0;
     return 0;
@@ -191,11 +200,8 @@ int view_source_page(const view_options_t *opts, const view_settings_t *s, long 
              s->cumulative ? "cumulative" : "window", view_columns[s->sort].name,
              s->sort_invert ? " invert" : "", view_group_name(s->group), s->merge ? " merge" : "",
              s->tree ? " tree" : "", s->show_exited ? " exited" : "", top, cursor, rows);
-    if (key && *key) {
-        size_t o = strlen(req);
-        snprintf(req + o, sizeof req - o, " key=%016llx",
-                 (unsigned long long)view_key_hash(key));
-    }
+    if (key && *key)
+        add_fmt(req, sizeof req, " key=%016llx", (unsigned long long)view_key_hash(key));
     if (s->filter[0])
         add_word(req, sizeof req, "filter", s->filter);
     char *json = NULL;
@@ -228,26 +234,22 @@ int view_source_detail(const view_options_t *opts, const view_settings_t *s, lon
                        const char *name, int nprocs, const char *set, const char *op,
                        qp_snapshot_t **snap, char *err, size_t errlen)
 {
-    char req[1024];
-    *snap = NULL;
-    snprintf(req, sizeof req, "SNAPSHOT %s hist", s->cumulative ? "cumulative" : "window");
-    if (s->merge && nprocs > 1) {
-        add_word(req, sizeof req, "name", name ? name : "");
-    } else {
-        size_t o = strlen(req);
-        snprintf(req + o, sizeof req - o, " pid=%ld", pid);
-    }
-    add_word(req, sizeof req, "set", set);
-    add_word(req, sizeof req, "op", op);
-    /* one process's op: its samples per thread too */
-    if (!(s->merge && nprocs > 1) && strlen(req) + 9 < sizeof req)
-        strcat(req, " threads");
+    char req[1024], perr[256];
     char *json = NULL;
     size_t len = 0;
+    *snap = NULL;
+    snprintf(req, sizeof req, "SNAPSHOT %s hist", s->cumulative ? "cumulative" : "window");
+    if (s->merge && nprocs > 1)
+        add_word(req, sizeof req, "name", name ? name : "");
+    else
+        add_fmt(req, sizeof req, " pid=%ld", pid);
+    add_word(req, sizeof req, "set", set);
+    add_word(req, sizeof req, "op", op);
+    if (!(s->merge && nprocs > 1))   /* one process's op: its samples per thread too */
+        add_fmt(req, sizeof req, " threads");
     int r = ask(opts, req, &json, &len, err, errlen);
     if (r < 0)
         return r;
-    char perr[256];
     *snap = qp_snapshot_parse(json, len, perr, sizeof perr);
     free(json);
     if (!*snap) {

@@ -66,8 +66,8 @@ unsigned ui_dispatch(const ui_key_t *table, ui_t *ui, int key, int *found)
 /* Data                                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* A fetch failed with r and err: the screen shows the error (redrawn only
- * when it is news). */
+/* A fetch failed with r (err says why): the screen shows the error instead
+ * of the last data; redone only when that changes what it shows. */
 static unsigned ui_fetch_failed(ui_t *ui, int r, const char *err)
 {
     int had = ui->snap != NULL || ui->fetch_err != r || strcmp(ui->error, err) != 0;
