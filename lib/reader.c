@@ -709,11 +709,11 @@ uint64_t qp_reader_dropped(qp_reader_t *r)
     return n;
 }
 
-int qp_reader_op_dropped(qp_reader_t *r, uint64_t *out, uint32_t n)
+int qp_reader_op_dropped(qp_reader_t *r, uint64_t *out, uint32_t want)
 {
     const struct qp_seg_header *h = &r->hdr;
-    if (n > r->nops)
-        n = r->nops;
+    /* Set once, before the guard's sigsetjmp: not clobbered by its longjmp. */
+    const uint32_t n = want > r->nops ? r->nops : want;
     if (h->minor < 1 || h->op_dropped_off == 0) {
         memset(out, 0, (size_t)n * sizeof *out);
         return 0;
