@@ -24,6 +24,35 @@ static inline double bench_now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* The floor a recorded scope is measured against: two rdtsc, one 16-byte
+ * store into a ring and a release store of its head - what a scope must
+ * do at the least.  Returns ns per iteration over BENCH_BATCH. */
+#define BENCH_BATCH 16384
+#define BENCH_FLOOR_RECORDS 65536
+struct bench_floor {
+    uint64_t head __attribute__((aligned(128)));
+    uint64_t local;
+    struct { uint64_t start, dur; } rec[BENCH_FLOOR_RECORDS] __attribute__((aligned(128)));
+};
+
+#if defined(__x86_64__)
+static __attribute__((noinline, unused)) double bench_run_floor(struct bench_floor *fr)
+{
+    double t0 = bench_now_ns();
+    for (int i = 0; i < BENCH_BATCH; i++) {
+        uint64_t a = __builtin_ia32_rdtsc();
+        __asm__ volatile("" ::: "memory");
+        uint64_t b = __builtin_ia32_rdtsc();
+        uint64_t h = fr->local;
+        fr->rec[h & (BENCH_FLOOR_RECORDS - 1)].start = a;
+        fr->rec[h & (BENCH_FLOOR_RECORDS - 1)].dur = b - a;
+        fr->local = h + 1;
+        __atomic_store_n(&fr->head, h + 1, __ATOMIC_RELEASE);
+    }
+    return (bench_now_ns() - t0) / BENCH_BATCH;
+}
+#endif
+
 static inline int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

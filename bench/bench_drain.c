@@ -99,7 +99,8 @@ static double cpu_s(pid_t pid)
     return (double)total / 1e9;
 }
 
-/* Samples the daemon aggregated for process pid (cumulative), or -1. */
+/* Samples the daemon aggregated for process pid, or for every process
+ * when pid is 0 (cumulative), or -1; *dropped (if not NULL): pid's drops. */
 static long long aggregated(pid_t pid, unsigned long long *dropped)
 {
     char *out = NULL;
@@ -113,7 +114,7 @@ static long long aggregated(pid_t pid, unsigned long long *dropped)
         return -1;
     long long n = 0;
     for (size_t i = 0; i < s->nprocs; i++) {
-        if (s->procs[i].pid != pid)
+        if (pid && s->procs[i].pid != pid)
             continue;
         for (size_t j = 0; j < s->procs[i].nops; j++)
             n += (long long)s->procs[i].ops[j].count;
@@ -139,26 +140,6 @@ static void *producer(void *arg)
         }
     }
     return NULL;
-}
-
-/* Samples the daemon aggregated for every process (cumulative), or -1. */
-static long long aggregated_all(void)
-{
-    char *out = NULL;
-    size_t len;
-    if (qp_client_request(ns, "SNAPSHOT cumulative", &out, &len, 10000) < 0)
-        return -1;
-    char err[128];
-    qp_snapshot_t *s = qp_snapshot_parse(out, len, err, sizeof err);
-    free(out);
-    if (!s)
-        return -1;
-    long long n = 0;
-    for (size_t i = 0; i < s->nprocs; i++)
-        for (size_t j = 0; j < s->procs[i].nops; j++)
-            n += (long long)s->procs[i].ops[j].count;
-    qp_snapshot_free(s);
-    return n;
 }
 
 static pid_t start_daemon_t(const char *path, const char *rundir, unsigned dthreads)
@@ -237,10 +218,10 @@ static double drain_rate(const char *path, const char *rundir, unsigned dthreads
         if ((kids[i] = fork()) == 0)
             flat_child(until, i);
     usleep((useconds_t)(warm * 1e6));
-    long long a0 = aggregated_all();
+    long long a0 = aggregated(0, NULL);
     double t0 = now_s(), c0 = cpu_s(d);
     usleep((useconds_t)(secs * 1e6));
-    long long a1 = aggregated_all();
+    long long a1 = aggregated(0, NULL);
     double t1 = now_s(), c1 = cpu_s(d);
     for (unsigned i = 0; i < nprod && i < 64; i++) {
         int st;
@@ -253,44 +234,14 @@ static double drain_rate(const char *path, const char *rundir, unsigned dthreads
 
 /* ---- phases 4 and 5: a producer's scope cost ------------------------ */
 
-#define BATCH 16384
-#define FLOOR_RECORDS 65536
-
-struct floor_ring {
-    uint64_t head __attribute__((aligned(128)));
-    uint64_t local;
-    struct { uint64_t start, dur; } rec[FLOOR_RECORDS] __attribute__((aligned(128)));
-};
-
-static double now_ns(void)
-{
-    return now_s() * 1e9;
-}
-
-static __attribute__((noinline)) double run_floor(struct floor_ring *fr)
-{
-    double t0 = now_ns();
-    for (int i = 0; i < BATCH; i++) {
-        uint64_t a = __builtin_ia32_rdtsc();
-        __asm__ volatile("" ::: "memory");
-        uint64_t b = __builtin_ia32_rdtsc();
-        uint64_t h = fr->local;
-        fr->rec[h & (FLOOR_RECORDS - 1)].start = a;
-        fr->rec[h & (FLOOR_RECORDS - 1)].dur = b - a;
-        fr->local = h + 1;
-        __atomic_store_n(&fr->head, h + 1, __ATOMIC_RELEASE);
-    }
-    return (now_ns() - t0) / BATCH;
-}
-
 static __attribute__((noinline)) double run_scope(void)
 {
-    double t0 = now_ns();
-    for (int i = 0; i < BATCH; i++) {
+    double t0 = bench_now_ns();
+    for (int i = 0; i < BENCH_BATCH; i++) {
         QPULSE_SCOPE(bench, A);
         __asm__ volatile("" ::: "memory");
     }
-    return (now_ns() - t0) / BATCH;
+    return (bench_now_ns() - t0) / BENCH_BATCH;
 }
 
 static int dcmp(const void *a, const void *b)
@@ -314,18 +265,18 @@ struct cost_thread {
 static void *cost_worker(void *arg)
 {
     struct cost_thread *c = arg;
-    struct floor_ring *fr = aligned_alloc(4096, sizeof *fr);
+    struct bench_floor *fr = aligned_alloc(4096, sizeof *fr);
     memset(fr, 0, sizeof *fr);
     for (int w = 0; w < 20; w++) {
-        run_floor(fr);
+        bench_run_floor(fr);
         run_scope();
     }
     double t0 = now_s();
     for (int r = 0; r < COST_ROUNDS; r++) {
-        c->fl[r] = run_floor(fr);
+        c->fl[r] = bench_run_floor(fr);
         c->sc[r] = run_scope();
         if (c->rate > 0) {   /* a burst, then quiet until the average is the rate */
-            double due = t0 + (double)(r + 1) * BATCH / c->rate;
+            double due = t0 + (double)(r + 1) * BENCH_BATCH / c->rate;
             while (now_s() < due)
                 usleep(200);
         }
@@ -554,7 +505,7 @@ int main(int argc, char **argv)
      * the one started above unless -d names another). */
     if (strchr(phases, '4')) {
         printf("a producer's scope cost while qpulsed drains it (%d rounds of %d scopes, "
-               "median):\n", COST_ROUNDS, BATCH);
+               "median):\n", COST_ROUNDS, BENCH_BATCH);
         fflush(stdout);
         pid_t k = fork();
         if (k == 0)

@@ -6,7 +6,7 @@
  *            per-thread ring (the least any out-of-process recorder can do)
  *   scope  = QPULSE_SCOPE(set, Op) around an empty block
  *
- * Both write batches of BATCH records into rings that are emptied between
+ * Both write batches of BENCH_BATCH records into rings that are emptied between
  * batches (untimed), so neither ever sees a full ring, and batches of the
  * two kinds alternate so that drift on a noisy machine hits both alike.  The
  * figure is the median over rounds.  Then the same with two threads
@@ -35,40 +35,14 @@
 QPULSE_DECLARE_SET(bench, BENCH_OPS)
 QPULSE_DEFINE_SET(bench, BENCH_OPS)
 
-#define BATCH 16384
-#define FLOOR_RECORDS 65536
-
-/* The floor's per-thread ring: its head on a line of its own. */
-struct floor_ring {
-    uint64_t head __attribute__((aligned(128)));
-    uint64_t local;
-    struct { uint64_t start, dur; } rec[FLOOR_RECORDS] __attribute__((aligned(128)));
-};
-
-static __attribute__((noinline)) double run_floor(struct floor_ring *fr)
-{
-    double t0 = bench_now_ns();
-    for (int i = 0; i < BATCH; i++) {
-        uint64_t a = __builtin_ia32_rdtsc();
-        __asm__ volatile("" ::: "memory");
-        uint64_t b = __builtin_ia32_rdtsc();
-        uint64_t h = fr->local;
-        fr->rec[h & (FLOOR_RECORDS - 1)].start = a;
-        fr->rec[h & (FLOOR_RECORDS - 1)].dur = b - a;
-        fr->local = h + 1;
-        __atomic_store_n(&fr->head, h + 1, __ATOMIC_RELEASE);
-    }
-    return (bench_now_ns() - t0) / BATCH;
-}
-
 static __attribute__((noinline)) double run_scope(void)
 {
     double t0 = bench_now_ns();
-    for (int i = 0; i < BATCH; i++) {
+    for (int i = 0; i < BENCH_BATCH; i++) {
         QPULSE_SCOPE(bench, Empty);
         __asm__ volatile("" ::: "memory");
     }
-    return (bench_now_ns() - t0) / BATCH;
+    return (bench_now_ns() - t0) / BENCH_BATCH;
 }
 
 static qp_reader_t *reader;
@@ -94,14 +68,14 @@ static void drain(void)
  * with the other, the main thread drains between steps. */
 static int rounds;
 static pthread_barrier_t bar;
-struct worker { struct floor_ring *fr; double *fl, *sc; };
+struct worker { struct bench_floor *fr; double *fl, *sc; };
 
 static void *worker(void *arg)
 {
     struct worker *w = arg;
     for (int r = 0; r < rounds; r++) {
         pthread_barrier_wait(&bar);
-        w->fl[r] = run_floor(w->fr);
+        w->fl[r] = bench_run_floor(w->fr);
         pthread_barrier_wait(&bar);
         w->sc[r] = run_scope();
         pthread_barrier_wait(&bar);   /* main drains now */
@@ -121,7 +95,7 @@ int main(int argc, char **argv)
     snprintf(ns, sizeof ns, "bench-rec-%ld", (long)getpid());
     setenv("QPULSE_NS", ns, 1);
 
-    struct floor_ring *fr = aligned_alloc(4096, sizeof *fr);
+    struct bench_floor *fr = aligned_alloc(4096, sizeof *fr);
     memset(fr, 0, sizeof *fr);
     double *fl = calloc((size_t)rounds, sizeof *fl), *sc = calloc((size_t)rounds, sizeof *sc);
     double *dis = calloc((size_t)rounds, sizeof *dis);
@@ -129,12 +103,12 @@ int main(int argc, char **argv)
     run_scope();   /* first sample: creates the segment, claims the slot */
     drain();
     for (int w = 0; w < 20; w++) {   /* warm up */
-        run_floor(fr);
+        bench_run_floor(fr);
         run_scope();
         drain();
     }
     for (int r = 0; r < rounds; r++) {
-        fl[r] = run_floor(fr);
+        fl[r] = bench_run_floor(fr);
         sc[r] = run_scope();
         drain();
     }
@@ -170,7 +144,7 @@ int main(int argc, char **argv)
         f2 += bench_median(w[i].fl, rounds) / nth;
     }
 
-    printf("bench_record: %d rounds of %d records, clock %s, %lu dropped\n", rounds, BATCH,
+    printf("bench_record: %d rounds of %d records, clock %s, %lu dropped\n", rounds, BENCH_BATCH,
            qpulse__use_tsc ? "tsc" : "monotonic", (unsigned long)qpulse_dropped());
     printf("  floor (2x rdtsc + 16 B store + release)  1 thread   %6.2f ns\n", f1);
     printf("  QPULSE_SCOPE                              1 thread   %6.2f ns   ratio %.3f  (target <= 1.25)\n",
