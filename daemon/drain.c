@@ -379,13 +379,11 @@ void procs_shutdown(void)
 {
     /* Tell the producers first that nobody will drain them any more, then
      * drain: a producer exiting from now on removes its own segment, and
-     * one that exited before is seen EXITED below and removed by us.  The
-     * fence orders our stores before the loads of the exit state (the
-     * producer stores EXITED before it reads daemon_pid). */
+     * one that exited before is seen EXITED below and removed by us (both
+     * sides seq_cst: qp_reader_set_daemon, qp_reader_exited). */
     for (struct proc *p = qpd.procs; p; p = p->next)
         if (p->r)
             (void)qp_reader_set_daemon(p->r, 0);   /* -EFAULT: the drain below sees it */
-    qp_fence_seq_cst();
     procs_retry_pending();
     for (struct proc *p = qpd.procs; p; p = p->next) {
         if (!p->r)

@@ -17,6 +17,12 @@
 #define qp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define qp_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define qp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* Sequentially consistent: for the two sides of a store-then-load handshake
+ * (each stores its own word, then loads the other's), where acquire and
+ * release allow both loads to miss both stores.  A locked xchg on x86-64;
+ * off the hot path. */
+#define qp_load_seq_cst(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define qp_store_seq_cst(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define qp_fetch_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define qp_fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELEASE)
 /* Strong compare-and-swap with acq_rel on success, acquire on failure. */
@@ -27,7 +33,6 @@
 #define qp_cas_relaxed(p, expp, v)                                             \
     __atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
 #define qp_exchange_relaxed(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
-#define qp_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 /* A compiler barrier only: orders this thread against its own signal
  * handlers, costs no instruction. */
 #define qp_signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)

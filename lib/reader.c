@@ -756,9 +756,10 @@ int qp_reader_exited(qp_reader_t *r)
     const struct qp_seg_header *sh = (const void *)r->base;
     int ex = 1;
     GUARD_BEGIN(1);
-    /* Pairs with the release store of EXITED in qpulse_shutdown(): after
-     * seeing it, one more drain gets every record the process published. */
-    ex = qp_load_acquire(&sh->state) == QP_STATE_EXITED;
+    /* Pairs with the store of EXITED in qpulse_shutdown(): after seeing
+     * it, one more drain gets every record the process published (seq_cst
+     * for the handshake with qp_reader_set_daemon, see there). */
+    ex = qp_load_seq_cst(&sh->state) == QP_STATE_EXITED;
     GUARD_END();
     return ex;
 }
@@ -779,10 +780,13 @@ int qp_reader_set_daemon(qp_reader_t *r, pid_t pid)
     if (!r->cons)
         return -EINVAL;
     /* Read by the producer at exit (qpulse_shutdown) to leave the segment
-     * for us; nothing else is ordered by it.  The producer may have shrunk
-     * the object under our mapping: the store then faults like a read. */
+     * for us.  seq_cst: the producer stores EXITED and then loads this; a
+     * daemon that stores 0 here and then loads the state (qp_reader_exited)
+     * sees EXITED, or the producer sees the 0 and removes its segment
+     * itself.  The producer may have shrunk the object under our mapping:
+     * the store then faults like a read. */
     GUARD_BEGIN(-EFAULT);
-    qp_store_release(&r->cons->daemon_pid, pid);
+    qp_store_seq_cst(&r->cons->daemon_pid, pid);
     r->cons->attach_count++;
     GUARD_END();
     return 0;

@@ -1156,11 +1156,14 @@ static void shutdown_locked(void)
         struct qp_seg_header *h = g_seg;
         h->recorded = qpulse_recorded();
         /* Every record this process published is ordered before EXITED;
-         * pairs with the acquire load in qp_reader_exited(): a daemon that
-         * sees EXITED and then drains gets everything. */
-        qp_store_release(&h->state, QP_STATE_EXITED);
+         * pairs with the load in qp_reader_exited(): a daemon that sees
+         * EXITED and then drains gets everything.  Both seq_cst: with the
+         * daemon's store of daemon_pid and load of the state (its
+         * shutdown), one of the two sides sees the other's store, so the
+         * segment is removed by one of them. */
+        qp_store_seq_cst(&h->state, QP_STATE_EXITED);
         struct qp_consumer *c = (struct qp_consumer *)((char *)h + h->consumer_off);
-        pid_t dp = qp_load_acquire(&c->daemon_pid);
+        pid_t dp = qp_load_seq_cst(&c->daemon_pid);
         int keep = (dp > 0 && qp_proc_alive(dp, 0)) || daemon_will_read(h);
         if (!keep)
             shm_unlink(g_seg_name);

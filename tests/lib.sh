@@ -158,6 +158,18 @@ qp_bg() {
   QP_PIDS="$QP_PIDS $!"
 }
 
+# QP_SLOW: how many times slower than the plain build the daemon and the
+# producers run here: valgrind 6, ThreadSanitizer 4, AddressSanitizer 2.
+# Waits stretch by it; tests that pace producers for the daemon's sake
+# divide their rates by it.
+if [ -z "${QP_SLOW:-}" ]; then
+  if [ -n "${QPULSE_VALGRIND:-}" ]; then QP_SLOW=6
+  elif [ "${QPULSE_SANITIZED:-}" = thread ]; then QP_SLOW=4
+  elif [ -n "${QPULSE_SANITIZED:-}" ]; then QP_SLOW=2
+  else QP_SLOW=1
+  fi
+fi
+
 # qp_wait_for SECONDS CMD [ARGS...]: poll every 50 ms until the condition
 # holds; 1 when SECONDS pass first.  The condition is evaluated afresh each
 # time: with one argument it is a shell snippet (eval'd, so write
@@ -165,9 +177,12 @@ qp_bg() {
 # in single quotes), with more it is a command and its arguments.  Never
 # pass "$(...)" in double quotes: that is evaluated once, before the wait
 # (tests/wait-lint.awk, run by tests/lib-cleanup.sh, finds any such wait).
+# SECONDS is for the plain build on a loaded 2-core machine; under valgrind
+# or a sanitizer it is multiplied by QP_SLOW (below), as the daemon there
+# runs several times slower.
 qp_wait_for() {
   local limit=$1; shift
-  local end=$(( $(date +%s%N) + limit * 1000000000 ))
+  local end=$(( $(date +%s%N) + limit * QP_SLOW * 1000000000 ))
   while :; do
     if [ $# -eq 1 ]; then
       eval "$1" >/dev/null 2>&1 && return 0
