@@ -11,7 +11,7 @@ daemon_qpulsed_SOURCES = daemon/main.c daemon/qpulsed.h daemon/access.c \
 	daemon/prom_native.c daemon/prom_native.h daemon/budgets.c \
 	daemon/history.c daemon/history.h daemon/trace.c daemon/slowest.c daemon/slowest.h \
 	daemon/view.c viewer/model.c viewer/columns.c viewer/view.h
-daemon_qpulsed_SOURCES += daemon/jw_buf.c daemon/jw_esc.c
+daemon_qpulsed_SOURCES += daemon/jw_buf.c daemon/jw_esc.c daemon/bg.c daemon/bg.h
 # VIEW (daemon/view.c) builds qptop's rows with qptop's own model and columns
 daemon_qpulsed_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/viewer
 nodist_daemon_qpulsed_SOURCES = $(PROM_PB_SOURCES)

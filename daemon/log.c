@@ -21,6 +21,7 @@ int log_level = LOG_LVL_NOTICE;
 
 static int log_fd = 2;
 static int log_syslog;
+static pid_t log_pid;   /* 0: getpid() */
 static char *log_path;
 
 static const char *const level_names[] = { "error", "warning", "notice", "info", "debug" };
@@ -44,7 +45,7 @@ static void log_vwrite(int level, const char *fmt, va_list ap)
     localtime_r(&ts.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
     n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld qpulsed[%ld] %s: ",
-                  ts.tv_nsec / 1000000, (long)getpid(), level_names[level]);
+                  ts.tv_nsec / 1000000, (long)(log_pid ? log_pid : getpid()), level_names[level]);
     if (n < (int)sizeof line) {
         int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
         n = m < 0 ? n : (n + m >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + m);
@@ -52,6 +53,16 @@ static void log_vwrite(int level, const char *fmt, va_list ap)
     line[n++] = '\n';
     ssize_t w = write(log_fd, line, (size_t)n);
     (void)w;   /* nowhere to report a failing log */
+}
+
+int log_fileno(void)
+{
+    return log_syslog ? -1 : log_fd;
+}
+
+void log_as_pid(pid_t pid)
+{
+    log_pid = pid;
 }
 
 void log_write(int level, const char *fmt, ...)

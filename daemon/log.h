@@ -7,11 +7,17 @@
 #ifndef QPULSED_LOG_H
 #define QPULSED_LOG_H
 
+#include <sys/types.h>
+
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_NOTICE, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 extern int log_level;
 
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The descriptor the log writes to (-1: syslog). */
+int log_fileno(void);
+/* A forked writer (bg.c) logs under the daemon's pid. */
+void log_as_pid(pid_t pid);
 /* Logs to file (NULL: stderr) or, with use_syslog, to syslog. 0 or -errno. */
 int log_open(const char *file, int use_syslog);
 /* SIGHUP: reopen the log file (log rotation).  0 or -errno. */

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "clock.h"
 #include "common.h"
 #include "layout.h"
@@ -508,6 +509,7 @@ static void run_loop(int sig_fd)
         if (now >= next_sec) {
             procs_tick_second();
             restart_tick(now);
+            bg_reap();
             advance(&next_sec, NS_PER_S, now);
         }
         server_expire();
@@ -581,6 +583,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&qpd.lock);
     prom_stop();
     server_fini();
+    bg_finish(10ll * NS_PER_S);   /* traces and dumps being written */
     drain_stop();
     procs_fini();
     history_fini();

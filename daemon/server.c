@@ -13,15 +13,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "common.h"
 #include "history.h"
 #include "log.h"
@@ -167,6 +170,39 @@ static int split(char *s, char **words, int max)
     return n;
 }
 
+/* In a writer child (bg.c): sends the reply in blocking writes, each of
+ * which must progress within the reply's timeout.  0 when all was sent. */
+static int reply_in_child(struct client *c, jw_t *out)
+{
+    jw_raw(out, "\n", 1);
+    size_t len;
+    char *s = jw_take(out, &len);
+    if (!s) {
+        static const char oom[] = "{\"error\":\"out of memory\"}\n";
+        s = strdup(oom);
+        len = s ? sizeof oom - 1 : 0;
+    }
+    int fl = fcntl(c->fd, F_GETFL);
+    struct timeval tv = { WRITE_TIMEOUT_NS / 1000000000, 0 };
+    if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+        free(s);
+        return -1;
+    }
+    size_t pos = 0;
+    while (pos < len) {
+        ssize_t n = send(c->fd, s + pos, len - pos, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        pos += (size_t)n;
+    }
+    free(s);
+    close(c->fd);
+    return pos == len ? 0 : -1;
+}
+
 static void handle_request(struct client *c)
 {
     char *w[REQ_WORDS + 1];
@@ -227,6 +263,14 @@ static void handle_request(struct client *c)
             client_error(c, err);
             return;
         }
+        /* Written by a child (bg.c): rendering a full recorder takes
+         * seconds, and the drain must not stop for them.  The daemon hands
+         * the connection over and forgets it. */
+        pid_t kid = bg_fork("a trace for a client", c->fd);
+        if (kid > 0) {
+            client_close(c);
+            return;
+        }
         /* The trace is written in place (it may be a couple of hundred
          * megabytes: never twice in memory); the count, known only after,
          * goes into space kept for it (JSON allows the blanks). */
@@ -243,6 +287,8 @@ static void handle_request(struct client *c)
             int k = snprintf(num, sizeof num, "%20zu", events);
             memcpy(out.buf + at, num, (size_t)k);
         }
+        if (kid == 0)
+            bg_exit(reply_in_child(c, &out));
     } else if (n == 1 && !strcmp(w[0], "RESET")) {
         access_begin(c->uid);
         procs_reset();

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "common.h"
 #include "history.h"
 #include "log.h"
@@ -383,6 +384,11 @@ void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_
     sel.since_mono = since > 0 ? (uint64_t)since : 0;
     char what[160], path[4096 + 200];
     snprintf(what, sizeof what, "%s-%ld-%s.%s", p->name, (long)p->pid, o->set, o->name);
+    /* Written by a child (bg.c), which logs the file's name: the drain
+     * goes on meanwhile. */
+    pid_t kid = bg_fork("a breach dump", -1);
+    if (kid > 0)
+        return;
     long n = history_dump(qpd.cfg.dump_dir, what, &sel, path, sizeof path);
     if (n < 0)
         log_err("budget breach of %s.%s: cannot write a trace to %s: %s", o->set, o->name,
@@ -390,4 +396,6 @@ void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_
     else
         log_warn("budget breach of %s[%ld] %s.%s: trace of its last %us (%ld samples) written "
                  "to %s", p->name, (long)p->pid, o->set, o->name, qpd.cfg.window + 1, n, path);
+    if (kid == 0)
+        bg_exit(n < 0);
 }

@@ -60,7 +60,7 @@ daemon=(daemon/main.c daemon/log.c daemon/jw.c daemon/jw_buf.c daemon/jw_esc.c d
         daemon/drain.c daemon/procstat.c daemon/tick.c daemon/render.c
         daemon/prom.c daemon/prom_fmt.c daemon/prom_native.c daemon/budgets.c
         daemon/access.c daemon/state.c daemon/restart.c
-        daemon/history.c daemon/trace.c daemon/slowest.c
+        daemon/history.c daemon/trace.c daemon/slowest.c daemon/bg.c
         daemon/view.c viewer/model.c viewer/columns.c
         lib/reader.c lib/common.c lib/hist.c lib/budget.c lib/opts.c "$pb")
 build fuzz_request "-lmicrohttpd -ljansson -lprotobuf-c" fuzz/fuzz_request.c "${daemon[@]}"

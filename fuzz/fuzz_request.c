@@ -27,6 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     qpd.cfg.retain = 300;
     qpd.start_mono = mono_ns();
     history_init(1);   /* HISTORY answers from an empty recorder */
+    bg_off = 1;        /* ... in place, its reply checked below */
     return 0;
 }
 

@@ -11,6 +11,6 @@ tests_slow_check_LDADD = lib/libqpulse-internal.la $(JANSSON_LIBS) $(LIBM)
 
 FLIGHT_TESTS = tests/flight-slowest.sh tests/flight-window.sh tests/flight-dump.sh \
 	tests/flight-waterfall.sh \
-	tests/flight-bound.sh
+	tests/flight-bound.sh tests/flight-trace-busy.sh
 TESTS += $(FLIGHT_TESTS)
 EXTRA_DIST += $(FLIGHT_TESTS)

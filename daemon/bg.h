@@ -1,0 +1,32 @@
+/*
+ * bg.h — long writes done in a forked child (bg.c): a trace of the flight
+ * recorder for a client, a dump on a budget breach.  The child sees the
+ * daemon's memory as it was at the fork (copy-on-write), writes and exits;
+ * the main loop goes on draining meanwhile.
+ */
+#ifndef QPULSED_BG_H
+#define QPULSED_BG_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Forks a child for `what` (named in the log).  Returns the child's pid in
+ * the daemon, 0 in the child, and -1 when no child was started (BG_MAX are
+ * running, or fork failed): the caller then does the work in place.  The
+ * child keeps only the log, standard input/output/error and keep_fd (-1:
+ * none), so it holds no lock, socket or segment of the daemon's; it dies
+ * with the daemon. */
+pid_t bg_fork(const char *what, int keep_fd);
+/* Set: bg_fork() starts no child (the fuzz harness renders in place). */
+extern int bg_off;
+/* Ends the child: 0 when its work was done. */
+void bg_exit(int status) __attribute__((noreturn));
+/* Collects the children that ended (the main loop, once a second). */
+void bg_reap(void);
+/* How many are running. */
+unsigned bg_running(void);
+/* At shutdown: lets the running children finish for up to limit_ns, then
+ * kills what is left. */
+void bg_finish(int64_t limit_ns);
+
+#endif
