@@ -105,27 +105,28 @@ static void render_slowest(jw_t *w, const struct proc *p, const struct agg_op *o
     jw_arr_end(w);
 }
 
-static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_stats *st)
+/* The window's state is the tick's (what the log reported); a cumulative
+ * view's is evaluated over its statistics st. */
+static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_stats *st,
+                           int cumulative)
 {
+    struct budget_state bs[QP_STAT_COUNT_];
+    unsigned n = budgets_states(o, cumulative ? st : NULL, bs);
     jw_key(w, "budgets");
     jw_arr_begin(w);
-    for (int s = 0; s < QP_STAT_COUNT_; s++) {
-        const qp_budget_rule_t *r = o->rules[s];
-        if (!r)
-            continue;
-        double actual;
-        int broken = budgets_broken(st, r, &actual);
+    for (unsigned k = 0; k < n; k++) {
+        const qp_budget_rule_t *r = bs[k].rule;
         jw_obj_begin(w);
         jw_key(w, "rule");
         jw_str(w, r->text);
         jw_key(w, "stat");
-        jw_str(w, qp_stat_name((qp_stat_t)s));
+        jw_str(w, qp_stat_name(r->stat));
         jw_key(w, "limit_ns");
         jw_double(w, r->limit_ns);
         jw_key(w, "actual_ns");
-        jw_double(w, actual);
+        jw_double(w, bs[k].actual);
         jw_key(w, "broken");
-        jw_bool(w, broken);
+        jw_bool(w, bs[k].broken);
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -227,7 +228,7 @@ static void render_op_stats(jw_t *w, const struct proc *p, const struct agg_op *
     render_children(w, p, st);
     render_slowest(w, p, o, cumulative, sec, real_off);
     if (qpd.budgets)
-        render_budgets(w, o, st);
+        render_budgets(w, o, st, cumulative);
     if (threads_of)
         render_threads(w, p, threads_of - 1, cumulative, sec, real_off);
     if (with_hist) {

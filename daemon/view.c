@@ -201,10 +201,11 @@ static const double pcts[] = { 50.0, 90.0, 99.0, 99.9 };
 /* What qptop reads of an op's budgets is whether one is broken. */
 static qp_snap_budget_t broken_budget = { NULL, NULL, 0, 0, 1 };
 
-/* Op i of p into so from st; without percentiles (0) when sums: st holds
- * no buckets then (agg_window_sums()). */
+/* Op i of p into so from st, its cumulative statistics or (cumulative 0) its
+ * window's; without percentiles (0) when sums: st holds no buckets then
+ * (agg_window_sums()). */
 static int op_fill(qp_snap_op_t *so, const struct proc *p, uint32_t i,
-                   const struct agg_stats *st, double span, int sums)
+                   const struct agg_stats *st, int cumulative, double span, int sums)
 {
     const struct agg_op *o = p->ops[i];
     uint64_t pv[4] = { 0, 0, 0, 0 };
@@ -230,14 +231,16 @@ static int op_fill(qp_snap_op_t *so, const struct proc *p, uint32_t i,
     so->total_ns = st->h.total;
     so->self_ns = st->self;
     so->p99_prev_ns = o->p99_prev;
-    if (qpd.budgets)
-        for (int s = 0; s < QP_STAT_COUNT_; s++) {
-            const qp_budget_rule_t *r = o->rules[s];
-            if (r && budgets_broken(st, r, NULL)) {
+    if (qpd.budgets) {
+        /* as render_budgets(): the window's state is the tick's */
+        struct budget_state bs[QP_STAT_COUNT_];
+        unsigned n = budgets_states(o, cumulative ? st : NULL, bs);
+        for (unsigned k = 0; k < n; k++)
+            if (bs[k].broken) {
                 so->budgets = &broken_budget;
                 so->nbudgets = 1;
             }
-        }
+    }
     if (st->nkids) {
         so->children = calloc(st->nkids, sizeof *so->children);
         if (!so->children)
@@ -323,13 +326,15 @@ static int vsnap_build(struct vsnap *v, int cumulative, vs_want_fn want, void *a
             const struct agg_op *o = p->ops[i];
             if (!o)
                 continue;
-            /* A budget may be on a percentile: such an op is taken whole. */
-            int sums = m == VS_SUMS && !(qpd.budgets && o->rules_matched);
+            /* A budget may be on a percentile: in a cumulative view, which
+             * evaluates the budgets here, such an op is taken whole (the
+             * window's state is the tick's). */
+            int sums = m == VS_SUMS && !(cumulative && qpd.budgets && o->rules_matched);
             int r = 0;
             if (cumulative) {
                 /* As render_proc(): an op whose every sample was dropped too. */
                 if (o->cum.h.count || proc_op_dropped(p, i))
-                    r = op_fill(&sp->ops[sp->nops++], p, i, &o->cum, span, sums);
+                    r = op_fill(&sp->ops[sp->nops++], p, i, &o->cum, 1, span, sums);
             } else {
                 struct agg_stats win;
                 if (sums)
@@ -337,7 +342,7 @@ static int vsnap_build(struct vsnap *v, int cumulative, vs_want_fn want, void *a
                 else
                     agg_window(o, sec, &win);
                 if (win.h.count)
-                    r = op_fill(&sp->ops[sp->nops++], p, i, &win, span, sums);
+                    r = op_fill(&sp->ops[sp->nops++], p, i, &win, 0, span, sums);
                 agg_stats_free(&win);
             }
             if (r < 0)
