@@ -95,6 +95,7 @@ void agg_op_clear(struct agg_op *o)
     o->cur = -1;
     o->p99_prev = 0;
     memset(o->broken, 0, sizeof o->broken);
+    memset(o->budget_actual, 0, sizeof o->budget_actual);
 }
 
 void agg_op_compact(struct agg_op *o)

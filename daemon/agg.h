@@ -64,7 +64,10 @@ struct agg_op {
                                          the others are packed (hist_pack) */
     uint64_t p99_prev;                /* p99 of the previous window */
     const qp_budget_rule_t *rules[QP_STAT_COUNT_];   /* budgets that apply */
-    uint8_t broken[QP_STAT_COUNT_];   /* breach state, for start/clear logs */
+    /* Each rule's state in the window as the last tick found it
+     * (budgets_check): what the log and the window views report. */
+    double budget_actual[QP_STAT_COUNT_];
+    uint8_t broken[QP_STAT_COUNT_];
     uint8_t rules_matched;
     struct slow_op *slow;             /* slowest samples (slowest.h), lazily */
     uint8_t inblock;                  /* AGG_INBLOCK: packed by agg_op_pack() */

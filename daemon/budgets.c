@@ -1,7 +1,8 @@
 /*
  * budgets.c — qpulsed --budgets: which rules apply to each operation, their
- * state in the live window, and one log line when a breach starts and one
- * when it clears (per process x operation x stat), not one per tick.
+ * state in the live window (evaluated once a tick, kept in the op for the
+ * log and the views), and one log line when a breach starts and one when it
+ * clears (per process x operation x stat), not one per tick.
  */
 #include "config.h"
 
@@ -17,7 +18,8 @@ void budgets_match(struct agg_op *o)
     o->rules_matched = qp_budgets_match(qpd.budgets, o->set, o->name, o->rules) > 0;
 }
 
-double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
+/* The value of a stat in st (ns). */
+static double stat_value(const struct agg_stats *st, qp_stat_t stat)
 {
     double pct = qp_stat_percentile(stat);
     if (pct < 0)
@@ -25,23 +27,38 @@ double budgets_actual(const struct agg_stats *st, qp_stat_t stat)
     return pct >= 100 ? (double)hist_max(&st->h) : (double)hist_percentile(&st->h, pct);
 }
 
-int budgets_broken(const struct agg_stats *st, const qp_budget_rule_t *r, double *actual)
+unsigned budgets_states(const struct agg_op *o, const struct agg_stats *st,
+                        struct budget_state out[QP_STAT_COUNT_])
 {
-    double a = budgets_actual(st, r->stat);
-    if (actual)
-        *actual = a;
-    return st->h.count > 0 && qp_budget_broken(r, a);
+    unsigned n = 0;
+    for (int s = 0; s < QP_STAT_COUNT_; s++) {
+        const qp_budget_rule_t *r = o->rules[s];
+        if (!r)
+            continue;
+        struct budget_state *b = &out[n++];
+        b->rule = r;
+        if (st) {
+            b->actual = stat_value(st, r->stat);
+            b->broken = st->h.count > 0 && qp_budget_broken(r, b->actual);
+        } else {
+            b->actual = o->budget_actual[s];
+            b->broken = o->broken[s];
+        }
+    }
+    return n;
 }
 
 void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
                    int64_t sec)
 {
-    for (int s = 0; s < QP_STAT_COUNT_; s++) {
-        const qp_budget_rule_t *r = o->rules[s];
-        if (!r)
-            continue;
-        double actual;
-        int broken = budgets_broken(st, r, &actual);
+    struct budget_state bs[QP_STAT_COUNT_];
+    unsigned n = budgets_states(o, st, bs);
+    for (unsigned k = 0; k < n; k++) {
+        const qp_budget_rule_t *r = bs[k].rule;
+        const qp_stat_t s = r->stat;
+        const double actual = bs[k].actual;
+        const int broken = bs[k].broken;
+        o->budget_actual[s] = actual;
         if (broken == o->broken[s])
             continue;
         o->broken[s] = (uint8_t)broken;
@@ -50,7 +67,7 @@ void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stat
         qp_format_ns(r->limit_ns, l, sizeof l);
         if (broken) {
             log_warn("budget broken: %s[%ld] %s.%s %s = %s, limit %s (%s:%d: %s)", p->name,
-                     (long)p->pid, o->set, o->name, qp_stat_name((qp_stat_t)s), a, l,
+                     (long)p->pid, o->set, o->name, qp_stat_name(s), a, l,
                      qpd.budgets->path, r->line, r->text);
             uint64_t dur;
             int32_t tid;
@@ -64,7 +81,7 @@ void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stat
             trace_breach(p, o, r);
         } else
             log_notice("budget holds again: %s[%ld] %s.%s %s = %s, limit %s (%s)", p->name,
-                       (long)p->pid, o->set, o->name, qp_stat_name((qp_stat_t)s), a, l,
+                       (long)p->pid, o->set, o->name, qp_stat_name(s), a, l,
                        r->text);
     }
 }

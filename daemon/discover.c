@@ -455,10 +455,8 @@ void procs_render_skipped(jw_t *w)
         if (qpd.view_uid != (uid_t)-1 && e->owner != qpd.view_uid && e->puid != qpd.view_uid)
             continue;
         jw_obj_begin(w);
-        jw_key(w, "pid");
-        jw_i64(w, e->pid);
-        jw_key(w, "name");
-        jw_str(w, e->pname);
+        jw_kv_i64(w, "pid", e->pid);
+        jw_kv_str(w, "name", e->pname);
         jw_key(w, "segment");
         char path[130];
         snprintf(path, sizeof path, "/%s", e->name);
@@ -468,8 +466,7 @@ void procs_render_skipped(jw_t *w)
             jw_null(w);
         else
             jw_u64(w, e->owner);
-        jw_key(w, "reason");
-        jw_str(w, e->reason);
+        jw_kv_str(w, "reason", e->reason);
         jw_obj_end(w);
     }
     jw_arr_end(w);

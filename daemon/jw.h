@@ -52,6 +52,23 @@ void jw_time(jw_t *w, double v);
 void jw_bool(jw_t *w, int v);
 void jw_null(jw_t *w);
 
+/* A member of an object, "k": value, in one call: jw_kv_str(w, k, s) is
+ * jw_key(w, k) then jw_str(w, s), and so on for each value writer. */
+#define JW_KV(kind, type)                                                      \
+    static inline void jw_kv_##kind(jw_t *w, const char *k, type v)           \
+    {                                                                          \
+        jw_key(w, k);                                                          \
+        jw_##kind(w, v);                                                       \
+    }
+JW_KV(str, const char *)
+JW_KV(u64, uint64_t)
+JW_KV(i64, int64_t)
+JW_KV(milli, uint64_t)
+JW_KV(double, double)
+JW_KV(time, double)
+JW_KV(bool, int)
+#undef JW_KV
+
 /* jw_esc.c: writes s escaped for a Prometheus label value (\\, \", \n). */
 void jw_prom_label(jw_t *w, const char *s);
 /* A malloc'd copy of s as the label value jw_prom_label() writes, before

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -146,37 +147,49 @@ static unsigned default_threads(void)
     return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
 }
 
+/* Option ch of the table with its value arg into c; -1 for one that is not
+ * a setting. */
+static int set_option(struct qpd_config *c, int ch, const char *arg)
+{
+    switch (ch) {
+    case OPT_NS: c->ns = arg; break;
+    case OPT_LISTEN: c->listen = arg; break;
+    case OPT_WINDOW: c->window = parse_seconds("window", arg, 1, 3600); break;
+    case OPT_RETAIN: c->retain = parse_seconds("retain", arg, 0, 7 * 86400); break;
+    case OPT_RETAIN_MAX: c->retain_max = parse_count("retain-max", arg, 0, 1000000); break;
+    case OPT_BUDGETS: c->budgets_path = arg; break;
+    case OPT_HISTORY: c->history_mb = parse_count("history-mb", arg, 0, 1u << 20); break;
+    case OPT_SLOWEST: c->slowest = parse_count("slowest", arg, 0, SLOW_K_MAX); break;
+    case OPT_DUMPDIR: c->dump_dir = arg; break;
+    case OPT_THREADS: c->threads = parse_count("threads", arg, 1, DRAIN_THREADS_MAX); break;
+    case OPT_DAEMON: c->daemonize = 1; break;
+    case OPT_PIDFILE: c->pidfile = arg; break;
+    case OPT_LOGFILE: c->log_file = arg; break;
+    case OPT_STATE: c->state = arg; break;
+    case 'v': c->verbose++; break;
+    default: return -1;
+    }
+    return 0;
+}
+
 static void parse_options(int argc, char **argv)
 {
     struct qpd_config *c = &qpd.cfg;
-    c->ns = NULL;
-    c->window = 10;
-    c->retain = 300;
-    c->retain_max = 5000;
-    c->history_mb = 64;
-    c->slowest = 5;
+    /* The defaults are the table's, where they are numbers (the others
+     * are what an unset option means). */
+    for (size_t i = 0; i < sizeof opt_defs / sizeof *opt_defs; i++)
+        if (opt_defs[i].def && isdigit((unsigned char)opt_defs[i].def[0]))
+            set_option(c, opt_defs[i].key, opt_defs[i].def);
     c->threads = default_threads();
     int ch, bad = 0;
     while ((ch = qp_opts_next(&prog, argc, argv)) != -1) {
         switch (ch) {
-        case OPT_NS: c->ns = optarg; break;
-        case OPT_LISTEN: c->listen = optarg; break;
-        case OPT_WINDOW: c->window = parse_seconds("window", optarg, 1, 3600); break;
-        case OPT_RETAIN: c->retain = parse_seconds("retain", optarg, 0, 7 * 86400); break;
-        case OPT_RETAIN_MAX: c->retain_max = parse_count("retain-max", optarg, 0, 1000000); break;
-        case OPT_BUDGETS: c->budgets_path = optarg; break;
-        case OPT_HISTORY: c->history_mb = parse_count("history-mb", optarg, 0, 1u << 20); break;
-        case OPT_SLOWEST: c->slowest = parse_count("slowest", optarg, 0, SLOW_K_MAX); break;
-        case OPT_DUMPDIR: c->dump_dir = optarg; break;
-        case OPT_THREADS: c->threads = parse_count("threads", optarg, 1, DRAIN_THREADS_MAX); break;
-        case OPT_DAEMON: c->daemonize = 1; break;
-        case OPT_PIDFILE: c->pidfile = optarg; break;
-        case OPT_LOGFILE: c->log_file = optarg; break;
-        case OPT_STATE: c->state = optarg; break;
-        case 'v': c->verbose++; break;
         case 'h': qp_opts_help(&prog, stdout); exit(0);
         case OPT_VERSION: printf("qpulsed (qpulse) %s\n", PACKAGE_VERSION); exit(0);
-        default: bad = 1; break;   /* reported */
+        default:
+            if (set_option(c, ch, optarg) < 0)
+                bad = 1;   /* reported */
+            break;
         }
     }
     if (qp_opts_no_args(&prog, argc, argv) < 0)

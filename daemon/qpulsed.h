@@ -239,19 +239,26 @@ void prom_stop(void);
 /* budgets.c */
 /* The rules that apply to op o (cached). */
 void budgets_match(struct agg_op *o);
-/* Evaluates the window stats st (ending with second sec) of op o of
- * process p; logs changes. */
+/* Once a tick: evaluates the window stats st (ending with second sec) of op
+ * o of process p, keeps the state in o for the views, logs changes. */
 void budgets_check(const struct proc *p, struct agg_op *o, const struct agg_stats *st,
                    int64_t sec);
 /* trace.c: --dump-dir, rule r broke for op o of p: write the recent
  * history of p to a trace file (at most one a minute per rule). */
 void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_rule_t *r);
 
-/* The value of a stat in st (ns). */
-double budgets_actual(const struct agg_stats *st, qp_stat_t stat);
-/* Whether rule r is broken in st (it has samples and qp_budget_broken), with
- * the value of its stat into *actual when actual is not NULL: the one
- * breach test of the log, the snapshot and the VIEW rows. */
-int budgets_broken(const struct agg_stats *st, const qp_budget_rule_t *r, double *actual);
+/* A rule that applies to an op, and its state. */
+struct budget_state {
+    const qp_budget_rule_t *rule;
+    double actual;          /* the value of its stat (ns) */
+    int broken;
+};
+/* The rules of op o in stat order, with their state, into out; returns how
+ * many.  With st, evaluated over st (the tick's window, a cumulative view):
+ * broken when st has samples and qp_budget_broken() says so, the one breach
+ * test.  Without (NULL), the window's state as the last tick found it, which
+ * the log reported: the snapshot and the VIEW rows of the window. */
+unsigned budgets_states(const struct agg_op *o, const struct agg_stats *st,
+                        struct budget_state out[QP_STAT_COUNT_]);
 
 #endif /* QPULSED_H */

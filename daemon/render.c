@@ -34,14 +34,10 @@ static void render_children(jw_t *w, const struct proc *p, const struct agg_stat
         if (!c)
             continue;
         jw_obj_begin(w);
-        jw_key(w, "set");
-        jw_str(w, c->set);
-        jw_key(w, "op");
-        jw_str(w, c->name);
-        jw_key(w, "count");
-        jw_u64(w, k->count);
-        jw_key(w, "total_ns");
-        jw_u64(w, k->total);
+        jw_kv_str(w, "set", c->set);
+        jw_kv_str(w, "op", c->name);
+        jw_kv_u64(w, "count", k->count);
+        jw_kv_u64(w, "total_ns", k->total);
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -59,16 +55,12 @@ static void render_nodes(jw_t *w, const struct proc *p, const struct slow_tree *
         const struct slow_node *nd = &t->nodes[(*i)++];
         const struct agg_op *c = nd->op < p->nops ? p->ops[nd->op] : NULL;
         jw_obj_begin(w);
-        jw_key(w, "set");
-        jw_str(w, c ? c->set : "?");
-        jw_key(w, "op");
-        jw_str(w, c ? c->name : "?");
-        jw_key(w, "offset_ns");   /* after its parent's start */
-        jw_u64(w, nd->offset >= parent_off ? nd->offset - parent_off : 0);
-        jw_key(w, "dur_ns");
-        jw_u64(w, nd->dur);
-        jw_key(w, "self_ns");
-        jw_u64(w, nd->self);
+        jw_kv_str(w, "set", c ? c->set : "?");
+        jw_kv_str(w, "op", c ? c->name : "?");
+        /* after its parent's start */
+        jw_kv_u64(w, "offset_ns", nd->offset >= parent_off ? nd->offset - parent_off : 0);
+        jw_kv_u64(w, "dur_ns", nd->dur);
+        jw_kv_u64(w, "self_ns", nd->self);
         render_nodes(w, p, t, i, depth + 1, nd->offset);
         jw_obj_end(w);
     }
@@ -85,18 +77,12 @@ static void render_slowest(jw_t *w, const struct proc *p, const struct agg_op *o
     for (unsigned k = 0; k < n; k++) {
         const struct slow_sample *s = v[k];
         jw_obj_begin(w);
-        jw_key(w, "time");
-        jw_time(w, real_off + (double)s->start / 1e9);
-        jw_key(w, "tid");
-        jw_i64(w, s->tid);
-        jw_key(w, "dur_ns");
-        jw_u64(w, s->dur);
-        jw_key(w, "self_ns");
-        jw_u64(w, s->self);
-        if (s->tree && s->tree->truncated) {
-            jw_key(w, "truncated");
-            jw_bool(w, 1);
-        }
+        jw_kv_time(w, "time", real_off + (double)s->start / 1e9);
+        jw_kv_i64(w, "tid", s->tid);
+        jw_kv_u64(w, "dur_ns", s->dur);
+        jw_kv_u64(w, "self_ns", s->self);
+        if (s->tree && s->tree->truncated)
+            jw_kv_bool(w, "truncated", 1);
         uint32_t i = 0;
         static const struct slow_tree empty = { 0, 0, 0, 0 };
         render_nodes(w, p, s->tree ? s->tree : &empty, &i, 0, 0);
@@ -105,27 +91,23 @@ static void render_slowest(jw_t *w, const struct proc *p, const struct agg_op *o
     jw_arr_end(w);
 }
 
-static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_stats *st)
+/* The window's state is the tick's (what the log reported); a cumulative
+ * view's is evaluated over its statistics st. */
+static void render_budgets(jw_t *w, const struct agg_op *o, const struct agg_stats *st,
+                           int cumulative)
 {
+    struct budget_state bs[QP_STAT_COUNT_];
+    unsigned n = budgets_states(o, cumulative ? st : NULL, bs);
     jw_key(w, "budgets");
     jw_arr_begin(w);
-    for (int s = 0; s < QP_STAT_COUNT_; s++) {
-        const qp_budget_rule_t *r = o->rules[s];
-        if (!r)
-            continue;
-        double actual;
-        int broken = budgets_broken(st, r, &actual);
+    for (unsigned k = 0; k < n; k++) {
+        const qp_budget_rule_t *r = bs[k].rule;
         jw_obj_begin(w);
-        jw_key(w, "rule");
-        jw_str(w, r->text);
-        jw_key(w, "stat");
-        jw_str(w, qp_stat_name((qp_stat_t)s));
-        jw_key(w, "limit_ns");
-        jw_double(w, r->limit_ns);
-        jw_key(w, "actual_ns");
-        jw_double(w, actual);
-        jw_key(w, "broken");
-        jw_bool(w, broken);
+        jw_kv_str(w, "rule", r->text);
+        jw_kv_str(w, "stat", qp_stat_name(r->stat));
+        jw_kv_double(w, "limit_ns", r->limit_ns);
+        jw_kv_double(w, "actual_ns", bs[k].actual);
+        jw_kv_bool(w, "broken", bs[k].broken);
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -156,21 +138,15 @@ static void render_threads(jw_t *w, const struct proc *p, uint32_t i, int cumula
         char name[96];
         trace_thread_name(p, v[k].tid, name, sizeof name);
         jw_obj_begin(w);
-        jw_key(w, "tid");
-        jw_i64(w, v[k].tid);
-        jw_key(w, "name");
-        jw_str(w, name);
-        jw_key(w, "count");
-        jw_u64(w, v[k].count);
-        jw_key(w, "total_ns");
-        jw_u64(w, v[k].total);
-        jw_key(w, "max_ns");
-        jw_u64(w, v[k].max);
+        jw_kv_i64(w, "tid", v[k].tid);
+        jw_kv_str(w, "name", name);
+        jw_kv_u64(w, "count", v[k].count);
+        jw_kv_u64(w, "total_ns", v[k].total);
+        jw_kv_u64(w, "max_ns", v[k].max);
         jw_obj_end(w);
     }
     jw_arr_end(w);
-    jw_key(w, "threads_other");
-    jw_u64(w, other);
+    jw_kv_u64(w, "threads_other", other);
     jw_key(w, "threads_from");
     if (oldest)
         jw_time(w, real_off + (double)oldest / 1e9);
@@ -186,48 +162,29 @@ static void render_op_stats(jw_t *w, const struct proc *p, const struct agg_op *
     uint64_t pv[4];
     hist_percentiles(&st->h, pcts, pv, 4);
     jw_obj_begin(w);
-    jw_key(w, "set");
-    jw_str(w, o->set);
-    jw_key(w, "op");
-    jw_str(w, o->name);
-    jw_key(w, "group");
-    jw_str(w, o->group);
-    jw_key(w, "description");
-    jw_str(w, o->desc);
-    jw_key(w, "priority");
-    jw_i64(w, o->priority);
-    jw_key(w, "count");
-    jw_u64(w, st->h.count);
-    jw_key(w, "dropped");   /* since start, in every report: like the process's */
-    jw_u64(w, dropped);
-    jw_key(w, "rate_per_s");
-    jw_double(w, span_s > 0 ? (double)st->h.count / span_s : 0.0);
-    jw_key(w, "mean_ns");
-    jw_double(w, agg_mean(st));
-    jw_key(w, "min_ns");
-    jw_u64(w, hist_min(&st->h));
-    jw_key(w, "max_ns");
-    jw_u64(w, hist_max(&st->h));
-    jw_key(w, "p50_ns");
-    jw_u64(w, pv[0]);
-    jw_key(w, "p90_ns");
-    jw_u64(w, pv[1]);
-    jw_key(w, "p99_ns");
-    jw_u64(w, pv[2]);
-    jw_key(w, "p999_ns");
-    jw_u64(w, pv[3]);
-    jw_key(w, "stddev_ns");
-    jw_double(w, agg_stddev(st));
-    jw_key(w, "total_ns");
-    jw_u64(w, st->h.total);
-    jw_key(w, "self_ns");
-    jw_u64(w, st->self);
-    jw_key(w, "p99_prev_ns");
-    jw_u64(w, o->p99_prev);
+    jw_kv_str(w, "set", o->set);
+    jw_kv_str(w, "op", o->name);
+    jw_kv_str(w, "group", o->group);
+    jw_kv_str(w, "description", o->desc);
+    jw_kv_i64(w, "priority", o->priority);
+    jw_kv_u64(w, "count", st->h.count);
+    jw_kv_u64(w, "dropped", dropped);   /* since start, in every report: like the process's */
+    jw_kv_double(w, "rate_per_s", span_s > 0 ? (double)st->h.count / span_s : 0.0);
+    jw_kv_double(w, "mean_ns", agg_mean(st));
+    jw_kv_u64(w, "min_ns", hist_min(&st->h));
+    jw_kv_u64(w, "max_ns", hist_max(&st->h));
+    jw_kv_u64(w, "p50_ns", pv[0]);
+    jw_kv_u64(w, "p90_ns", pv[1]);
+    jw_kv_u64(w, "p99_ns", pv[2]);
+    jw_kv_u64(w, "p999_ns", pv[3]);
+    jw_kv_double(w, "stddev_ns", agg_stddev(st));
+    jw_kv_u64(w, "total_ns", st->h.total);
+    jw_kv_u64(w, "self_ns", st->self);
+    jw_kv_u64(w, "p99_prev_ns", o->p99_prev);
     render_children(w, p, st);
     render_slowest(w, p, o, cumulative, sec, real_off);
     if (qpd.budgets)
-        render_budgets(w, o, st);
+        render_budgets(w, o, st, cumulative);
     if (threads_of)
         render_threads(w, p, threads_of - 1, cumulative, sec, real_off);
     if (with_hist) {
@@ -271,10 +228,8 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
                         int64_t now, double real_off, const struct render_sel *sel)
 {
     jw_obj_begin(w);
-    jw_key(w, "pid");
-    jw_i64(w, p->pid);
-    jw_key(w, "name");
-    jw_str(w, p->name);
+    jw_kv_i64(w, "pid", p->pid);
+    jw_kv_str(w, "name", p->name);
     jw_key(w, "cmdline");
     jw_arr_begin(w);
     unsigned len = p->cmdline_len;
@@ -289,27 +244,19 @@ static void render_proc(jw_t *w, const struct proc *p, int cumulative, int with_
         i += (unsigned)n + 1;
     }
     jw_arr_end(w);
-    jw_key(w, "alive");
-    jw_bool(w, p->alive);
-    jw_key(w, "dropped");
-    jw_u64(w, p->dropped_last - p->dropped_base);
-    jw_key(w, "lost");
-    jw_u64(w, p->lost_prev);
-    jw_key(w, "uid");
-    jw_u64(w, p->uid);
-    jw_key(w, "started_at");
-    jw_double(w, p->started_at);
+    jw_kv_bool(w, "alive", p->alive);
+    jw_kv_u64(w, "dropped", p->dropped_last - p->dropped_base);
+    jw_kv_u64(w, "lost", p->lost_prev);
+    jw_kv_u64(w, "uid", p->uid);
+    jw_kv_double(w, "started_at", p->started_at);
     jw_key(w, "exited_at");
     if (p->alive)
         jw_null(w);
     else
         jw_double(w, p->exited_at);
-    jw_key(w, "cpu_pct");
-    jw_double(w, p->cpu_pct);
-    jw_key(w, "rss_bytes");
-    jw_u64(w, p->rss_bytes);
-    jw_key(w, "threads");
-    jw_u64(w, p->threads);
+    jw_kv_double(w, "cpu_pct", p->cpu_pct);
+    jw_kv_u64(w, "rss_bytes", p->rss_bytes);
+    jw_kv_u64(w, "threads", p->threads);
     jw_key(w, "ops");
     jw_arr_begin(w);
     double span = render_proc_span(p, now, cumulative);
@@ -345,25 +292,18 @@ void render_snapshot_head(jw_t *w, int cumulative)
     for (const struct proc *p = qpd.procs; p; p = p->next)
         if (access_visible(p))
             dropped += p->dropped_last - p->dropped_base;
-    jw_key(w, "qpulse");
-    jw_i64(w, 1);
-    jw_key(w, "time");
-    jw_double(w, real_s());
+    jw_kv_i64(w, "qpulse", 1);
+    jw_kv_double(w, "time", real_s());
     jw_key(w, "window_s");
     if (cumulative)
         jw_null(w);
     else
         jw_double(w, (double)qpd.cfg.window);
-    jw_key(w, "ns");
-    jw_str(w, qpd.cfg.ns);
-    jw_key(w, "daemon_pid");
-    jw_i64(w, getpid());
-    jw_key(w, "uptime_s");
-    jw_double(w, (double)(now - qpd.start_mono) / 1e9);
-    jw_key(w, "samples_per_s");
-    jw_double(w, qpd.samples_per_s);
-    jw_key(w, "dropped_total");
-    jw_u64(w, dropped);
+    jw_kv_str(w, "ns", qpd.cfg.ns);
+    jw_kv_i64(w, "daemon_pid", getpid());
+    jw_kv_double(w, "uptime_s", (double)(now - qpd.start_mono) / 1e9);
+    jw_kv_double(w, "samples_per_s", qpd.samples_per_s);
+    jw_kv_u64(w, "dropped_total", dropped);
     jw_key(w, "skipped");
     procs_render_skipped(w);
 }

@@ -145,8 +145,7 @@ static void client_error(struct client *c, const char *msg)
     jw_t w;
     jw_init(&w);
     jw_obj_begin(&w);
-    jw_key(&w, "error");
-    jw_str(&w, msg);
+    jw_kv_str(&w, "error", msg);
     jw_obj_end(&w);
     jw_raw(&w, "\n", 1);
     size_t len;
@@ -219,12 +218,9 @@ static void handle_request(struct client *c)
     }
     if (n == 1 && !strcmp(w[0], "PING")) {
         jw_obj_begin(&out);
-        jw_key(&out, "qpulse");
-        jw_i64(&out, 1);
-        jw_key(&out, "pid");
-        jw_i64(&out, getpid());
-        jw_key(&out, "ns");
-        jw_str(&out, qpd.cfg.ns);
+        jw_kv_i64(&out, "qpulse", 1);
+        jw_kv_i64(&out, "pid", getpid());
+        jw_kv_str(&out, "ns", qpd.cfg.ns);
         jw_obj_end(&out);
     } else if (n >= 2 && n <= REQ_WORDS && !strcmp(w[0], "SNAPSHOT")) {
         int cum = !strcmp(w[1], "cumulative");

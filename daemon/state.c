@@ -105,15 +105,6 @@ static int put_bucket(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
     return 0;
 }
 
-static int count_bucket(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
-{
-    (void)lo;
-    (void)hi;
-    (void)count;
-    ++*(uint32_t *)ctx;
-    return 0;
-}
-
 static void put_stats(struct wbuf *b, const struct agg_stats *s)
 {
     const hist_t *h = &s->h;
@@ -127,9 +118,7 @@ static void put_stats(struct wbuf *b, const struct agg_stats *s)
     put_u64(b, s->shift);
     put_f64(b, s->s1);
     put_f64(b, s->s2);
-    uint32_t nb = 0;
-    hist_iterate(h, count_bucket, &nb);
-    put_u32(b, nb);
+    put_u32(b, hist_nbuckets(h));
     hist_iterate(h, put_bucket, b);
     put_u32(b, s->nkids);
     for (uint32_t i = 0; i < s->nkids; i++) {

@@ -89,18 +89,13 @@ static int start_cmp(const void *a, const void *b)
 static void meta(jw_t *w, const char *what, long pid, long tid, const char *name)
 {
     jw_obj_begin(w);
-    jw_key(w, "ph");
-    jw_str(w, "M");
-    jw_key(w, "name");
-    jw_str(w, what);
-    jw_key(w, "pid");
-    jw_i64(w, pid);
-    jw_key(w, "tid");
-    jw_i64(w, tid);
+    jw_kv_str(w, "ph", "M");
+    jw_kv_str(w, "name", what);
+    jw_kv_i64(w, "pid", pid);
+    jw_kv_i64(w, "tid", tid);
     jw_key(w, "args");
     jw_obj_begin(w);
-    jw_key(w, "name");
-    jw_str(w, name);
+    jw_kv_str(w, "name", name);
     jw_obj_end(w);
     jw_obj_end(w);
 }
@@ -194,21 +189,15 @@ full:;
     double real0 = real_s() - (double)mono_ns() / 1e9;
 
     jw_obj_begin(w);
-    jw_key(w, "displayTimeUnit");
-    jw_str(w, "ns");
+    jw_kv_str(w, "displayTimeUnit", "ns");
     jw_key(w, "otherData");
     jw_obj_begin(w);
-    jw_key(w, "qpulse");
-    jw_i64(w, 1);
-    jw_key(w, "ns");
-    jw_str(w, qpd.cfg.ns);
-    jw_key(w, "samples");
-    jw_u64(w, n);
-    jw_key(w, "ts0_unix_s");   /* ts 0 as wall-clock time */
-    jw_time(w, n ? real0 + (double)base / 1e9 : 0.0);
+    jw_kv_i64(w, "qpulse", 1);
+    jw_kv_str(w, "ns", qpd.cfg.ns);
+    jw_kv_u64(w, "samples", n);
+    jw_kv_time(w, "ts0_unix_s", n ? real0 + (double)base / 1e9 : 0.0);   /* ts 0, wall-clock */
     if (skipped) {
-        jw_key(w, "older_samples_left_out");
-        jw_u64(w, skipped);
+        jw_kv_u64(w, "older_samples_left_out", skipped);
     }
     jw_obj_end(w);
     jw_key(w, "traceEvents");
@@ -234,24 +223,16 @@ full:;
         const struct agg_op *o = p->ops[r->op];
         snprintf(name, sizeof name, "%s.%s", o->set, o->name);
         jw_obj_begin(w);
-        jw_key(w, "ph");
-        jw_str(w, "X");
-        jw_key(w, "name");
-        jw_str(w, name);
-        jw_key(w, "cat");
-        jw_str(w, *o->group ? o->group : o->set);
-        jw_key(w, "pid");
-        jw_i64(w, p->pid);
-        jw_key(w, "tid");
-        jw_i64(w, r->tid);
-        jw_key(w, "ts");
-        jw_milli(w, r->start - base);
-        jw_key(w, "dur");
-        jw_milli(w, r->dur);
+        jw_kv_str(w, "ph", "X");
+        jw_kv_str(w, "name", name);
+        jw_kv_str(w, "cat", *o->group ? o->group : o->set);
+        jw_kv_i64(w, "pid", p->pid);
+        jw_kv_i64(w, "tid", r->tid);
+        jw_kv_milli(w, "ts", r->start - base);
+        jw_kv_milli(w, "dur", r->dur);
         jw_key(w, "args");
         jw_obj_begin(w);
-        jw_key(w, "self_ns");
-        jw_u64(w, r->self);
+        jw_kv_u64(w, "self_ns", r->self);
         jw_obj_end(w);
         jw_obj_end(w);
     }

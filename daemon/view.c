@@ -201,10 +201,11 @@ static const double pcts[] = { 50.0, 90.0, 99.0, 99.9 };
 /* What qptop reads of an op's budgets is whether one is broken. */
 static qp_snap_budget_t broken_budget = { NULL, NULL, 0, 0, 1 };
 
-/* Op i of p into so from st; without percentiles (0) when sums: st holds
- * no buckets then (agg_window_sums()). */
+/* Op i of p into so from st, its cumulative statistics or (cumulative 0) its
+ * window's; without percentiles (0) when sums: st holds no buckets then
+ * (agg_window_sums()). */
 static int op_fill(qp_snap_op_t *so, const struct proc *p, uint32_t i,
-                   const struct agg_stats *st, double span, int sums)
+                   const struct agg_stats *st, int cumulative, double span, int sums)
 {
     const struct agg_op *o = p->ops[i];
     uint64_t pv[4] = { 0, 0, 0, 0 };
@@ -230,14 +231,16 @@ static int op_fill(qp_snap_op_t *so, const struct proc *p, uint32_t i,
     so->total_ns = st->h.total;
     so->self_ns = st->self;
     so->p99_prev_ns = o->p99_prev;
-    if (qpd.budgets)
-        for (int s = 0; s < QP_STAT_COUNT_; s++) {
-            const qp_budget_rule_t *r = o->rules[s];
-            if (r && budgets_broken(st, r, NULL)) {
+    if (qpd.budgets) {
+        /* as render_budgets(): the window's state is the tick's */
+        struct budget_state bs[QP_STAT_COUNT_];
+        unsigned n = budgets_states(o, cumulative ? st : NULL, bs);
+        for (unsigned k = 0; k < n; k++)
+            if (bs[k].broken) {
                 so->budgets = &broken_budget;
                 so->nbudgets = 1;
             }
-        }
+    }
     if (st->nkids) {
         so->children = calloc(st->nkids, sizeof *so->children);
         if (!so->children)
@@ -323,13 +326,15 @@ static int vsnap_build(struct vsnap *v, int cumulative, vs_want_fn want, void *a
             const struct agg_op *o = p->ops[i];
             if (!o)
                 continue;
-            /* A budget may be on a percentile: such an op is taken whole. */
-            int sums = m == VS_SUMS && !(qpd.budgets && o->rules_matched);
+            /* A budget may be on a percentile: in a cumulative view, which
+             * evaluates the budgets here, such an op is taken whole (the
+             * window's state is the tick's). */
+            int sums = m == VS_SUMS && !(cumulative && qpd.budgets && o->rules_matched);
             int r = 0;
             if (cumulative) {
                 /* As render_proc(): an op whose every sample was dropped too. */
                 if (o->cum.h.count || proc_op_dropped(p, i))
-                    r = op_fill(&sp->ops[sp->nops++], p, i, &o->cum, span, sums);
+                    r = op_fill(&sp->ops[sp->nops++], p, i, &o->cum, 1, span, sums);
             } else {
                 struct agg_stats win;
                 if (sums)
@@ -337,7 +342,7 @@ static int vsnap_build(struct vsnap *v, int cumulative, vs_want_fn want, void *a
                 else
                     agg_window(o, sec, &win);
                 if (win.h.count)
-                    r = op_fill(&sp->ops[sp->nops++], p, i, &win, span, sums);
+                    r = op_fill(&sp->ops[sp->nops++], p, i, &win, 0, span, sums);
                 agg_stats_free(&win);
             }
             if (r < 0)
@@ -438,12 +443,7 @@ static int fill_shown(view_rows_t *rows, long first, long end, const struct view
 /* The reply                                                               */
 /* ---------------------------------------------------------------------- */
 
-static void num(jw_t *w, const char *k, double v)
-{
-    jw_key(w, k);
-    jw_double(w, v);     /* NaN (no value) as null */
-}
-
+/* "k": v, or null when v is NULL (as jw_double() writes a NaN: no value). */
 static void str(jw_t *w, const char *k, const char *v)
 {
     jw_key(w, k);
@@ -459,42 +459,36 @@ static void row_json(jw_t *w, const view_row_t *r)
 {
     jw_obj_begin(w);
     str(w, "kind", kind_names[r->kind]);
-    jw_key(w, "depth");
-    jw_i64(w, r->depth);
-    jw_key(w, "flags");
-    jw_u64(w, r->flags);
-    jw_key(w, "pid");
-    jw_i64(w, r->pid);
-    jw_key(w, "nprocs");
-    jw_i64(w, r->nprocs);
+    jw_kv_i64(w, "depth", r->depth);
+    jw_kv_u64(w, "flags", r->flags);
+    jw_kv_i64(w, "pid", r->pid);
+    jw_kv_i64(w, "nprocs", r->nprocs);
     str(w, "name", r->name);
     str(w, "set", r->set);
     str(w, "op", r->op);
     str(w, "group", r->group);
     str(w, "description", r->description);
-    jw_key(w, "priority");
-    jw_i64(w, r->priority);
+    jw_kv_i64(w, "priority", r->priority);
     str(w, "label", r->label);
     str(w, "key", r->key);
-    num(w, "share", r->share);
-    num(w, "count", r->count);
-    num(w, "rate", r->rate);
-    num(w, "rate_now", r->rate_now);
-    num(w, "mean", r->mean);
-    num(w, "p50", r->p50);
-    num(w, "p90", r->p90);
-    num(w, "p99", r->p99);
-    num(w, "p999", r->p999);
-    num(w, "min", r->min);
-    num(w, "max", r->max);
-    num(w, "self", r->self);
-    num(w, "total", r->total);
-    num(w, "stddev", r->stddev);
-    num(w, "cpu", r->cpu);
-    num(w, "rss", r->rss);
-    num(w, "time_share", r->time_share);
-    jw_key(w, "dropped");
-    jw_u64(w, r->dropped);
+    jw_kv_double(w, "share", r->share);
+    jw_kv_double(w, "count", r->count);
+    jw_kv_double(w, "rate", r->rate);
+    jw_kv_double(w, "rate_now", r->rate_now);
+    jw_kv_double(w, "mean", r->mean);
+    jw_kv_double(w, "p50", r->p50);
+    jw_kv_double(w, "p90", r->p90);
+    jw_kv_double(w, "p99", r->p99);
+    jw_kv_double(w, "p999", r->p999);
+    jw_kv_double(w, "min", r->min);
+    jw_kv_double(w, "max", r->max);
+    jw_kv_double(w, "self", r->self);
+    jw_kv_double(w, "total", r->total);
+    jw_kv_double(w, "stddev", r->stddev);
+    jw_kv_double(w, "cpu", r->cpu);
+    jw_kv_double(w, "rss", r->rss);
+    jw_kv_double(w, "time_share", r->time_share);
+    jw_kv_u64(w, "dropped", r->dropped);
     jw_obj_end(w);
 }
 
@@ -552,17 +546,12 @@ void view_render(jw_t *w, const struct view_req *q)
     render_snapshot_head(w, q->cumulative);
     jw_key(w, "view");
     jw_obj_begin(w);
-    jw_key(w, "processes");
-    jw_u64(w, v.s.nprocs);
-    jw_key(w, "alive");
-    jw_i64(w, rows.alive);
-    jw_key(w, "exited");
-    jw_i64(w, rows.exited);
-    jw_key(w, "hidden");
-    jw_i64(w, rows.hidden);
-    jw_key(w, "ops");
-    jw_u64(w, rows.nops);
-    num(w, "time_total", rows.time_total);
+    jw_kv_u64(w, "processes", v.s.nprocs);
+    jw_kv_i64(w, "alive", rows.alive);
+    jw_kv_i64(w, "exited", rows.exited);
+    jw_kv_i64(w, "hidden", rows.hidden);
+    jw_kv_u64(w, "ops", rows.nops);
+    jw_kv_double(w, "time_total", rows.time_total);
     jw_key(w, "need");
     jw_obj_begin(w);
     for (int c = COL_PID; c <= COL_OP; c++) {
@@ -570,12 +559,9 @@ void view_render(jw_t *w, const struct view_req *q)
         jw_i64(w, need[c]);
     }
     jw_obj_end(w);
-    jw_key(w, "total_rows");
-    jw_u64(w, rows.n);
-    jw_key(w, "top");
-    jw_i64(w, top);
-    jw_key(w, "cursor");
-    jw_i64(w, cursor);
+    jw_kv_u64(w, "total_rows", rows.n);
+    jw_kv_i64(w, "top", top);
+    jw_kv_i64(w, "cursor", cursor);
     jw_key(w, "rows");
     jw_arr_begin(w);
     for (long i = top; i < (long)rows.n && i < top + q->rows; i++)

@@ -360,25 +360,27 @@ char *qp_scrub(char *s)
     return s;
 }
 
+const char *qp_format_scaled(double v, const qp_scale_t *steps, size_t n, char *buf,
+                             size_t len)
+{
+    size_t i = 0;
+    while (i + 1 < n && !(v < steps[i].below))
+        i++;
+    snprintf(buf, len, "%.*f%s", steps[i].prec, v / steps[i].div, steps[i].unit);
+    return buf;
+}
+
 const char *qp_format_ns(double ns, char *buf, size_t len)
 {
-    if (!isfinite(ns) || ns < 0)
+    /* Three significant digits or so, ~7 characters at most. */
+    static const qp_scale_t scale[] = {
+        { 1e3, 1, 0, "ns" }, { 1e4, 1e3, 2, "us" }, { 1e5, 1e3, 1, "us" },
+        { 1e6, 1e3, 0, "us" }, { 1e7, 1e6, 2, "ms" }, { 1e8, 1e6, 1, "ms" },
+        { 1e9, 1e6, 0, "ms" }, { INFINITY, 1e9, 2, "s" },
+    };
+    if (!isfinite(ns) || ns < 0) {
         snprintf(buf, len, "-");
-    else if (ns < 1e3)
-        snprintf(buf, len, "%.0fns", ns);
-    else if (ns < 1e4)
-        snprintf(buf, len, "%.2fus", ns / 1e3);
-    else if (ns < 1e5)
-        snprintf(buf, len, "%.1fus", ns / 1e3);
-    else if (ns < 1e6)
-        snprintf(buf, len, "%.0fus", ns / 1e3);
-    else if (ns < 1e7)
-        snprintf(buf, len, "%.2fms", ns / 1e6);
-    else if (ns < 1e8)
-        snprintf(buf, len, "%.1fms", ns / 1e6);
-    else if (ns < 1e9)
-        snprintf(buf, len, "%.0fms", ns / 1e6);
-    else
-        snprintf(buf, len, "%.2fs", ns / 1e9);
-    return buf;
+        return buf;
+    }
+    return qp_format_scaled(ns, scale, sizeof scale / sizeof *scale, buf, len);
 }

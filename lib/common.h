@@ -89,4 +89,16 @@ double qp_duration_unit(const char *s, size_t n);
 /* Formats nanoseconds with an auto unit (ns, us, ms, s) into buf, width ~7. */
 const char *qp_format_ns(double ns, char *buf, size_t len);
 
+/* A step of a number's scale: a value below `below` is written as v / div
+ * with prec decimals, then unit ("12.5us"). */
+typedef struct qp_scale {
+    double below, div;
+    int prec;
+    const char *unit;
+} qp_scale_t;
+/* v on the first of the n steps it is below (the last takes the rest),
+ * into buf; returns buf. */
+const char *qp_format_scaled(double v, const qp_scale_t *steps, size_t n, char *buf,
+                             size_t len);
+
 #endif /* QPULSE_COMMON_H */

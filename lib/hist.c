@@ -447,6 +447,13 @@ static int count_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
     return 0;
 }
 
+uint32_t hist_nbuckets(const hist_t *h)
+{
+    uint32_t n = 0;
+    walk(h, count_entry, &n);
+    return n;
+}
+
 struct pack_ctx {
     uint32_t *v;
     uint32_t n;
@@ -467,8 +474,7 @@ int hist_pack(hist_t *h, hist_t *spare)
         freeze(h, spare);
         return 1;
     }
-    uint32_t n = 0;
-    walk(h, count_entry, &n);
+    uint32_t n = hist_nbuckets(h);
     if ((size_t)n * sizeof(uint32_t) >= hist_memory(h) && n)
         return 0;   /* dense is smaller: most buckets are in use */
     struct pack_ctx pc = { n ? malloc(n * sizeof(uint32_t)) : NULL, 0 };

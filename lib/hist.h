@@ -139,6 +139,8 @@ void hist_percentiles(const hist_t *h, const double *ps, uint64_t *out, size_t n
  * early when fn returns non-zero (and returns that). */
 typedef int (*hist_bucket_fn)(void *ctx, uint64_t lo, uint64_t hi, uint64_t count);
 int hist_iterate(const hist_t *h, hist_bucket_fn fn, void *ctx);
+/* How many buckets hist_iterate() visits: the non-empty ones. */
+uint32_t hist_nbuckets(const hist_t *h);
 
 /* Values recorded in buckets whose low bound is <= v (Prometheus "le"). */
 uint64_t hist_count_le(const hist_t *h, uint64_t v);

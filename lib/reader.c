@@ -665,48 +665,63 @@ static long drain_rings(qp_reader_t *r, qp_event_fn fn, void *ctx, size_t max)
     return (long)total;
 }
 
-uint64_t qp_reader_pending(qp_reader_t *r)
+/* What the claimed slots hold, read in one walk (head, dropped and state
+ * share a cache line). */
+struct slot_sums {
+    uint64_t pending;   /* published and not drained, over all rings */
+    uint64_t worst;     /* the same in the fullest ring */
+    uint64_t dropped;   /* dropped on a full ring */
+    uint32_t threads;   /* slots a thread holds now */
+};
+
+/* 0, or -EFAULT when the segment shrank under the reader. */
+static int slot_sums(qp_reader_t *r, struct slot_sums *s)
 {
-    uint64_t n = 0;
-    GUARD_BEGIN(0);
+    memset(s, 0, sizeof *s);
+    GUARD_BEGIN(-EFAULT);
     used_update(r);
     for (uint32_t u = 0; u < r->nused; u++) {
         const uint32_t i = r->used[u];
-        uint64_t head = qp_load_acquire(&r->slots[i].head);
-        if (head > r->tails[i])
-            n += head - r->tails[i];
+        const struct qp_slot *sl = &r->slots[i];
+        uint64_t head = qp_load_acquire(&sl->head);
+        if (head > r->tails[i]) {
+            s->pending += head - r->tails[i];
+            if (head - r->tails[i] > s->worst)
+                s->worst = head - r->tails[i];
+        }
+        s->dropped += qp_load_relaxed(&sl->dropped);
+        s->threads += qp_load_relaxed(&sl->state) == QP_SLOT_CLAIMED;
     }
     GUARD_END();
-    return n;
+    return 0;
+}
+
+uint64_t qp_reader_pending(qp_reader_t *r)
+{
+    struct slot_sums s;
+    return slot_sums(r, &s) < 0 ? 0 : s.pending;
 }
 
 double qp_reader_max_fill(qp_reader_t *r)
 {
-    uint64_t worst = 0;
-    GUARD_BEGIN(1.0);
-    used_update(r);
-    for (uint32_t u = 0; u < r->nused; u++) {
-        const uint32_t i = r->used[u];
-        uint64_t head = qp_load_acquire(&r->slots[i].head);
-        if (head > r->tails[i] && head - r->tails[i] > worst)
-            worst = head - r->tails[i];
-    }
-    GUARD_END();
-    double f = (double)worst / (double)r->hdr.ring_records;
+    struct slot_sums s;
+    if (slot_sums(r, &s) < 0)
+        return 1.0;
+    double f = (double)s.worst / (double)r->hdr.ring_records;
     return f > 1.0 ? 1.0 : f;
 }
 
 uint64_t qp_reader_dropped(qp_reader_t *r)
 {
     const struct qp_seg_header *sh = (const void *)r->base;
+    struct slot_sums s;
     uint64_t n = 0;
+    if (slot_sums(r, &s) < 0)
+        return 0;
     GUARD_BEGIN(0);
     n = qp_load_relaxed(&sh->dropped_noslot) + qp_load_relaxed(&sh->dropped_error);
-    used_update(r);
-    for (uint32_t u = 0; u < r->nused; u++)
-        n += qp_load_relaxed(&r->slots[r->used[u]].dropped);
     GUARD_END();
-    return n;
+    return n + s.dropped;
 }
 
 int qp_reader_op_dropped(qp_reader_t *r, uint64_t *out, uint32_t want)
@@ -766,13 +781,8 @@ int qp_reader_exited(qp_reader_t *r)
 
 uint32_t qp_reader_threads(qp_reader_t *r)
 {
-    uint32_t n = 0;
-    GUARD_BEGIN(0);
-    used_update(r);
-    for (uint32_t u = 0; u < r->nused; u++)
-        n += qp_load_relaxed(&r->slots[r->used[u]].state) == QP_SLOT_CLAIMED;
-    GUARD_END();
-    return n;
+    struct slot_sums s;
+    return slot_sums(r, &s) < 0 ? 0 : s.threads;
 }
 
 int qp_reader_set_daemon(qp_reader_t *r, pid_t pid)

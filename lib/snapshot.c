@@ -70,20 +70,40 @@ static const char *json_type_name(const json_t *v)
  * missing field is an error only when required; otherwise *out keeps the
  * default the caller stored in it. */
 
-static int get_str(snap_ctx_t *c, json_t *o, const char *k, int required, char **out)
+/* The JSON types of a field, as a mask of 1 << json_type. */
+#define T_STRING (1u << JSON_STRING)
+#define T_NUMBER (1u << JSON_INTEGER | 1u << JSON_REAL)
+#define T_BOOL (1u << JSON_TRUE | 1u << JSON_FALSE)
+#define T_ARRAY (1u << JSON_ARRAY)
+
+/* Field k of o into *v when it is one of the types; *v = NULL when it is
+ * absent or null (an error when required) or of another type (an error).
+ * what names the types for the messages ("a string"). */
+static int get_field(snap_ctx_t *c, json_t *o, const char *k, int required, unsigned types,
+                     const char *what, json_t **v)
 {
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            snap_err(c, k, "missing (expected a string)");
-            return -EINVAL;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)) {
-        snap_err(c, k, "expected a string, got %s", json_type_name(v));
+    *v = json_object_get(o, k);
+    if (!*v || json_is_null(*v)) {
+        *v = NULL;
+        if (!required)
+            return 0;
+        snap_err(c, k, "missing (expected %s)", what);
         return -EINVAL;
     }
+    if (!(types & 1u << json_typeof(*v))) {
+        snap_err(c, k, "expected %s, got %s", what, json_type_name(*v));
+        *v = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int get_str(snap_ctx_t *c, json_t *o, const char *k, int required, char **out)
+{
+    json_t *v;
+    int r = get_field(c, o, k, required, T_STRING, "a string", &v);
+    if (r < 0 || !v)
+        return r;
     *out = strdup(json_string_value(v));
     if (!*out) {
         snap_err(c, k, "out of memory");
@@ -95,18 +115,10 @@ static int get_str(snap_ctx_t *c, json_t *o, const char *k, int required, char *
 /* A number; null reads as missing (several fields use null for "none"). */
 static int get_num(snap_ctx_t *c, json_t *o, const char *k, int required, double *out)
 {
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            snap_err(c, k, "missing (expected a number)");
-            return -EINVAL;
-        }
-        return 0;
-    }
-    if (!json_is_number(v)) {
-        snap_err(c, k, "expected a number, got %s", json_type_name(v));
-        return -EINVAL;
-    }
+    json_t *v;
+    int r = get_field(c, o, k, required, T_NUMBER, "a number", &v);
+    if (r < 0 || !v)
+        return r;
     double d = json_number_value(v);
     if (!isfinite(d)) {
         snap_err(c, k, "expected a finite number");
@@ -120,17 +132,14 @@ static int get_num(snap_ctx_t *c, json_t *o, const char *k, int required, double
  * rounded (a tool that rewrote the file may have turned 12100 into 12100.0). */
 static int get_u64(snap_ctx_t *c, json_t *o, const char *k, int required, uint64_t *out)
 {
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            snap_err(c, k, "missing (expected a non-negative number)");
-            return -EINVAL;
-        }
-        return 0;
-    }
-    double d = json_is_number(v) ? json_number_value(v) : -1;
-    if (!json_is_number(v) || !(d >= 0) || d >= 18446744073709551616.0) {
-        snap_err(c, k, "expected a non-negative number, got %s", json_type_name(v));
+    static const char what[] = "a non-negative number";
+    json_t *v;
+    int r = get_field(c, o, k, required, T_NUMBER, what, &v);
+    if (r < 0 || !v)
+        return r;
+    double d = json_number_value(v);
+    if (!(d >= 0) || d >= 18446744073709551616.0) {
+        snap_err(c, k, "expected %s, got %s", what, json_type_name(v));
         return -EINVAL;
     }
     /* Above 2^53 every double is integral, and llround() would overflow its
@@ -142,13 +151,10 @@ static int get_u64(snap_ctx_t *c, json_t *o, const char *k, int required, uint64
 
 static int get_bool(snap_ctx_t *c, json_t *o, const char *k, int *out)
 {
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_boolean(v)) {
-        snap_err(c, k, "expected true or false, got %s", json_type_name(v));
-        return -EINVAL;
-    }
+    json_t *v;
+    int r = get_field(c, o, k, 0, T_BOOL, "true or false", &v);
+    if (r < 0 || !v)
+        return r;
     *out = json_is_true(v);
     return 0;
 }
@@ -156,21 +162,7 @@ static int get_bool(snap_ctx_t *c, json_t *o, const char *k, int *out)
 /* An optional array; *out = NULL when absent or null. */
 static int get_array(snap_ctx_t *c, json_t *o, const char *k, int required, json_t **out)
 {
-    json_t *v = json_object_get(o, k);
-    *out = NULL;
-    if (!v || json_is_null(v)) {
-        if (required) {
-            snap_err(c, k, "missing (expected an array)");
-            return -EINVAL;
-        }
-        return 0;
-    }
-    if (!json_is_array(v)) {
-        snap_err(c, k, "expected an array, got %s", json_type_name(v));
-        return -EINVAL;
-    }
-    *out = v;
-    return 0;
+    return get_field(c, o, k, required, T_ARRAY, "an array", out);
 }
 
 /* Pushes "[i]" of array field k onto the path; returns the old length. */

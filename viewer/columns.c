@@ -117,18 +117,15 @@ const char *view_fmt_bytes(double b, char *buf, size_t len)
 
 const char *view_fmt_count(double c, char *buf, size_t len)
 {
+    static const qp_scale_t scale[] = {
+        { 1e4, 1, 1, "" }, { 1e6, 1e3, 1, "k" }, { 1e9, 1e6, 1, "M" }, { INFINITY, 1e9, 1, "G" },
+    };
     if (isnan(c))
         snprintf(buf, len, "-");
     else if (c < 1e6 && c == floor(c))
         snprintf(buf, len, "%.0f", c);
-    else if (c < 1e4)
-        snprintf(buf, len, "%.1f", c);
-    else if (c < 1e6)
-        snprintf(buf, len, "%.1fk", c / 1e3);
-    else if (c < 1e9)
-        snprintf(buf, len, "%.1fM", c / 1e6);
     else
-        snprintf(buf, len, "%.1fG", c / 1e9);
+        qp_format_scaled(c, scale, sizeof scale / sizeof *scale, buf, len);
     return buf;
 }
 
