@@ -1,8 +1,8 @@
 /*
  * bench.h — the few helpers the benchmarks share: the monotonic clock in
- * nanoseconds, the median of a sample, a reproducible random stream, and
- * starting the daemon under test.  Header-only (each benchmark is one
- * program).
+ * nanoseconds, the median of a sample, a reproducible random stream, the
+ * loops that time a scope and its floor, and starting the daemon under
+ * test.  Header-only (each benchmark is one program).
  */
 #ifndef QPULSE_BENCH_H
 #define QPULSE_BENCH_H
@@ -52,6 +52,20 @@ static __attribute__((noinline, unused)) double bench_run_floor(struct bench_flo
     return (bench_now_ns() - t0) / BENCH_BATCH;
 }
 #endif
+
+/* Defines `static double fn(void)`: ns per iteration of an empty
+ * QPULSE_SCOPE(set, op) over BENCH_BATCH, what a recorded scope costs its
+ * caller.  The file that uses it includes qpulse.h and defines the set. */
+#define BENCH_DEFINE_SCOPE_RUN(fn, set, op)                                  \
+    static __attribute__((noinline)) double fn(void)                         \
+    {                                                                        \
+        double t0 = bench_now_ns();                                          \
+        for (int i = 0; i < BENCH_BATCH; i++) {                              \
+            QPULSE_SCOPE(set, op);                                           \
+            __asm__ volatile("" ::: "memory");                               \
+        }                                                                    \
+        return (bench_now_ns() - t0) / BENCH_BATCH;                          \
+    }
 
 static inline int bench_cmp_double(const void *a, const void *b)
 {

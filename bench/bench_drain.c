@@ -234,27 +234,7 @@ static double drain_rate(const char *path, const char *rundir, unsigned dthreads
 
 /* ---- phases 4 and 5: a producer's scope cost ------------------------ */
 
-static __attribute__((noinline)) double run_scope(void)
-{
-    double t0 = bench_now_ns();
-    for (int i = 0; i < BENCH_BATCH; i++) {
-        QPULSE_SCOPE(bench, A);
-        __asm__ volatile("" ::: "memory");
-    }
-    return (bench_now_ns() - t0) / BENCH_BATCH;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, dcmp);
-    return v[n / 2];
-}
+BENCH_DEFINE_SCOPE_RUN(run_scope, bench, A)
 
 #define COST_ROUNDS 301
 struct cost_thread {
@@ -299,7 +279,7 @@ static double scope_cost(unsigned nth, double rate, double *floor_ns, double *sc
     *floor_ns = *scope_ns = 0;
     for (unsigned i = 0; i < nth; i++) {
         pthread_join(th[i], NULL);
-        double f = median(c[i].fl, COST_ROUNDS), sc = median(c[i].sc, COST_ROUNDS);
+        double f = bench_median(c[i].fl, COST_ROUNDS), sc = bench_median(c[i].sc, COST_ROUNDS);
         *floor_ns += f / nth;
         *scope_ns += sc / nth;
         if (sc / f > worst)
