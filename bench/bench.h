@@ -7,6 +7,7 @@
 #ifndef QPULSE_BENCH_H
 #define QPULSE_BENCH_H
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,9 +99,9 @@ static inline double bench_u01(uint64_t *s)
 }
 
 /* Gives this run a namespace of its own, "bench-NAME-PID", and a runtime
- * directory, /tmp/qpulse-bench-PID (made here, removed by the caller), both
- * exported for the daemon and the producers; *ns and *rundir point at
- * them. */
+ * directory, /tmp/qpulse-bench-PID (made here, removed by the caller with
+ * bench_remove_rundir), both exported for the daemon and the producers;
+ * *ns and *rundir point at them. */
 static inline void bench_own_ns(const char *name, const char **ns, const char **rundir)
 {
     static char nsbuf[64], dirbuf[128];
@@ -111,6 +112,24 @@ static inline void bench_own_ns(const char *name, const char **ns, const char **
     setenv("QPULSE_RUNTIME_DIR", dirbuf, 1);
     *ns = nsbuf;
     *rundir = dirbuf;
+}
+
+/* Removes the runtime directory of bench_own_ns() and what the daemons
+ * left in it (a pid file, saved statistics). */
+static inline void bench_remove_rundir(const char *rundir)
+{
+    DIR *d = opendir(rundir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[512];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", rundir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(rundir);
 }
 
 /* Runs argv (argv[0] the daemon's path) and waits, up to tries x 20 ms,
