@@ -1,12 +1,13 @@
 /*
  * bench.h — the few helpers the benchmarks share: the monotonic clock in
- * nanoseconds, the median of a sample, a reproducible random stream, and
- * starting the daemon under test.  Header-only (each benchmark is one
- * program).
+ * nanoseconds, the median of a sample, a reproducible random stream, the
+ * loops that time a scope and its floor, and starting the daemon under
+ * test.  Header-only (each benchmark is one program).
  */
 #ifndef QPULSE_BENCH_H
 #define QPULSE_BENCH_H
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,20 @@ static __attribute__((noinline, unused)) double bench_run_floor(struct bench_flo
 }
 #endif
 
+/* Defines `static double fn(void)`: ns per iteration of an empty
+ * QPULSE_SCOPE(set, op) over BENCH_BATCH, what a recorded scope costs its
+ * caller.  The file that uses it includes qpulse.h and defines the set. */
+#define BENCH_DEFINE_SCOPE_RUN(fn, set, op)                                  \
+    static __attribute__((noinline)) double fn(void)                         \
+    {                                                                        \
+        double t0 = bench_now_ns();                                          \
+        for (int i = 0; i < BENCH_BATCH; i++) {                              \
+            QPULSE_SCOPE(set, op);                                           \
+            __asm__ volatile("" ::: "memory");                               \
+        }                                                                    \
+        return (bench_now_ns() - t0) / BENCH_BATCH;                          \
+    }
+
 static inline int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -84,9 +99,9 @@ static inline double bench_u01(uint64_t *s)
 }
 
 /* Gives this run a namespace of its own, "bench-NAME-PID", and a runtime
- * directory, /tmp/qpulse-bench-PID (made here, removed by the caller), both
- * exported for the daemon and the producers; *ns and *rundir point at
- * them. */
+ * directory, /tmp/qpulse-bench-PID (made here, removed by the caller with
+ * bench_remove_rundir), both exported for the daemon and the producers;
+ * *ns and *rundir point at them. */
 static inline void bench_own_ns(const char *name, const char **ns, const char **rundir)
 {
     static char nsbuf[64], dirbuf[128];
@@ -97,6 +112,24 @@ static inline void bench_own_ns(const char *name, const char **ns, const char **
     setenv("QPULSE_RUNTIME_DIR", dirbuf, 1);
     *ns = nsbuf;
     *rundir = dirbuf;
+}
+
+/* Removes the runtime directory of bench_own_ns() and what the daemons
+ * left in it (a pid file, saved statistics). */
+static inline void bench_remove_rundir(const char *rundir)
+{
+    DIR *d = opendir(rundir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[512];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", rundir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(rundir);
 }
 
 /* Runs argv (argv[0] the daemon's path) and waits, up to tries x 20 ms,

@@ -240,9 +240,6 @@ int main(int argc, char **argv)
     run_kind("100 ms", 2, runs);
     kill(dpid, SIGTERM);
     waitpid(dpid, NULL, 0);
-    char p[200];
-    snprintf(p, sizeof p, "%s/%s.pid", rundir, ns);
-    unlink(p);
-    rmdir(rundir);
+    bench_remove_rundir(rundir);
     return 0;
 }

@@ -125,48 +125,42 @@ static long long aggregated(pid_t pid, unsigned long long *dropped)
     return n;
 }
 
+/* Records the i-th sample of a producer: ops A, B, C, D in turn, a
+ * duration from 200 ns to 65 us drawn from the generator state *x. */
+static inline void record_one(uint64_t *x, unsigned long i)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t v = 200 + ((*x >> 33) & 0xffff);
+    switch (i & 3) {
+    case 0: QPULSE_RECORD(bench, A, v); break;
+    case 1: QPULSE_RECORD(bench, B, v); break;
+    case 2: QPULSE_RECORD(bench, C, v); break;
+    default: QPULSE_RECORD(bench, D, v); break;
+    }
+}
+
 static void *producer(void *arg)
 {
     uintptr_t id = (uintptr_t)arg;
     uint64_t x = 1000 + id;
-    for (unsigned long i = 0; i < samples; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        uint64_t v = 200 + ((x >> 33) & 0xffff);   /* 200 ns .. 65 us */
-        switch (i & 3) {
-        case 0: QPULSE_RECORD(bench, A, v); break;
-        case 1: QPULSE_RECORD(bench, B, v); break;
-        case 2: QPULSE_RECORD(bench, C, v); break;
-        default: QPULSE_RECORD(bench, D, v); break;
-        }
-    }
+    for (unsigned long i = 0; i < samples; i++)
+        record_one(&x, i);
     return NULL;
 }
 
 static pid_t start_daemon_t(const char *path, const char *rundir, unsigned dthreads)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        char tb[16];
-        snprintf(tb, sizeof tb, "%u", dthreads);
-        if (dthreads)
-            execl(path, path, "--ns", ns, "--threads", tb, (char *)NULL);
-        else
-            execl(path, path, "--ns", ns, (char *)NULL);
-        perror(path);
-        _exit(127);
+    char tb[16];
+    snprintf(tb, sizeof tb, "%u", dthreads);
+    char *argv[] = { (char *)path, "--ns", (char *)ns, "--threads", tb, NULL };
+    if (!dthreads)
+        argv[3] = NULL;   /* the daemon's own default */
+    pid_t pid = bench_start_daemon(argv, ns, 200);
+    if (pid < 0) {
+        fprintf(stderr, "bench_drain: %s did not start (runtime dir %s)\n", path, rundir);
+        exit(1);
     }
-    char *out = NULL;
-    size_t len;
-    for (int i = 0; i < 200; i++) {
-        if (qp_client_request(ns, "PING", &out, &len, 1000) == 0) {
-            free(out);
-            return pid;
-        }
-        usleep(20000);
-    }
-    fprintf(stderr, "bench_drain: %s did not start (runtime dir %s)\n", path, rundir);
-    kill(pid, SIGKILL);
-    exit(1);
+    return pid;
 }
 
 static pid_t start_daemon(const char *path, const char *rundir)
@@ -189,16 +183,8 @@ static void flat_child(double until, unsigned id)
     uint64_t x = 1000 + id;
     unsigned long i = 0;
     while (now_s() < until) {
-        for (int k = 0; k < 4096; k++, i++) {
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-            uint64_t v = 200 + ((x >> 33) & 0xffff);
-            switch (i & 3) {
-            case 0: QPULSE_RECORD(bench, A, v); break;
-            case 1: QPULSE_RECORD(bench, B, v); break;
-            case 2: QPULSE_RECORD(bench, C, v); break;
-            default: QPULSE_RECORD(bench, D, v); break;
-            }
-        }
+        for (int k = 0; k < 4096; k++, i++)
+            record_one(&x, i);
     }
     qpulse_shutdown();
     _exit(0);
@@ -234,27 +220,7 @@ static double drain_rate(const char *path, const char *rundir, unsigned dthreads
 
 /* ---- phases 4 and 5: a producer's scope cost ------------------------ */
 
-static __attribute__((noinline)) double run_scope(void)
-{
-    double t0 = bench_now_ns();
-    for (int i = 0; i < BENCH_BATCH; i++) {
-        QPULSE_SCOPE(bench, A);
-        __asm__ volatile("" ::: "memory");
-    }
-    return (bench_now_ns() - t0) / BENCH_BATCH;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, dcmp);
-    return v[n / 2];
-}
+BENCH_DEFINE_SCOPE_RUN(run_scope, bench, A)
 
 #define COST_ROUNDS 301
 struct cost_thread {
@@ -299,7 +265,7 @@ static double scope_cost(unsigned nth, double rate, double *floor_ns, double *sc
     *floor_ns = *scope_ns = 0;
     for (unsigned i = 0; i < nth; i++) {
         pthread_join(th[i], NULL);
-        double f = median(c[i].fl, COST_ROUNDS), sc = median(c[i].sc, COST_ROUNDS);
+        double f = bench_median(c[i].fl, COST_ROUNDS), sc = bench_median(c[i].sc, COST_ROUNDS);
         *floor_ns += f / nth;
         *scope_ns += sc / nth;
         if (sc / f > worst)
@@ -557,9 +523,6 @@ int main(int argc, char **argv)
         waitpid(k, &st, 0);
     }
 
-    char p[200];
-    snprintf(p, sizeof p, "%s/%s.pid", rundir, ns);
-    unlink(p);
-    rmdir(rundir);
+    bench_remove_rundir(rundir);
     return 0;
 }

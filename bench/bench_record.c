@@ -35,15 +35,7 @@
 QPULSE_DECLARE_SET(bench, BENCH_OPS)
 QPULSE_DEFINE_SET(bench, BENCH_OPS)
 
-static __attribute__((noinline)) double run_scope(void)
-{
-    double t0 = bench_now_ns();
-    for (int i = 0; i < BENCH_BATCH; i++) {
-        QPULSE_SCOPE(bench, Empty);
-        __asm__ volatile("" ::: "memory");
-    }
-    return (bench_now_ns() - t0) / BENCH_BATCH;
-}
+BENCH_DEFINE_SCOPE_RUN(run_scope, bench, Empty)
 
 static qp_reader_t *reader;
 static void discard(void *ctx, const qp_event_t *ev, size_t n)

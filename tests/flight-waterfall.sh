@@ -7,7 +7,7 @@
 qp_setup fwaterfall
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
 
-tm() { qp_tmux "$@"; }   # the test's own tmux server: qp_cleanup ends it
+. "$top_srcdir/tests/viewer-common.sh"
 
 qp_start_daemon --slowest 20
 qp_bg "$top_builddir/tests/slow_prod" -n 2000 -o 2 -k > "$T/prod.out"
@@ -15,13 +15,7 @@ qp_wait_for 30 grep -q done "$T/prod.out" || qp_fail "the producer did not finis
 in_daemon() { "$QPTOP" -b --cumulative --format csv | grep -q ",sp,Db,"; }
 qp_wait_for 20 in_daemon || qp_fail "qpulsed did not aggregate the producer"
 
-screen() { tm capture-pane -p -t qw; }
-has() { screen | grep -qF -- "$1"; }
-wait_has() { qp_wait_for 15 has "$1" || { screen >&2; qp_fail "the screen never showed '$1'"; }; }
-keys() { tm send-keys -t qw "$@"; sleep 0.3; }
-
-tm new-session -d -s qw -x 160 -y 50 \
-  "env LANG=C.UTF-8 QPULSE_RUNTIME_DIR='$QPULSE_RUNTIME_DIR' '$QPTOP' --ns '$QPULSE_NS' --cumulative -d 0.5; echo \$? >'$T/exit'; sleep 60"
+start_qptop 160 50 --cumulative -d 0.5
 wait_has "sp.Request"
 keys /
 keys R e q u e s t

@@ -47,7 +47,6 @@ QPULSE_DEFINE_SET(sp, SP_OPS)
 static long normal = 100000, outliers = 5, rate = 0;
 static FILE *expect;
 static pthread_mutex_t expect_lock = PTHREAD_MUTEX_INITIALIZER;
-static volatile sig_atomic_t stop;
 
 static void request(long outlier)
 {
@@ -108,7 +107,7 @@ static void *run(void *arg)
     long every = outliers ? total / outliers : 0;
     long next_out = 0;
     uint64_t start = tu_now_ns();
-    for (long i = 0; i < total && !stop; i++) {
+    for (long i = 0; i < total && !tu_stop; i++) {
         long o = -1;
         if (every && i % every == every / 2 && next_out < outliers)
             o = tno * outliers + next_out++;
@@ -124,12 +123,6 @@ static void *run(void *arg)
         }
     }
     return NULL;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -158,11 +151,7 @@ int main(int argc, char **argv)
     }
     if (threads < 1 || threads > 64 || normal < 0 || outliers < 0)
         return 2;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    tu_catch_stop_signals();
     pthread_t th[64];
     for (long i = 0; i < threads; i++)
         pthread_create(&th[i], NULL, run, (void *)i);
@@ -175,8 +164,7 @@ int main(int argc, char **argv)
     if (keep) {
         printf("done\n");
         fflush(stdout);
-        while (!stop)
-            pause();
+        tu_wait_for_stop();
     }
     return 0;
 }

@@ -108,14 +108,20 @@ static void count(void *ctx, const qp_event_t *ev, size_t n)
 TestSuite(reader_shrink, .fini = cleanup);
 TU_SWEEP_SHM("t-shrink")
 
-/* A segment with n samples, opened by a consuming reader. */
-static qp_reader_t *open_segment(unsigned n)
+/* The made segment, opened by a consuming reader. */
+static qp_reader_t *open_reader(void)
 {
-    make_segment(n);
     qp_reader_t *r;
     char err[256] = "";
     cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
     return r;
+}
+
+/* A segment with n samples, opened by a consuming reader. */
+static qp_reader_t *open_segment(unsigned n)
+{
+    make_segment(n);
+    return open_reader();
 }
 
 Test(reader_shrink, intact_segment_is_read)
@@ -170,9 +176,7 @@ Test(reader_shrink, minor1_segment_reads_every_slot)
 {
     make_segment(10);
     set_slots_used(1, 0);
-    qp_reader_t *r;
-    char err[256] = "";
-    cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    qp_reader_t *r = open_reader();
     cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 10);
     qp_reader_close(r);
 }
@@ -184,9 +188,7 @@ Test(reader_shrink, slot_read_once_its_bit_is_set)
 {
     make_segment(10);
     set_slots_used(2, 0);
-    qp_reader_t *r;
-    char err[256] = "";
-    cr_assert_eq(qp_reader_open(&r, name, QP_READER_CONSUME, err, sizeof err), 0, "%s", err);
+    qp_reader_t *r = open_reader();
     cr_assert_eq(qp_reader_pending(r), 0);
     cr_assert_eq(qp_reader_drain(r, count, NULL, 1000), 0);
     set_slots_used(2, 1);

@@ -2,8 +2,8 @@
  * testutil.h — small helpers the test programs share: a check that reports
  * and goes on, a reproducible random stream (uniform and normal), the
  * monotonic clock and a busy wait, a comparison for sorting uint64_t
- * values, and the namespaces of Criterion workers with the sweep of what
- * they leave in /dev/shm.  Header-only, C and C++; include it as
+ * values, a stop flag set by SIGTERM and SIGINT, and the namespaces of
+ * Criterion workers with the sweep of what they leave in /dev/shm.  Header-only, C and C++; include it as
  * "testutil.h" from tests/.
  */
 #ifndef QPULSE_TESTUTIL_H
@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,34 @@ static inline void tu_spin_ns(uint64_t ns)
     uint64_t end = tu_now_ns() + ns;
     while (tu_now_ns() < end)
         ;
+}
+
+/* Set once SIGTERM or SIGINT came, after tu_catch_stop_signals(): how a
+ * producer that runs until it is told to stop learns that it is. */
+static volatile sig_atomic_t tu_stop __attribute__((unused));
+
+static inline void tu_on_stop_signal(int sig)
+{
+    (void)sig;
+    tu_stop = 1;
+}
+
+/* SIGTERM and SIGINT set tu_stop instead of ending the process (children
+ * forked later inherit this). */
+static inline void tu_catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = tu_on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Sleeps until tu_stop is set. */
+static inline void tu_wait_for_stop(void)
+{
+    while (!tu_stop)
+        pause();
 }
 
 /* Removes the /dev/shm objects whose names start with prefix. */

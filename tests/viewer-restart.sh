@@ -7,14 +7,11 @@ qp_setup vrestart
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
 [ -x "$QPULSED" ] || qp_skip "qpulsed is not built"
 
-tm() { qp_tmux "$@"; }                 # a tmux server of our own, stopped at exit
-screen() { tm capture-pane -p -t qpt; }
-has() { screen | grep -qF -- "$1"; }
-wait_has() { qp_wait_for 20 has "$1" || { screen >&2; qp_fail "the screen never showed '$1'"; }; }
+. "$top_srcdir/tests/viewer-common.sh"
+SCREEN_WAIT=20
 alive() { [ ! -e "$T/exit" ] || qp_fail "qptop ended (status $(cat "$T/exit"))"; }
 
-tm new-session -d -s qpt -x 140 -y 30 \
-  "env LANG=C.UTF-8 QPULSE_RUNTIME_DIR='$QPULSE_RUNTIME_DIR' '$QPTOP' --ns '$QPULSE_NS' --cumulative -d 0.3; echo \$? >'$T/exit'; sleep 60"
+start_qptop 140 30 --cumulative -d 0.3
 wait_has "qpulsed is not running in namespace $QPULSE_NS"
 has "start it with: qpulsed --ns $QPULSE_NS" || qp_fail "no hint how to start the daemon"
 alive

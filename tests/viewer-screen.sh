@@ -12,7 +12,7 @@ qp_setup vscreen
 command -v tmux >/dev/null || qp_skip "tmux is not installed"
 [ -x "$QPULSED" ] || qp_skip "qpulsed is not built"
 
-tm() { qp_tmux "$@"; }                 # a tmux server of our own, stopped at exit
+. "$top_srcdir/tests/viewer-common.sh"
 
 qp_start_daemon
 qp_bg "$top_builddir/tests/viewer_prod" known >"$T/prod.out"
@@ -21,18 +21,13 @@ qp_wait_for 20 grep -q ready "$T/prod.out" || qp_fail "the producer did not star
 all_in() { "$QPTOP" -b --cumulative --format csv | grep -q ",vt,Outer,"; }
 qp_wait_for 20 all_in || qp_fail "qpulsed did not aggregate the producer"
 
-screen() { tm capture-pane -p -t qpt; }
-has() { screen | grep -qF -- "$1"; }
 hasnt() { ! screen | grep -qF -- "$1"; }
-wait_has() { qp_wait_for 15 has "$1" || { screen >&2; qp_fail "the screen never showed '$1'"; }; }
 wait_hasnt() { qp_wait_for 15 hasnt "$1" || { screen >&2; qp_fail "the screen still shows '$1'"; }; }
 # line number of the first line holding $1
 line_of() { screen | grep -nF -- "$1" | head -1 | cut -d: -f1; }
-keys() { tm send-keys -t qpt "$@"; sleep 0.3; }
 
 # cumulative, so the known samples stay on screen whatever the window
-tm new-session -d -s qpt -x 160 -y 50 \
-  "env LANG=C.UTF-8 QPULSE_RUNTIME_DIR='$QPULSE_RUNTIME_DIR' '$QPTOP' --ns '$QPULSE_NS' --cumulative -d 0.5; echo \$? >'$T/exit'; sleep 60"
+start_qptop 160 50 --cumulative -d 0.5
 
 wait_has "namespace $QPULSE_NS"
 wait_has "vt.Fast"

@@ -23,4 +23,4 @@ endif
 
 TESTS += tests/viewer-screen.sh tests/viewer-restart.sh tests/viewer-demo.sh tests/viewer-paging.sh
 EXTRA_DIST += tests/viewer-screen.sh tests/viewer-restart.sh tests/viewer-demo.sh tests/viewer-paging.sh \
-	tests/viewer-sample.json
+	tests/viewer-sample.json tests/viewer-common.sh

@@ -69,13 +69,6 @@ QPULSE_DEFINE_SET(vt, VT_OPS)
 QPULSE_DECLARE_SET(big, BIG_OPS)
 QPULSE_DEFINE_SET(big, BIG_OPS)
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    stop = 1;
-}
-
 static void known(void)
 {
     for (int i = 1; i <= 100; i++)
@@ -97,7 +90,7 @@ static void many(int nops, double secs)
 {
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (unsigned tick = 0; !stop; tick++) {
+    for (unsigned tick = 0; !tu_stop; tick++) {
         for (int i = 0; i < nops && i < 50; i++)
             qpulse__record_ns(&qpulse_set_big, (uint32_t)i,
                               (uint64_t)(1000 + 37 * i + (tick * 131 + (unsigned)i * 17) % 5000));
@@ -130,7 +123,7 @@ static int fleet(int nprocs, int nops, int once, char *arg1)
         return 1;
     pid_t parent = getpid();
     int n = 0;
-    for (; n < nprocs && !stop; n++) {
+    for (; n < nprocs && !tu_stop; n++) {
         pid_t pid = fork();
         if (pid < 0)
             break;
@@ -143,8 +136,7 @@ static int fleet(int nprocs, int nops, int once, char *arg1)
                 memcpy(arg1, names[n % 7], 5);
             if (once) {
                 fleet_once(n, nops);
-                while (!stop)
-                    pause();
+                tu_wait_for_stop();
             } else {
                 many(nops, 0);
             }
@@ -154,8 +146,7 @@ static int fleet(int nprocs, int nops, int once, char *arg1)
     }
     printf("ready %d\n", n);
     fflush(stdout);
-    while (!stop)
-        pause();
+    tu_wait_for_stop();
     for (int i = 0; i < n; i++)
         kill(kids[i], SIGTERM);
     for (int i = 0; i < n; i++)
@@ -166,17 +157,12 @@ static int fleet(int nprocs, int nops, int once, char *arg1)
 
 int main(int argc, char **argv)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    tu_catch_stop_signals();
     if (argc >= 2 && strcmp(argv[1], "known") == 0) {
         known();
         printf("ready\n");
         fflush(stdout);
-        while (!stop)
-            pause();
+        tu_wait_for_stop();
         return 0;
     }
     if (argc >= 3 && strcmp(argv[1], "many") == 0) {
