@@ -34,6 +34,7 @@ int bg_off;
 
 static struct {
     pid_t pid;
+    void (*done)(int ok);
     char what[64];
 } kids[BG_MAX];
 
@@ -66,7 +67,7 @@ static void close_others(int keep_fd)
         close(v[i]);
 }
 
-pid_t bg_fork(const char *what, int keep_fd)
+pid_t bg_fork(const char *what, int keep_fd, void (*done)(int ok))
 {
     if (bg_off)
         return -1;
@@ -79,6 +80,7 @@ pid_t bg_fork(const char *what, int keep_fd)
         return -1;
     }
     pid_t parent = getpid();
+    int64_t t0 = mono_ns();
     pid_t pid = fork();
     if (pid < 0) {
         log_warn("%s: cannot fork a writer (%s); writing it in the daemon", what,
@@ -87,7 +89,10 @@ pid_t bg_fork(const char *what, int keep_fd)
     }
     if (pid > 0) {
         kids[slot].pid = pid;
+        kids[slot].done = done;
         snprintf(kids[slot].what, sizeof kids[slot].what, "%s", what);
+        log_debug("%s: writer pid %ld forked in %.2f ms", what, (long)pid,
+                  (double)(mono_ns() - t0) / 1e6);
         return pid;
     }
     /* The child: gone with the daemon, however the daemon ends. */
@@ -106,12 +111,19 @@ void bg_exit(int status)
 
 static void reaped(int i, int st)
 {
-    if (WIFSIGNALED(st))
+    void (*done)(int) = kids[i].done;
+    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && kids[i].pid < 0)
+        ;   /* bg_kill's */
+    else if (WIFSIGNALED(st))
         log_warn("%s: the writer (pid %ld) was killed by signal %d", kids[i].what,
                  (long)kids[i].pid, WTERMSIG(st));
     else if (WIFEXITED(st) && WEXITSTATUS(st))
         log_info("%s: the writer (pid %ld) did not finish", kids[i].what, (long)kids[i].pid);
     kids[i].pid = 0;
+    kids[i].done = NULL;
+    if (done)
+        done(ok);
 }
 
 void bg_reap(void)
@@ -120,6 +132,20 @@ void bg_reap(void)
         int st;
         if (kids[i].pid && waitpid(kids[i].pid, &st, WNOHANG) == kids[i].pid)
             reaped(i, st);
+    }
+}
+
+void bg_kill(pid_t pid)
+{
+    for (int i = 0; i < BG_MAX; i++) {
+        if (pid <= 0 || kids[i].pid != pid)
+            continue;
+        kill(pid, SIGKILL);
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        kids[i].pid = -pid;   /* killed on purpose: not logged */
+        reaped(i, st);
     }
 }
 
@@ -146,9 +172,6 @@ void bg_finish(int64_t limit_ns)
             continue;
         log_warn("%s: the writer (pid %ld) is still busy at shutdown; stopping it",
                  kids[i].what, (long)kids[i].pid);
-        kill(kids[i].pid, SIGKILL);
-        int st;
-        waitpid(kids[i].pid, &st, 0);
-        kids[i].pid = 0;
+        bg_kill(kids[i].pid);
     }
 }

@@ -15,14 +15,17 @@
  * running, or fork failed): the caller then does the work in place.  The
  * child keeps only the log, standard input/output/error and keep_fd (-1:
  * none), so it holds no lock, socket or segment of the daemon's; it dies
- * with the daemon. */
-pid_t bg_fork(const char *what, int keep_fd);
+ * with the daemon.  done (NULL: none) is called in the daemon once the
+ * child has ended, with 1 when it did its work (bg_exit(0)). */
+pid_t bg_fork(const char *what, int keep_fd, void (*done)(int ok));
 /* Set: bg_fork() starts no child (the fuzz harness renders in place). */
 extern int bg_off;
 /* Ends the child: 0 when its work was done. */
 void bg_exit(int status) __attribute__((noreturn));
 /* Collects the children that ended (the main loop, once a second). */
 void bg_reap(void);
+/* Stops child pid now (its done is called with 0). */
+void bg_kill(pid_t pid);
 /* How many are running. */
 unsigned bg_running(void);
 /* At shutdown: lets the running children finish for up to limit_ns, then

@@ -23,11 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "log.h"
 #include "state.h"
 
 static int64_t next_save;
 static int save_failing;   /* log a failure once, and the recovery */
+static pid_t save_kid;     /* a periodic save being written by a child */
+static int64_t save_started;
 
 void restart_load(void)
 {
@@ -185,6 +188,12 @@ int restart_save(void)
     const char *path = qpd.state_path;
     if (!path)
         return 0;
+    /* A periodic save still being written is older than this one: it must
+     * not rename its file over ours afterwards. */
+    if (save_kid > 0) {
+        bg_kill(save_kid);
+        save_kid = 0;
+    }
     uint8_t *buf;
     size_t len;
     int r = state_serialize(qpd.procs, qpd.cfg.ns, real_s(), mono_ns(), &buf, &len);
@@ -223,16 +232,40 @@ int restart_save(void)
     return 0;
 }
 
-void restart_tick(int64_t now)
+/* The next save after one that began at start and ended now: a large
+ * host's state takes long to write (1000 processes x 50 ops: ~150 MB, a
+ * second): never more than 1/STATE_SAVE_SHARE of the time. */
+static void schedule(int64_t start)
 {
-    if (!qpd.state_path || now < next_save)
-        return;
-    (void)restart_save();
-    /* A large host's state takes long to write (1000 processes x 50 ops:
-     * ~150 MB): never more than 1/STATE_SAVE_SHARE of the daemon's time. */
-    int64_t took = mono_ns() - now, gap = took * STATE_SAVE_SHARE;
-    next_save = now + (gap > STATE_SAVE_INTERVAL_NS ? gap : STATE_SAVE_INTERVAL_NS);
+    int64_t took = mono_ns() - start, gap = took * STATE_SAVE_SHARE;
+    next_save = start + (gap > STATE_SAVE_INTERVAL_NS ? gap : STATE_SAVE_INTERVAL_NS);
     if (gap > STATE_SAVE_INTERVAL_NS)
         log_debug("state saved in %.0f ms: the next save in %.0f s", (double)took / 1e6,
                   (double)gap / 1e9);
+}
+
+/* A periodic save's child ended (it logged its failure or recovery). */
+static void save_done(int ok)
+{
+    save_kid = 0;
+    save_failing = !ok;
+    schedule(save_started);
+}
+
+void restart_tick(int64_t now)
+{
+    if (!qpd.state_path || now < next_save || save_kid > 0)
+        return;
+    /* Written by a child (bg.c): serialising and writing a large host's
+     * state took the loop a second, and the drain waited for it. */
+    save_started = now;
+    pid_t kid = bg_fork("a state save", -1, save_done);
+    if (kid > 0) {
+        save_kid = kid;
+        return;
+    }
+    int r = restart_save();
+    if (kid == 0)
+        bg_exit(r < 0);
+    schedule(now);
 }

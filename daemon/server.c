@@ -262,7 +262,7 @@ static void handle_request(struct client *c)
         /* Written by a child (bg.c): rendering a full recorder takes
          * seconds, and the drain must not stop for them.  The daemon hands
          * the connection over and forgets it. */
-        pid_t kid = bg_fork("a trace for a client", c->fd);
+        pid_t kid = bg_fork("a trace for a client", c->fd, NULL);
         if (kid > 0) {
             client_close(c);
             return;

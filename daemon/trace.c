@@ -367,7 +367,7 @@ void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_
     snprintf(what, sizeof what, "%s-%ld-%s.%s", p->name, (long)p->pid, o->set, o->name);
     /* Written by a child (bg.c), which logs the file's name: the drain
      * goes on meanwhile. */
-    pid_t kid = bg_fork("a breach dump", -1);
+    pid_t kid = bg_fork("a breach dump", -1, NULL);
     if (kid > 0)
         return;
     long n = history_dump(qpd.cfg.dump_dir, what, &sel, path, sizeof path);
