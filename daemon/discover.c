@@ -127,7 +127,10 @@ struct name_ent *skip_add(const char *name, const char *why, int ret)
         if (qp_proc_name(e->pid, e->pname, sizeof e->pname) < 0)
             e->pname[0] = 0;
     }
-    e->retry = ret == -EPERM;
+    /* Refused for its owner (it may follow its process through setuid), or
+     * not initialised in time (a producer stopped during its first sample
+     * that may go on): looked at again, backing off. */
+    e->retry = ret == -EPERM || ret == -EAGAIN;
     if (e->retry && !e->backoff) {
         e->backoff = RETRY_MIN_NS;
         e->next_retry = mono_ns() + e->backoff;
@@ -172,6 +175,10 @@ static void try_open(const char *name)
     qp_reader_t *r;
     char err[256] = "";
     int ret = qp_reader_open(&r, path, QP_READER_CONSUME, err, sizeof err);
+    if (ret == -EAGAIN && retry_reason) {
+        skip_add(name, retry_reason, ret);   /* still not initialised */
+        return;
+    }
     if (ret == -EAGAIN) {
         if (!pending.n)
             pending_due = mono_ns() + PENDING_RETRY_FAST_NS;
@@ -425,7 +432,8 @@ void procs_retry_pending(void)
                 log_info("removing %s: never initialised and its process is gone", path);
                 shm_unlink(path);
             } else {
-                log_warn("skipping segment /%s: not initialised after 5 s", name);
+                log_warn("skipping segment /%s: not initialised after 5 s; looking at it "
+                         "again now and then", name);
                 skip_add(name, "not initialised after 5 s", -EAGAIN);
             }
             names_del(&pending, e);

@@ -33,4 +33,14 @@ DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh
 	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh \
 	tests/daemon-attach.sh tests/daemon-op-drops.sh tests/daemon-threads.sh
 TESTS += $(DAEMON_TESTS)
+## A producer held in the middle of its first sample (daemon-slow-init.sh)
+## by a preloaded library: not in a sanitizer build (see tests/preload.mk).
+EXTRA_DIST += tests/daemon-slow-init.sh
+if !SANITIZERS
+TESTS += tests/daemon-slow-init.sh
+check_LTLIBRARIES += tests/init_gate.la
+tests_init_gate_la_SOURCES = tests/init_gate.c
+tests_init_gate_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests
+tests_init_gate_la_LIBADD = -ldl
+endif
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-common.sh
