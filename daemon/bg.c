@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -34,9 +35,19 @@ int bg_off;
 
 static struct {
     pid_t pid;
-    void (*done)(int ok);
+    int killed;              /* by bg_kill: not logged */
+    bg_done_fn *done;
     char what[64];
 } kids[BG_MAX];
+
+/* What each child says of its end, in memory shared with it: a child ends
+ * with SIGKILL (bg_exit), so its exit status cannot carry it. */
+static struct bg_result {
+    int32_t ended;           /* bg_exit was reached */
+    int32_t status;
+    int64_t work_ns;
+} *results;
+static int my_slot = -1;     /* in a child: its slot */
 
 /* In the child: every descriptor but 0-2, the log's and keep_fd.  Only
  * those below the soft limit: above it may lie a tool's own (valgrind's),
@@ -67,10 +78,20 @@ static void close_others(int keep_fd)
         close(v[i]);
 }
 
-pid_t bg_fork(const char *what, int keep_fd, void (*done)(int ok))
+pid_t bg_fork(const char *what, int keep_fd, bg_done_fn *done)
 {
     if (bg_off)
         return -1;
+    if (!results) {
+        void *m = mmap(NULL, sizeof *results * BG_MAX, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            log_warn("%s: cannot map the writers' results (%s); writing it in the daemon", what,
+                     strerror(errno));
+            return -1;
+        }
+        results = m;
+    }
     int slot = -1;
     for (int i = 0; i < BG_MAX && slot < 0; i++)
         if (!kids[i].pid)
@@ -79,6 +100,7 @@ pid_t bg_fork(const char *what, int keep_fd, void (*done)(int ok))
         log_info("%s: %d writers running already; writing it in the daemon", what, BG_MAX);
         return -1;
     }
+    memset(&results[slot], 0, sizeof results[slot]);
     pid_t parent = getpid();
     int64_t t0 = mono_ns();
     pid_t pid = fork();
@@ -89,6 +111,7 @@ pid_t bg_fork(const char *what, int keep_fd, void (*done)(int ok))
     }
     if (pid > 0) {
         kids[slot].pid = pid;
+        kids[slot].killed = 0;
         kids[slot].done = done;
         snprintf(kids[slot].what, sizeof kids[slot].what, "%s", what);
         log_debug("%s: writer pid %ld forked in %.2f ms", what, (long)pid,
@@ -99,31 +122,45 @@ pid_t bg_fork(const char *what, int keep_fd, void (*done)(int ok))
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
+    my_slot = slot;
     log_as_pid(parent);
     close_others(keep_fd);
     return 0;
 }
 
-void bg_exit(int status)
+/* The child's end: its result into the shared page, then SIGKILL.  It is a
+ * copy of the daemon: nothing needs freeing, flushing or unlinking, and a
+ * leak checker (valgrind in CI) would otherwise scan the whole copied heap
+ * for seconds at its exit. */
+void bg_exit(int status, int64_t work_ns)
 {
+    if (my_slot >= 0 && results) {
+        results[my_slot].status = status;
+        results[my_slot].work_ns = work_ns;
+        __atomic_store_n(&results[my_slot].ended, 1, __ATOMIC_RELEASE);
+    }
+    kill(getpid(), SIGKILL);
     _exit(status ? 1 : 0);
 }
 
 static void reaped(int i, int st)
 {
-    void (*done)(int) = kids[i].done;
-    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && kids[i].pid < 0)
+    bg_done_fn *done = kids[i].done;
+    const struct bg_result *res = &results[i];
+    int ended = __atomic_load_n(&res->ended, __ATOMIC_ACQUIRE);
+    int ok = ended && res->status == 0;
+    if (kids[i].killed)
         ;   /* bg_kill's */
-    else if (WIFSIGNALED(st))
+    else if (!ended && WIFSIGNALED(st))
         log_warn("%s: the writer (pid %ld) was killed by signal %d", kids[i].what,
                  (long)kids[i].pid, WTERMSIG(st));
-    else if (WIFEXITED(st) && WEXITSTATUS(st))
+    else if (!ok)
         log_info("%s: the writer (pid %ld) did not finish", kids[i].what, (long)kids[i].pid);
+    int64_t work = ended ? res->work_ns : 0;
     kids[i].pid = 0;
     kids[i].done = NULL;
     if (done)
-        done(ok);
+        done(ok, work);
 }
 
 void bg_reap(void)
@@ -141,10 +178,10 @@ void bg_kill(pid_t pid)
         if (pid <= 0 || kids[i].pid != pid)
             continue;
         kill(pid, SIGKILL);
-        int st;
+        int st = 0;
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;
-        kids[i].pid = -pid;   /* killed on purpose: not logged */
+        kids[i].killed = 1;
         reaped(i, st);
     }
 }

@@ -235,21 +235,23 @@ int restart_save(void)
 /* The next save after one that began at start and ended now: a large
  * host's state takes long to write (1000 processes x 50 ops: ~150 MB, a
  * second): never more than 1/STATE_SAVE_SHARE of the time. */
-static void schedule(int64_t start)
+static void schedule(int64_t start, int64_t took)
 {
-    int64_t took = mono_ns() - start, gap = took * STATE_SAVE_SHARE;
+    int64_t gap = took * STATE_SAVE_SHARE;
     next_save = start + (gap > STATE_SAVE_INTERVAL_NS ? gap : STATE_SAVE_INTERVAL_NS);
     if (gap > STATE_SAVE_INTERVAL_NS)
         log_debug("state saved in %.0f ms: the next save in %.0f s", (double)took / 1e6,
                   (double)gap / 1e9);
 }
 
-/* A periodic save's child ended (it logged its failure or recovery). */
-static void save_done(int ok)
+/* A periodic save's child ended (it logged its failure or recovery):
+ * the next save is paced by the work it did, not by the child's start and
+ * end (which under valgrind take a second of their own). */
+static void save_done(int ok, int64_t work_ns)
 {
     save_kid = 0;
     save_failing = !ok;
-    schedule(save_started);
+    schedule(save_started, ok ? work_ns : mono_ns() - save_started);
 }
 
 void restart_tick(int64_t now)
@@ -266,6 +268,6 @@ void restart_tick(int64_t now)
     }
     int r = restart_save();
     if (kid == 0)
-        bg_exit(r < 0);
-    schedule(now);
+        bg_exit(r < 0, mono_ns() - now);
+    schedule(now, mono_ns() - now);
 }

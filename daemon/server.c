@@ -284,7 +284,7 @@ static void handle_request(struct client *c)
             memcpy(out.buf + at, num, (size_t)k);
         }
         if (kid == 0)
-            bg_exit(reply_in_child(c, &out));
+            bg_exit(reply_in_child(c, &out), 0);
     } else if (n == 1 && !strcmp(w[0], "RESET")) {
         access_begin(c->uid);
         procs_reset();

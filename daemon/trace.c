@@ -378,5 +378,5 @@ void trace_breach(const struct proc *p, const struct agg_op *o, const qp_budget_
         log_warn("budget breach of %s[%ld] %s.%s: trace of its last %us (%ld samples) written "
                  "to %s", p->name, (long)p->pid, o->set, o->name, qpd.cfg.window + 1, n, path);
     if (kid == 0)
-        bg_exit(n < 0);
+        bg_exit(n < 0, 0);
 }
