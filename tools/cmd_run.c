@@ -10,10 +10,7 @@
  *   1. $QPULSE_PRELOAD (a path);
  *   2. the build tree, when this qpulse runs from one: <top>/preload/.libs/
  *      libqpulse-preload.so, <top> found from /proc/self/exe (tools/qpulse
- *      or tools/.libs/qpulse).  An uninstalled libqpulse-preload.so cannot
- *      find its uninstalled libqpulse.so.1 (its run path is the install
- *      directory), so that one is preloaded too, by path: the dynamic
- *      linker then satisfies the dependency by its soname;
+ *      or tools/.libs/qpulse);
  *   3. the install directory compiled in (QP_PRELOAD_INSTALLED).
  */
 #include "config.h"
@@ -112,8 +109,7 @@ static int find_preload(char *buf, size_t len)
         }
         n = snprintf(buf, len, "%s", e);
     } else if (build_top(top, sizeof top) == 0) {
-        n = snprintf(buf, len, "%s/lib/.libs/libqpulse.so.1 %s/preload/.libs/libqpulse-preload.so",
-                     top, top);
+        n = snprintf(buf, len, "%s/preload/.libs/libqpulse-preload.so", top);
     } else if (access(QP_PRELOAD_INSTALLED, R_OK) == 0) {
         n = snprintf(buf, len, "%s", QP_PRELOAD_INSTALLED);
     } else {

@@ -247,10 +247,7 @@ QF int find_preload(char *buf, size_t cap)
             if (!cats(probe, sizeof probe, &pa, self) &&
                 !cats(probe, sizeof probe, &pa, "/preload/.libs/libqpulse-preload.so") &&
                 sys4(SYS_ACCESS, (long)probe, F_R_OK, 0, 0) == 0) {
-                return cats(buf, cap, &at, self) || cats(buf, cap, &at, "/lib/.libs/libqpulse.so.1 ") ||
-                               cats(buf, cap, &at, probe)
-                           ? -1
-                           : 0;
+                return cats(buf, cap, &at, probe);
             }
         }
     }
