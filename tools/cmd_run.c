@@ -120,6 +120,32 @@ static int find_preload(char *buf, size_t len)
     return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
+/* Whether the command's image will be its process's first under the
+ * preload, so that no earlier image of this pid can have left a segment
+ * for it to hand over (the preload then skips looking): the LD_PRELOAD we
+ * inherited names no qpulse library, or an outer `qpulse run` said so for
+ * this very pid and no preloaded image ran since (the first one removes
+ * the variable).  In doubt, no: the preload then looks, as it always may. */
+static int first_image(const char *ours)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (!old || (!strstr(old, "qpulse") && !strstr(old, ours)))
+        return 1;
+    const char *v = getenv(QP_ENV_FIRST_IMAGE);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    return v && !strcmp(v, pid);
+}
+
+static int set_first_image(int first)
+{
+    if (!first)
+        return unsetenv(QP_ENV_FIRST_IMAGE) == 0 ? 0 : -errno;
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    return setenv(QP_ENV_FIRST_IMAGE, pid, 1) == 0 ? 0 : -errno;
+}
+
 /* LD_PRELOAD = ours, then whatever was there (ours first: a program run
  * under another preload is still timed at the libc boundary). */
 static int set_preload(const char *ours)
@@ -168,7 +194,8 @@ int qp_cmd_run(int argc, char **argv)
     char lib[2 * PATH_MAX + 16];
     if (find_preload(lib, sizeof lib) < 0)
         return 2;
-    if (set_preload(lib) < 0 || setenv("QPULSE_NS", ns, 1) < 0 ||
+    int first = first_image(lib);
+    if (set_first_image(first) < 0 || set_preload(lib) < 0 || setenv("QPULSE_NS", ns, 1) < 0 ||
         (hooks && setenv("QPULSE_HOOKS", hooks, 1) < 0)) {
         fprintf(stderr, "qpulse run: cannot set the environment: %s\n", strerror(errno));
         return 2;

@@ -43,7 +43,7 @@
 int qp_run_fast_warned;
 
 enum { SYS_READ = 0, SYS_WRITE = 1, SYS_CLOSE = 3, SYS_PREAD = 17, SYS_ACCESS = 21,
-       SYS_EXECVE = 59, SYS_KILL = 62, SYS_READLINK = 89, SYS_OPENAT = 257 };
+       SYS_GETPID = 39, SYS_EXECVE = 59, SYS_KILL = 62, SYS_READLINK = 89, SYS_OPENAT = 257 };
 enum { F_RDONLY = 0, F_NOFOLLOW = 0400000, F_CLOEXEC = 02000000, F_ATCWD = -100,
        F_R_OK = 4 };
 enum { E_NOENT = 2, E_SRCH = 3, E_ACCES = 13, E_NOTDIR = 20, E_NODEV = 19, E_STALE = 116,
@@ -111,6 +111,32 @@ QF const char *env(char **envp, const char *name)
             return v + 1;
     }
     return NULL;
+}
+
+/* s contains sub. */
+QF int contains(const char *s, const char *sub)
+{
+    for (; *s; s++) {
+        size_t k = 0;
+        while (sub[k] && s[k] == sub[k])
+            k++;
+        if (!sub[k])
+            return 1;
+    }
+    return !*sub;
+}
+
+/* v in decimal into buf (room for 24). */
+QF void decimal(char *buf, uint64_t v)
+{
+    char d[24];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    for (int k = 0; k < n; k++)
+        buf[k] = d[n - 1 - k];
+    buf[n] = 0;
 }
 
 /* As qp_ns_valid(). */
@@ -272,6 +298,19 @@ QF int put(char **e, size_t *n, const char *name, char *entry)
     return 0;
 }
 
+/* Removes every NAME=... from the environment being built. */
+QF void drop(char **e, size_t *n, const char *name)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        const char *v = after(e[i], name);
+        if (!(v && *v == '='))
+            e[k++] = e[i];
+    }
+    *n = k;
+    e[k] = NULL;
+}
+
 QF void say(const char *s)
 {
     long r = sys4(SYS_WRITE, 2, (long)s, (long)len(s), 0);
@@ -327,14 +366,15 @@ void qp_run_fast(long *sp)
     if (find_preload(lib, sizeof lib) < 0)
         return;
 
-    /* The new environment: LD_PRELOAD with ours first, QPULSE_NS, and
-     * QPULSE_HOOKS when given. */
+    /* The new environment: LD_PRELOAD with ours first, QPULSE_NS,
+     * QPULSE_HOOKS when given, and QPULSE__FIRST_IMAGE as first_image() in
+     * cmd_run.c decides. */
     size_t n = 0;
     while (envp[n])
         n++;
     if (n > 100000)
         return;
-    char *e[n + 4];
+    char *e[n + 5];
     for (size_t k = 0; k <= n; k++)
         e[k] = envp[k];
     const char *old = env(envp, "LD_PRELOAD");
@@ -346,6 +386,17 @@ void qp_run_fast(long *sp)
     at = 0;
     if (cats(nsv, sizeof nsv, &at, "QPULSE_NS=") || cats(nsv, sizeof nsv, &at, ns))
         return;
+    char fv[sizeof QP_ENV_FIRST_IMAGE + 24], pid[24];
+    decimal(pid, (uint64_t)sys4(SYS_GETPID, 0, 0, 0, 0));
+    const char *mark = env(envp, QP_ENV_FIRST_IMAGE);
+    if (!old || (!contains(old, "qpulse") && !contains(old, lib)) || (mark && eq(mark, pid))) {
+        at = 0;
+        if (cats(fv, sizeof fv, &at, QP_ENV_FIRST_IMAGE "=") || cats(fv, sizeof fv, &at, pid))
+            return;
+        put(e, &n, QP_ENV_FIRST_IMAGE, fv);
+    } else {
+        drop(e, &n, QP_ENV_FIRST_IMAGE);
+    }
     put(e, &n, "LD_PRELOAD", ld);
     put(e, &n, "QPULSE_NS", nsv);
     if (hooks) {
