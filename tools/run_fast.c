@@ -43,7 +43,9 @@
 int qp_run_fast_warned;
 
 enum { SYS_READ = 0, SYS_WRITE = 1, SYS_CLOSE = 3, SYS_PREAD = 17, SYS_ACCESS = 21,
-       SYS_GETPID = 39, SYS_EXECVE = 59, SYS_KILL = 62, SYS_READLINK = 89, SYS_OPENAT = 257 };
+       SYS_GETPID = 39, SYS_EXECVE = 59, SYS_KILL = 62, SYS_GETCWD = 79, SYS_READLINK = 89,
+       SYS_OPENAT = 257 };
+enum { AUX_EXECFN = 31 };
 enum { F_RDONLY = 0, F_NOFOLLOW = 0400000, F_CLOEXEC = 02000000, F_ATCWD = -100,
        F_R_OK = 4 };
 enum { E_NOENT = 2, E_SRCH = 3, E_ACCES = 13, E_NOTDIR = 20, E_NODEV = 19, E_STALE = 116,
@@ -247,34 +249,66 @@ QF int daemon_running(const char *ns)
     return !rec.start_time || num(p + 1, &end) == rec.start_time;
 }
 
+/* The build tree's preload library into buf when dir (a directory,
+ * NUL-terminated, n bytes) is a build tree's tools/ or tools/.libs/ and the
+ * library is there; 0, else -1 (dir is cut). */
+QF int build_tree_preload(char *dir, long n, char *buf, size_t cap)
+{
+    static const char sfx1[] = "/tools/.libs", sfx2[] = "/tools";
+    long top = -1;
+    if (n >= (long)sizeof sfx1 - 1 && eq(dir + n - (sizeof sfx1 - 1), sfx1))
+        top = n - (long)(sizeof sfx1 - 1);
+    else if (n >= (long)sizeof sfx2 - 1 && eq(dir + n - (sizeof sfx2 - 1), sfx2))
+        top = n - (long)(sizeof sfx2 - 1);
+    if (top < 0)
+        return -1;
+    dir[top] = 0;
+    size_t at = 0;
+    if (cats(buf, cap, &at, dir) || cats(buf, cap, &at, "/preload/.libs/libqpulse-preload.so") ||
+        sys4(SYS_ACCESS, (long)buf, F_R_OK, 0, 0) != 0)
+        return -1;
+    return 0;
+}
+
 /* The words for LD_PRELOAD, as find_preload() in cmd_run.c: the build
- * tree's, else the installed one ($QPULSE_PRELOAD is left to main()). */
-QF int find_preload(char *buf, size_t cap)
+ * tree's, else the installed one ($QPULSE_PRELOAD is left to main()).
+ * The build tree is looked for first where execve() was told qpulse is
+ * (AT_EXECFN, made absolute): a readlink of /proc/self/exe costs a fresh
+ * process 20-40 us, so it is asked only when that path is not in a build
+ * tree (a symbolic link to one, or an installed qpulse). */
+QF int find_preload(char *buf, size_t cap, const char *execfn)
 {
     char self[BUF];
-    long n = sys4(SYS_READLINK, (long)"/proc/self/exe", (long)self, sizeof self - 1, 0);
     size_t at = 0;
+    if (execfn) {
+        if (execfn[0] != '/') {
+            long c = sys4(SYS_GETCWD, (long)self, sizeof self, 0, 0);
+            if (c > 0 && self[0] == '/')
+                at = len(self);
+            if (at && cats(self, sizeof self, &at, "/"))
+                at = 0;
+        }
+        if ((execfn[0] == '/' || at) && !cats(self, sizeof self, &at, execfn)) {
+            long n = (long)at;
+            while (n > 0 && self[n - 1] != '/')
+                n--;
+            if (n > 0) {
+                self[--n] = 0;   /* the directory */
+                if (build_tree_preload(self, n, buf, cap) == 0)
+                    return 0;
+            }
+        }
+        at = 0;
+    }
+    long n = sys4(SYS_READLINK, (long)"/proc/self/exe", (long)self, sizeof self - 1, 0);
     if (n > 0 && n < (long)sizeof self - 1) {
         self[n] = 0;
         while (n > 0 && self[n - 1] != '/')
             n--;
-        if (n > 0)
+        if (n > 0) {
             self[--n] = 0;   /* the directory */
-        static const char sfx1[] = "/tools/.libs", sfx2[] = "/tools";
-        long top = -1;
-        if (n >= (long)sizeof sfx1 - 1 && eq(self + n - (sizeof sfx1 - 1), sfx1))
-            top = n - (long)(sizeof sfx1 - 1);
-        else if (n >= (long)sizeof sfx2 - 1 && eq(self + n - (sizeof sfx2 - 1), sfx2))
-            top = n - (long)(sizeof sfx2 - 1);
-        if (top >= 0) {
-            self[top] = 0;
-            char probe[BUF];
-            size_t pa = 0;
-            if (!cats(probe, sizeof probe, &pa, self) &&
-                !cats(probe, sizeof probe, &pa, "/preload/.libs/libqpulse-preload.so") &&
-                sys4(SYS_ACCESS, (long)probe, F_R_OK, 0, 0) == 0) {
-                return cats(buf, cap, &at, probe);
-            }
+            if (build_tree_preload(self, n, buf, cap) == 0)
+                return 0;
         }
     }
     if (sys4(SYS_ACCESS, (long)QP_PRELOAD_INSTALLED, F_R_OK, 0, 0) != 0)
@@ -324,6 +358,15 @@ void qp_run_fast(long *sp)
     long argc = sp[0];
     char **argv = (char **)(sp + 1);
     char **envp = argv + argc + 1;
+    const char *execfn = NULL;
+    {
+        char **a = envp;
+        while (*a)
+            a++;
+        for (long *aux = (long *)(a + 1); aux[0]; aux += 2)
+            if (aux[0] == AUX_EXECFN)
+                execfn = (const char *)aux[1];
+    }
     if (argc < 3 || !eq(argv[1], "run"))
         return;
     const char *hooks = NULL, *ns = NULL;
@@ -363,7 +406,7 @@ void qp_run_fast(long *sp)
     if (pre && *pre)
         return;
     char lib[2 * BUF + 32];
-    if (find_preload(lib, sizeof lib) < 0)
+    if (find_preload(lib, sizeof lib, execfn) < 0)
         return;
 
     /* The new environment: LD_PRELOAD with ours first, QPULSE_NS,
