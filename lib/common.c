@@ -376,15 +376,20 @@ uint64_t qp_proc_starttime(pid_t pid)
 #define SELF_PID_BITS 22
 static uint64_t g_self_start;
 
+void qp_self_starttime_seed(pid_t pid, uint64_t st)
+{
+    if (st && st < (UINT64_C(1) << (64 - SELF_PID_BITS)) && pid > 0 &&
+        pid < (pid_t)(1u << SELF_PID_BITS))
+        qp_store_relaxed(&g_self_start, (st << SELF_PID_BITS) | (uint64_t)pid);
+}
+
 uint64_t qp_self_starttime(pid_t pid)
 {
     uint64_t c = qp_load_relaxed(&g_self_start);
     if (c && (pid_t)(c & ((1u << SELF_PID_BITS) - 1)) == pid)
         return c >> SELF_PID_BITS;
     uint64_t st = qp_proc_starttime(pid);
-    if (st && st < (UINT64_C(1) << (64 - SELF_PID_BITS)) && pid > 0 &&
-        pid < (pid_t)(1u << SELF_PID_BITS))
-        qp_store_relaxed(&g_self_start, (st << SELF_PID_BITS) | (uint64_t)pid);
+    qp_self_starttime_seed(pid, st);
     return st;
 }
 

@@ -77,6 +77,9 @@ uint64_t qp_proc_starttime(pid_t pid);
  * read once per process (a process's first sample and the hand-over of its
  * earlier images' segments both need it), again after fork. */
 uint64_t qp_self_starttime(pid_t pid);
+/* Tells qp_self_starttime() the start time of pid (the caller's), known
+ * some other way (a forked child: record.c). */
+void qp_self_starttime_seed(pid_t pid, uint64_t st);
 /* 1 if pid runs and (when starttime != 0) started at starttime, else 0. */
 int qp_proc_alive(pid_t pid, uint64_t starttime);
 /* CPU time (utime + stime, fields 14 and 15 of /proc/<pid>/stat, in clock
