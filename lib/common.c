@@ -56,11 +56,62 @@ static int fmt(char *buf, size_t len, const char *f, ...)
     return 0;
 }
 
+/* Names built without stdio: they are made on every profiled program's
+ * start (the segment, /proc/<pid>/stat), and a program that never prints
+ * should not fault in the formatter's pages for them.  Each appends to buf
+ * at *at, keeping it NUL-terminated; once something does not fit, *at is
+ * len and later calls do nothing. */
+static void put_str(char *buf, size_t len, size_t *at, const char *s)
+{
+    size_t n = strlen(s);
+    if (*at >= len || n >= len - *at) {
+        *at = len;
+        return;
+    }
+    memcpy(buf + *at, s, n + 1);
+    *at += n;
+}
+
+static void put_num(char *buf, size_t len, size_t *at, long long v)
+{
+    char d[24];
+    int i = (int)sizeof d;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    d[--i] = 0;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        d[--i] = '-';
+    put_str(buf, len, at, d + i);
+}
+
+static void put_unum(char *buf, size_t len, size_t *at, unsigned long long u)
+{
+    char d[24];
+    int i = (int)sizeof d;
+    d[--i] = 0;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while (u /= 10);
+    put_str(buf, len, at, d + i);
+}
+
 int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime,
                 unsigned seq)
 {
-    return fmt(buf, len, QP_SHM_PREFIX "%s.%ld.%llu.%u", ns, (long)pid,
-               (unsigned long long)starttime, seq);
+    size_t at = 0;
+    if (len)
+        buf[0] = 0;
+    put_str(buf, len, &at, QP_SHM_PREFIX);
+    put_str(buf, len, &at, ns);
+    put_str(buf, len, &at, ".");
+    put_num(buf, len, &at, (long long)pid);
+    put_str(buf, len, &at, ".");
+    put_unum(buf, len, &at, (unsigned long long)starttime);
+    put_str(buf, len, &at, ".");
+    put_unum(buf, len, &at, seq);
+    return at < len ? 0 : -ENAMETOOLONG;
 }
 
 int qp_seg_prefix(char *buf, size_t len, const char *ns)
@@ -99,7 +150,13 @@ int qp_seg_mark_exited(const char *name, pid_t pid)
 
 int qp_daemon_shm_name(char *buf, size_t len, const char *ns)
 {
-    return fmt(buf, len, QP_SHM_PREFIX "%s.daemon", ns);
+    size_t at = 0;
+    if (len)
+        buf[0] = 0;
+    put_str(buf, len, &at, QP_SHM_PREFIX);
+    put_str(buf, len, &at, ns);
+    put_str(buf, len, &at, ".daemon");
+    return at < len ? 0 : -ENAMETOOLONG;
 }
 
 static int parse_uint(const char *s, const char *end, unsigned long long max,
@@ -222,7 +279,13 @@ int qp_system_socket_path(char *buf, size_t len, const char *ns)
 static ssize_t read_proc_file(pid_t pid, const char *file, char *buf, size_t len)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
+    size_t at = 0;
+    put_str(path, sizeof path, &at, "/proc/");
+    put_num(path, sizeof path, &at, (long long)pid);
+    put_str(path, sizeof path, &at, "/");
+    put_str(path, sizeof path, &at, file);
+    if (at >= sizeof path)
+        return -ENAMETOOLONG;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -305,6 +368,29 @@ uint64_t qp_proc_starttime(pid_t pid)
     if (read_stat(pid, buf, sizeof buf) < 0)
         return 0;
     return stat_starttime(buf);
+}
+
+/* (start time << 22) | pid: one word, so that no thread can read one
+ * process's start time with another's pid (a vfork() child runs in its
+ * parent's memory).  Pids are below 2^22 (the kernel's PID_MAX_LIMIT). */
+#define SELF_PID_BITS 22
+static uint64_t g_self_start;
+
+void qp_self_starttime_seed(pid_t pid, uint64_t st)
+{
+    if (st && st < (UINT64_C(1) << (64 - SELF_PID_BITS)) && pid > 0 &&
+        pid < (pid_t)(1u << SELF_PID_BITS))
+        qp_store_relaxed(&g_self_start, (st << SELF_PID_BITS) | (uint64_t)pid);
+}
+
+uint64_t qp_self_starttime(pid_t pid)
+{
+    uint64_t c = qp_load_relaxed(&g_self_start);
+    if (c && (pid_t)(c & ((1u << SELF_PID_BITS) - 1)) == pid)
+        return c >> SELF_PID_BITS;
+    uint64_t st = qp_proc_starttime(pid);
+    qp_self_starttime_seed(pid, st);
+    return st;
 }
 
 int qp_proc_alive(pid_t pid, uint64_t starttime)

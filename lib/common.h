@@ -12,6 +12,14 @@
 
 #define QP_DEFAULT_NS "default"
 
+/* Set by `qpulse run` to the pid of the process it execs the command in
+ * when no earlier image of that process can have had a segment (no qpulse
+ * preload in the LD_PRELOAD it inherited): libqpulse-preload then skips
+ * looking for one (a /proc read and failed opens in every profiled
+ * program), and removes the variable at load, so that neither the program
+ * nor a later image of the process sees it. */
+#define QP_ENV_FIRST_IMAGE "QPULSE__FIRST_IMAGE"
+
 /* The namespace from QPULSE_NS, or "default".  NULL if QPULSE_NS is invalid. */
 const char *qp_ns_from_env(void);
 /* 1 when ns is 1..48 characters of [A-Za-z0-9_-], else 0. */
@@ -65,6 +73,13 @@ int qp_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid);
 
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks); 0 if unknown. */
 uint64_t qp_proc_starttime(pid_t pid);
+/* The same for the calling process, whose pid (getpid()) the caller passes:
+ * read once per process (a process's first sample and the hand-over of its
+ * earlier images' segments both need it), again after fork. */
+uint64_t qp_self_starttime(pid_t pid);
+/* Tells qp_self_starttime() the start time of pid (the caller's), known
+ * some other way (a forked child: record.c). */
+void qp_self_starttime_seed(pid_t pid, uint64_t st);
 /* 1 if pid runs and (when starttime != 0) started at starttime, else 0. */
 int qp_proc_alive(pid_t pid, uint64_t starttime);
 /* CPU time (utime + stime, fields 14 and 15 of /proc/<pid>/stat, in clock

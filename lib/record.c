@@ -37,6 +37,14 @@
 #define QPULSE_BUILDING_LIBRARY 1
 
 #include <cpuid.h>
+#if defined(__has_include)
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#if defined(CPU_FEATURE_PRESENT)
+#define QP_HAVE_X86_PLATFORM 1
+#endif
+#endif
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -44,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -155,7 +164,12 @@ uint64_t qpulse__now_slow(void)
 /* Invariant TSC: CPUID 0x80000007 EDX bit 8. */
 static int tsc_invariant(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(QP_HAVE_X86_PLATFORM)
+    /* What the C library read at its start (glibc 2.33 and later): no
+     * CPUID here, which under a hypervisor traps (microseconds each, on
+     * every profiled program's first sample). */
+    return CPU_FEATURE_PRESENT(INVARIANT_TSC);
+#elif defined(__x86_64__) || defined(__i386__)
     /* Two CPUID instructions, not the four of __get_cpuid(): under a
      * hypervisor each one traps, and this runs in every process at load. */
     unsigned a, b, c, d;
@@ -220,9 +234,12 @@ static void env_settle(void)
         const char *v = getenv(g_env_names[i]);
         if (!v)
             continue;
-        if (strlen(v) >= sizeof g_env_load[i])
+        size_t n = strlen(v);
+        if (n >= sizeof g_env_load[i]) {
             v = "?";   /* too long for any valid value: reported as invalid */
-        snprintf(g_env_load[i], sizeof g_env_load[i], "%s", v);
+            n = 1;
+        }
+        memcpy(g_env_load[i], v, n + 1);   /* no stdio at load */
     }
 }
 
@@ -287,13 +304,16 @@ static size_t page_up(size_t v)
 }
 
 static int seg_fallocate(off_t off, off_t len);
+static int seg_fallocate_checked(off_t off, off_t len);
+static void seg_fd_reopen(void);
 
 /* Makes sure bytes [region, region + need) of a table region are backed.
  * The first reservation is what the first set needs (a page, for most), and
  * each later one at least doubles it: a process pays for the tables it
  * uses (every page reserved is allocated and cleared now, and freed again at
  * exit), in a number of system calls that grows with the log of their size.
- * *rsv: bytes reserved so far. */
+ * *rsv: bytes reserved so far.  Under g_fd_lock, after seg_fd_reopen(): a
+ * set's four tables are reserved behind one check of the descriptor. */
 static int table_reserve(uint64_t region, uint64_t cap, uint64_t *rsv, uint64_t need)
 {
     if (need <= *rsv)
@@ -303,7 +323,7 @@ static int table_reserve(uint64_t region, uint64_t cap, uint64_t *rsv, uint64_t 
         want = 2 * *rsv;
     if (want > cap)
         want = page_up(cap);
-    int r = seg_fallocate((off_t)(region + *rsv), (off_t)(want - *rsv));
+    int r = seg_fallocate_checked((off_t)(region + *rsv), (off_t)(want - *rsv));
     if (r != 0)
         return r;
     *rsv = want;
@@ -357,6 +377,8 @@ static uint32_t seg_add_set(struct qp_seg_header *h, const qpulse_set_t *set)
                   set->name ? set->name : "?", h->strings_cap);
         return 0;
     }
+    pthread_mutex_lock(&g_fd_lock);
+    seg_fd_reopen();
     int r = table_reserve(h->sets_off, (uint64_t)h->sets_cap * sizeof(struct qp_set_entry),
                           &g_rsv_sets, (uint64_t)(sc + 1) * sizeof(struct qp_set_entry));
     if (!r)
@@ -368,6 +390,7 @@ static uint32_t seg_add_set(struct qp_seg_header *h, const qpulse_set_t *set)
     if (!r)
         r = table_reserve(h->op_dropped_off, (uint64_t)h->ops_cap * sizeof(uint64_t),
                           &g_rsv_opdrop, (uint64_t)(oc + set->nops) * sizeof(uint64_t));
+    pthread_mutex_unlock(&g_fd_lock);
     if (r) {
         warn_once(&g_warned_space,
                   "cannot reserve shared memory for the tables of operation set %.64s: %s; "
@@ -405,13 +428,17 @@ static int seg_inherit_tables(struct qp_seg_header *h, const struct qp_seg_heade
     uint32_t su = qp_load_relaxed(&p->strings_used);
     if (sc > h->sets_cap || oc > h->ops_cap || su > h->strings_cap)
         return -1;
-    if (table_reserve(h->sets_off, (uint64_t)h->sets_cap * sizeof(struct qp_set_entry),
-                      &g_rsv_sets, (uint64_t)sc * sizeof(struct qp_set_entry)) ||
-        table_reserve(h->ops_off, (uint64_t)h->ops_cap * sizeof(struct qp_op_entry),
-                      &g_rsv_ops, (uint64_t)oc * sizeof(struct qp_op_entry)) ||
-        table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings, su) ||
-        table_reserve(h->op_dropped_off, (uint64_t)h->ops_cap * sizeof(uint64_t),
-                      &g_rsv_opdrop, (uint64_t)oc * sizeof(uint64_t)))
+    pthread_mutex_lock(&g_fd_lock);
+    seg_fd_reopen();
+    int r = table_reserve(h->sets_off, (uint64_t)h->sets_cap * sizeof(struct qp_set_entry),
+                          &g_rsv_sets, (uint64_t)sc * sizeof(struct qp_set_entry)) ||
+            table_reserve(h->ops_off, (uint64_t)h->ops_cap * sizeof(struct qp_op_entry),
+                          &g_rsv_ops, (uint64_t)oc * sizeof(struct qp_op_entry)) ||
+            table_reserve(h->strings_off, h->strings_cap, &g_rsv_strings, su) ||
+            table_reserve(h->op_dropped_off, (uint64_t)h->ops_cap * sizeof(uint64_t),
+                          &g_rsv_opdrop, (uint64_t)oc * sizeof(uint64_t));
+    pthread_mutex_unlock(&g_fd_lock);
+    if (r)
         return -1;
     /* The parent's drop counters are not copied: the child's start at 0. */
     memcpy((char *)h + h->sets_off, (const char *)p + p->sets_off,
@@ -455,6 +482,17 @@ static void seg_layout(struct qp_seg_header *h, uint32_t slots, uint32_t records
     h->total_size = off;
 }
 
+/* src into dst (len bytes), cut to fit and NUL-terminated: snprintf's "%s"
+ * without stdio, on the start and exit paths of every profiled program. */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 /* The process's command name (/proc/PID/comm).  That is the main
  * thread's name, so on the main thread prctl() gives it without opening a
  * file (a few microseconds less on every process's first sample). */
@@ -462,7 +500,7 @@ static void seg_proc_name(pid_t pid, char *buf, size_t len)
 {
     char comm[17] = "";
     if ((pid_t)syscall(SYS_gettid) == pid && prctl(PR_GET_NAME, comm, 0, 0, 0) == 0) {
-        snprintf(buf, len, "%s", comm);
+        copy_str(buf, len, comm);
         return;
     }
     qp_proc_name(pid, buf, len);
@@ -489,7 +527,7 @@ static int seg_create(void)
     seg_layout(&tmpl, slots, records);
 
     pid_t pid = getpid();
-    uint64_t st = qp_proc_starttime(pid);
+    uint64_t st = qp_self_starttime(pid);
     int fd = -1;
     for (int tries = 0; tries < 64; tries++, g_seg_seq++) {
         if (qp_seg_name(g_seg_name, sizeof g_seg_name, ns, pid, st, g_seg_seq) < 0)
@@ -511,13 +549,13 @@ static int seg_create(void)
         return -e;
     }
     g_seg_seq++;
-    (void)fchmod(fd, 0600);   /* whatever the umask said */
-    /* Reserve the header, consumer region and slot indices now; the tables
-     * grow with the sets (table_reserve()), the rings with their use
-     * (ring_reserve()). */
+    /* Reserve the header, consumer region and slot indices now, with the
+     * first page of the set table that follows them (the first set needs
+     * it); the tables grow with the sets (table_reserve()), the rings with
+     * their use (ring_reserve()). */
     int r = ftruncate(fd, (off_t)tmpl.total_size);
     if (r == 0)
-        r = posix_fallocate(fd, 0, (off_t)tmpl.sets_off);
+        r = posix_fallocate(fd, 0, (off_t)(tmpl.sets_off + QP_PAGE));
     else
         r = errno;
     if (r != 0) {
@@ -549,7 +587,7 @@ static int seg_create(void)
     h->start_time = st;
     h->created_realtime_ns = qp_real_ns();
     seg_proc_name(pid, h->name, sizeof h->name);
-    snprintf(h->ns, sizeof h->ns, "%s", ns);
+    copy_str(h->ns, sizeof h->ns, ns);
     clock_choose();
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;
     h->ns_per_tick = 0;   /* the reader calibrates */
@@ -560,7 +598,8 @@ static int seg_create(void)
      * in the -fsanitize=thread build). */
     g_seg_size = tmpl.total_size;
     g_seg_fd = fd;
-    g_rsv_sets = g_rsv_ops = g_rsv_strings = g_rsv_opdrop = 0;
+    g_rsv_ops = g_rsv_strings = g_rsv_opdrop = 0;
+    g_rsv_sets = QP_PAGE;
     struct stat fsb;
     if (fstat(fd, &fsb) == 0) {
         g_seg_dev = fsb.st_dev;
@@ -582,9 +621,11 @@ static int seg_create(void)
     /* The magic goes last: a reader that sees it sees a whole header.  Pairs
      * with the acquire load of the magic in qp_reader_open(). */
     qp_store_release(&h->magic, QP_MAGIC);
-    /* The same mode again: an inotify IN_ATTRIB event that tells a daemon
-     * watching /dev/shm the header is ready, so it attaches now rather than
-     * at its next retry (one system call, once per process). */
+    /* The mode whatever the umask said (it can only have taken bits away,
+     * so until now the object was at most as open as this), and an inotify
+     * IN_ATTRIB event that tells a daemon watching /dev/shm the header is
+     * ready, so it attaches now rather than at its next retry (one system
+     * call, once per process). */
     (void)fchmod(fd, 0600);
     /* Only now may other threads record into it.  Pairs with the acquire
      * load in seg_ensure(). */
@@ -640,11 +681,16 @@ static void seg_fd_reopen(void)
  * name when the program closed the fd.  Its own lock, not g_lock: a thread
  * may claim its slot while it holds g_lock (a hooked call recorded from
  * inside qpulse_shutdown(), under libqpulse-preload). */
+static int seg_fallocate_checked(off_t off, off_t len)
+{
+    return g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
+}
+
 static int seg_fallocate(off_t off, off_t len)
 {
     pthread_mutex_lock(&g_fd_lock);
     seg_fd_reopen();
-    int r = g_seg_fd >= 0 ? posix_fallocate(g_seg_fd, off, len) : EBADF;
+    int r = seg_fallocate_checked(off, len);
     pthread_mutex_unlock(&g_fd_lock);
     return r;
 }
@@ -1139,7 +1185,8 @@ static int daemon_will_read(const struct qp_seg_header *h)
     struct stat sb;
     if (qp_daemon_shm_name(name, sizeof name, h->ns) < 0)
         return 0;
-    snprintf(path, sizeof path, "/dev/shm%s", name);
+    memcpy(path, "/dev/shm", 8);
+    copy_str(path + 8, sizeof path - 8, name);
     if (stat(path, &sb) < 0 || (sb.st_uid != 0 && sb.st_uid != qp_load_relaxed(&h->uid)))
         return 0;
     if (sb.st_uid == 0 && geteuid() != 0)
@@ -1198,10 +1245,39 @@ void qpulse__shutdown_now(void)
 
 /* The fork handlers are the library's own work too (qpulse__busy from
  * prepare until the parent or child handler is done). */
+/* A forked child's start time without reading /proc (30-40 us in a fresh
+ * process, and a forked child that records needs it for its segment's
+ * name): the kernel stamps the child, in clock ticks of CLOCK_BOOTTIME
+ * (/proc/PID/stat, field 22), inside fork(), between a reading of that
+ * clock in the prepare handler and one in the child's; when both fall in
+ * the same tick (all but about 1 fork in 100 here), that tick is the start
+ * time.  Under g_lock from prepare to the parent's or child's handler. */
+static uint64_t g_fork_boot_ns;
+
+static uint64_t boot_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void fork_starttime(void)
+{
+    uint64_t b1 = boot_ns();
+    unsigned long hz = getauxval(AT_CLKTCK);
+    if (!g_fork_boot_ns || !b1 || !hz || hz > 1000000000ul || 1000000000ul % hz)
+        return;
+    uint64_t tick = 1000000000u / hz;
+    if (g_fork_boot_ns / tick == b1 / tick)
+        qp_self_starttime_seed(getpid(), b1 / tick);
+}
+
 static void atfork_prepare(void)
 {
     qpulse__busy++;
     pthread_mutex_lock(&g_lock);
+    g_fork_boot_ns = boot_ns();
 }
 
 static void atfork_parent(void)
@@ -1216,6 +1292,7 @@ static void atfork_parent(void)
  * valid and keep nesting. */
 static void atfork_child(void)
 {
+    fork_starttime();
     pthread_mutex_init(&g_lock, NULL);
     pthread_mutex_init(&g_fd_lock, NULL);
     if (g_seg) {

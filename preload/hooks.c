@@ -564,8 +564,9 @@ __attribute__((constructor(110))) static void preload_init(void)
     }
     pthread_atfork(fork_prepare, fork_after, fork_after);
     /* No segment of this image yet (nothing recorded or dropped): any
-     * segment of this pid and start time is an earlier image's. */
-    if (qpulse_recorded() == 0 && qpulse_dropped() == 0)
+     * segment of this pid and start time is an earlier image's, unless
+     * `qpulse run` started this process's first profiled image. */
+    if (!qp_preload_first_image() && qpulse_recorded() == 0 && qpulse_dropped() == 0)
         qp_preload_reap();
     qp_guard_leave();
     /* Orders the set's registration before the first hook that sees the

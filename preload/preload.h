@@ -104,5 +104,10 @@ void qp_preload_set_mask(unsigned mask);
  * run their exit path): marked exited, or removed when no daemon runs.
  * preload/reap.c; called at load, before this image records. */
 void qp_preload_reap(void);
+/* 1 when `qpulse run` execed this image as its process's first under the
+ * preload (QPULSE__FIRST_IMAGE names this pid): no earlier image's segment
+ * to hand over.  Removes the variable from the environment either way.
+ * preload/reap.c; called once, at load. */
+int qp_preload_first_image(void);
 
 #endif /* QPULSE_PRELOAD_H */

@@ -11,13 +11,16 @@
  * when no daemon of the namespace runs.
  *
  * Runs in the constructor, under the recursion guard, before this image
- * has a segment of its own (the caller checks).
+ * has a segment of its own (the caller checks), unless `qpulse run` said
+ * this image is its process's first under the preload
+ * (qp_preload_first_image()): then there is nothing to hand over.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,6 +35,23 @@
 #define REAP_MISSES 2u
 /* As many seqs as an image tries when it creates its segment. */
 #define REAP_SEQ_MAX 64u
+
+int qp_preload_first_image(void)
+{
+    const char *v = getenv(QP_ENV_FIRST_IMAGE);
+    if (!v)
+        return 0;
+    long long n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9' && n < (1ll << 40); p++)
+        n = n * 10 + (*p - '0');
+    int first = p != v && !*p && n == (long long)getpid();
+    /* Said once: a later image of this process (after exec) is not the
+     * first, and the program's environment is as it would be without us.
+     * The constructor runs before the program has threads. */
+    unsetenv(QP_ENV_FIRST_IMAGE);
+    return first;
+}
 
 void qp_preload_reap(void)
 {
@@ -48,7 +68,7 @@ void qp_preload_reap(void)
      * before giving up.  One missed in a longer hole stays marked alive
      * until the process exits; the daemon then drains and removes it. */
     pid_t pid = getpid();
-    uint64_t st = qp_proc_starttime(pid);
+    uint64_t st = qp_self_starttime(pid);   /* kept for this image's own segment */
     if (!st)
         return;
     int daemon = -1;

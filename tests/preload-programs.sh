@@ -30,6 +30,14 @@ export LC_ALL=C
   2>"$T/nodaemon.err" || qp_fail "sh/dd without a daemon failed: $(cat "$T/nodaemon.err")"
 grep -q "no qpulsed runs" "$T/nodaemon.err" || qp_fail "qpulse run did not warn that no daemon runs"
 [ "$(qp_shm_count)" = 0 ] || qp_fail "left in /dev/shm: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
+# The same through a second `qpulse run` that the profiled shell execs: the
+# qpulse run execed by `qpulse run` tells its command it is the process's
+# first profiled image (nothing to hand over); this one must not, and dd
+# must still hand the shell's segment over.
+"$QPULSE" run -- sh -c 'read x </etc/hostname; exec "$1" run -- dd if=/dev/zero of=/dev/null bs=1 count=3 status=none' \
+  sh "$QPULSE" 2>>"$T/nodaemon.err" || qp_fail "sh/qpulse run/dd without a daemon failed: $(cat "$T/nodaemon.err")"
+[ "$(qp_shm_count)" = 0 ] ||
+  qp_fail "left in /dev/shm by sh then qpulse run: $(ls /dev/shm | grep "^qpulse\.$QPULSE_NS\.")"
 # _exit() runs no exit path either: dash ends every shell so (here after a
 # pipeline, whose members are forked shells too), and a forked child often
 # does (python's os._exit after fork).  Each of them recorded its read or
@@ -56,6 +64,11 @@ fi
 # its C library starts, and leaves any other case to main()) ---------------
 LD_PRELOAD="$T/other.so" "$QPULSE" run --ns="$QPULSE_NS" --hooks=io,,fs -- env >"$T/env.out" 2>"$T/env.err" ||
   qp_fail "qpulse run env failed: $(cat "$T/env.err")"
+# The variable qpulse run leaves for the preload is gone before the program
+# starts (here with no LD_PRELOAD before, where qpulse run sets it).
+env -u LD_PRELOAD "$QPULSE" run -- env >"$T/env0.out" 2>/dev/null || qp_fail "qpulse run env failed"
+grep -q "^LD_PRELOAD=" "$T/env0.out" || qp_fail "no LD_PRELOAD in the command's environment"
+! grep -q "^QPULSE__" "$T/env0.out" || qp_fail "the command sees $(grep "^QPULSE__" "$T/env0.out")"
 grep -q "^LD_PRELOAD=.*libqpulse-preload\.so $T/other\.so\$" "$T/env.out" ||
   qp_fail "LD_PRELOAD is not ours then the old one: $(grep ^LD_PRELOAD= "$T/env.out")"
 [ "$(grep -c ^LD_PRELOAD= "$T/env.out")" = 1 ] || qp_fail "LD_PRELOAD twice in the environment"

@@ -385,6 +385,34 @@ Test(record, fork_child_gets_its_own_segment)
     cr_assert_eq(qpulse_recorded(), 1, "the parent's ring only has the parent's sample");
 }
 
+/* A forked child names its segment with its start time without reading
+ * /proc (from CLOCK_BOOTTIME around the fork, when it can): the name must
+ * be the one /proc gives, every time (a wrong one would look like a
+ * recycled pid's to the daemon). */
+Test(record, fork_child_names_its_segment_with_its_start_time)
+{
+    QPULSE_RECORD(tset, Outer, 1);
+    int bad = 0;
+    for (int i = 0; i < 200 && !bad; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            QPULSE_RECORD(tset, Inner, 2);
+            char name[128];
+            qp_seg_name(name, sizeof name, ns_buf, getpid(), qp_proc_starttime(getpid()), 0);
+            int fd = shm_open(name, O_RDONLY, 0);
+            _exit(fd >= 0 ? 0 : 1);   /* no exit path: the parent removes it */
+        }
+        int st;
+        cr_assert_eq(waitpid(p, &st, 0), p);
+        bad = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "qpulse.%s.%ld.", ns_buf, (long)p);
+        tu_unlink_shm(prefix);
+        cr_assert_not(bad, "fork %d: child %ld has no segment named with its /proc start time",
+                      i, (long)p);
+    }
+}
+
 /* The CLOCK_MONOTONIC fallback (no invariant TSC) is chosen once a process, so run
  * the timing tests again in a fresh process with QPULSE_CLOCK=monotonic. */
 Test(record, monotonic_clock_fallback)

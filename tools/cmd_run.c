@@ -10,10 +10,7 @@
  *   1. $QPULSE_PRELOAD (a path);
  *   2. the build tree, when this qpulse runs from one: <top>/preload/.libs/
  *      libqpulse-preload.so, <top> found from /proc/self/exe (tools/qpulse
- *      or tools/.libs/qpulse).  An uninstalled libqpulse-preload.so cannot
- *      find its uninstalled libqpulse.so.1 (its run path is the install
- *      directory), so that one is preloaded too, by path: the dynamic
- *      linker then satisfies the dependency by its soname;
+ *      or tools/.libs/qpulse);
  *   3. the install directory compiled in (QP_PRELOAD_INSTALLED).
  */
 #include "config.h"
@@ -112,8 +109,7 @@ static int find_preload(char *buf, size_t len)
         }
         n = snprintf(buf, len, "%s", e);
     } else if (build_top(top, sizeof top) == 0) {
-        n = snprintf(buf, len, "%s/lib/.libs/libqpulse.so.1 %s/preload/.libs/libqpulse-preload.so",
-                     top, top);
+        n = snprintf(buf, len, "%s/preload/.libs/libqpulse-preload.so", top);
     } else if (access(QP_PRELOAD_INSTALLED, R_OK) == 0) {
         n = snprintf(buf, len, "%s", QP_PRELOAD_INSTALLED);
     } else {
@@ -122,6 +118,32 @@ static int find_preload(char *buf, size_t len)
         return -ENOENT;
     }
     return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* Whether the command's image will be its process's first under the
+ * preload, so that no earlier image of this pid can have left a segment
+ * for it to hand over (the preload then skips looking): the LD_PRELOAD we
+ * inherited names no qpulse library, or an outer `qpulse run` said so for
+ * this very pid and no preloaded image ran since (the first one removes
+ * the variable).  In doubt, no: the preload then looks, as it always may. */
+static int first_image(const char *ours)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (!old || (!strstr(old, "qpulse") && !strstr(old, ours)))
+        return 1;
+    const char *v = getenv(QP_ENV_FIRST_IMAGE);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    return v && !strcmp(v, pid);
+}
+
+static int set_first_image(int first)
+{
+    if (!first)
+        return unsetenv(QP_ENV_FIRST_IMAGE) == 0 ? 0 : -errno;
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    return setenv(QP_ENV_FIRST_IMAGE, pid, 1) == 0 ? 0 : -errno;
 }
 
 /* LD_PRELOAD = ours, then whatever was there (ours first: a program run
@@ -172,7 +194,8 @@ int qp_cmd_run(int argc, char **argv)
     char lib[2 * PATH_MAX + 16];
     if (find_preload(lib, sizeof lib) < 0)
         return 2;
-    if (set_preload(lib) < 0 || setenv("QPULSE_NS", ns, 1) < 0 ||
+    int first = first_image(lib);
+    if (set_first_image(first) < 0 || set_preload(lib) < 0 || setenv("QPULSE_NS", ns, 1) < 0 ||
         (hooks && setenv("QPULSE_HOOKS", hooks, 1) < 0)) {
         fprintf(stderr, "qpulse run: cannot set the environment: %s\n", strerror(errno));
         return 2;

@@ -43,7 +43,9 @@
 int qp_run_fast_warned;
 
 enum { SYS_READ = 0, SYS_WRITE = 1, SYS_CLOSE = 3, SYS_PREAD = 17, SYS_ACCESS = 21,
-       SYS_EXECVE = 59, SYS_KILL = 62, SYS_READLINK = 89, SYS_OPENAT = 257 };
+       SYS_GETPID = 39, SYS_EXECVE = 59, SYS_KILL = 62, SYS_GETCWD = 79, SYS_READLINK = 89,
+       SYS_OPENAT = 257 };
+enum { AUX_EXECFN = 31 };
 enum { F_RDONLY = 0, F_NOFOLLOW = 0400000, F_CLOEXEC = 02000000, F_ATCWD = -100,
        F_R_OK = 4 };
 enum { E_NOENT = 2, E_SRCH = 3, E_ACCES = 13, E_NOTDIR = 20, E_NODEV = 19, E_STALE = 116,
@@ -111,6 +113,32 @@ QF const char *env(char **envp, const char *name)
             return v + 1;
     }
     return NULL;
+}
+
+/* s contains sub. */
+QF int contains(const char *s, const char *sub)
+{
+    for (; *s; s++) {
+        size_t k = 0;
+        while (sub[k] && s[k] == sub[k])
+            k++;
+        if (!sub[k])
+            return 1;
+    }
+    return !*sub;
+}
+
+/* v in decimal into buf (room for 24). */
+QF void decimal(char *buf, uint64_t v)
+{
+    char d[24];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    for (int k = 0; k < n; k++)
+        buf[k] = d[n - 1 - k];
+    buf[n] = 0;
 }
 
 /* As qp_ns_valid(). */
@@ -221,37 +249,66 @@ QF int daemon_running(const char *ns)
     return !rec.start_time || num(p + 1, &end) == rec.start_time;
 }
 
+/* The build tree's preload library into buf when dir (a directory,
+ * NUL-terminated, n bytes) is a build tree's tools/ or tools/.libs/ and the
+ * library is there; 0, else -1 (dir is cut). */
+QF int build_tree_preload(char *dir, long n, char *buf, size_t cap)
+{
+    static const char sfx1[] = "/tools/.libs", sfx2[] = "/tools";
+    long top = -1;
+    if (n >= (long)sizeof sfx1 - 1 && eq(dir + n - (sizeof sfx1 - 1), sfx1))
+        top = n - (long)(sizeof sfx1 - 1);
+    else if (n >= (long)sizeof sfx2 - 1 && eq(dir + n - (sizeof sfx2 - 1), sfx2))
+        top = n - (long)(sizeof sfx2 - 1);
+    if (top < 0)
+        return -1;
+    dir[top] = 0;
+    size_t at = 0;
+    if (cats(buf, cap, &at, dir) || cats(buf, cap, &at, "/preload/.libs/libqpulse-preload.so") ||
+        sys4(SYS_ACCESS, (long)buf, F_R_OK, 0, 0) != 0)
+        return -1;
+    return 0;
+}
+
 /* The words for LD_PRELOAD, as find_preload() in cmd_run.c: the build
- * tree's, else the installed one ($QPULSE_PRELOAD is left to main()). */
-QF int find_preload(char *buf, size_t cap)
+ * tree's, else the installed one ($QPULSE_PRELOAD is left to main()).
+ * The build tree is looked for first where execve() was told qpulse is
+ * (AT_EXECFN, made absolute): a readlink of /proc/self/exe costs a fresh
+ * process 20-40 us, so it is asked only when that path is not in a build
+ * tree (a symbolic link to one, or an installed qpulse). */
+QF int find_preload(char *buf, size_t cap, const char *execfn)
 {
     char self[BUF];
-    long n = sys4(SYS_READLINK, (long)"/proc/self/exe", (long)self, sizeof self - 1, 0);
     size_t at = 0;
+    if (execfn) {
+        if (execfn[0] != '/') {
+            long c = sys4(SYS_GETCWD, (long)self, sizeof self, 0, 0);
+            if (c > 0 && self[0] == '/')
+                at = len(self);
+            if (at && cats(self, sizeof self, &at, "/"))
+                at = 0;
+        }
+        if ((execfn[0] == '/' || at) && !cats(self, sizeof self, &at, execfn)) {
+            long n = (long)at;
+            while (n > 0 && self[n - 1] != '/')
+                n--;
+            if (n > 0) {
+                self[--n] = 0;   /* the directory */
+                if (build_tree_preload(self, n, buf, cap) == 0)
+                    return 0;
+            }
+        }
+        at = 0;
+    }
+    long n = sys4(SYS_READLINK, (long)"/proc/self/exe", (long)self, sizeof self - 1, 0);
     if (n > 0 && n < (long)sizeof self - 1) {
         self[n] = 0;
         while (n > 0 && self[n - 1] != '/')
             n--;
-        if (n > 0)
+        if (n > 0) {
             self[--n] = 0;   /* the directory */
-        static const char sfx1[] = "/tools/.libs", sfx2[] = "/tools";
-        long top = -1;
-        if (n >= (long)sizeof sfx1 - 1 && eq(self + n - (sizeof sfx1 - 1), sfx1))
-            top = n - (long)(sizeof sfx1 - 1);
-        else if (n >= (long)sizeof sfx2 - 1 && eq(self + n - (sizeof sfx2 - 1), sfx2))
-            top = n - (long)(sizeof sfx2 - 1);
-        if (top >= 0) {
-            self[top] = 0;
-            char probe[BUF];
-            size_t pa = 0;
-            if (!cats(probe, sizeof probe, &pa, self) &&
-                !cats(probe, sizeof probe, &pa, "/preload/.libs/libqpulse-preload.so") &&
-                sys4(SYS_ACCESS, (long)probe, F_R_OK, 0, 0) == 0) {
-                return cats(buf, cap, &at, self) || cats(buf, cap, &at, "/lib/.libs/libqpulse.so.1 ") ||
-                               cats(buf, cap, &at, probe)
-                           ? -1
-                           : 0;
-            }
+            if (build_tree_preload(self, n, buf, cap) == 0)
+                return 0;
         }
     }
     if (sys4(SYS_ACCESS, (long)QP_PRELOAD_INSTALLED, F_R_OK, 0, 0) != 0)
@@ -275,6 +332,19 @@ QF int put(char **e, size_t *n, const char *name, char *entry)
     return 0;
 }
 
+/* Removes every NAME=... from the environment being built. */
+QF void drop(char **e, size_t *n, const char *name)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        const char *v = after(e[i], name);
+        if (!(v && *v == '='))
+            e[k++] = e[i];
+    }
+    *n = k;
+    e[k] = NULL;
+}
+
 QF void say(const char *s)
 {
     long r = sys4(SYS_WRITE, 2, (long)s, (long)len(s), 0);
@@ -288,6 +358,15 @@ void qp_run_fast(long *sp)
     long argc = sp[0];
     char **argv = (char **)(sp + 1);
     char **envp = argv + argc + 1;
+    const char *execfn = NULL;
+    {
+        char **a = envp;
+        while (*a)
+            a++;
+        for (long *aux = (long *)(a + 1); aux[0]; aux += 2)
+            if (aux[0] == AUX_EXECFN)
+                execfn = (const char *)aux[1];
+    }
     if (argc < 3 || !eq(argv[1], "run"))
         return;
     const char *hooks = NULL, *ns = NULL;
@@ -327,17 +406,18 @@ void qp_run_fast(long *sp)
     if (pre && *pre)
         return;
     char lib[2 * BUF + 32];
-    if (find_preload(lib, sizeof lib) < 0)
+    if (find_preload(lib, sizeof lib, execfn) < 0)
         return;
 
-    /* The new environment: LD_PRELOAD with ours first, QPULSE_NS, and
-     * QPULSE_HOOKS when given. */
+    /* The new environment: LD_PRELOAD with ours first, QPULSE_NS,
+     * QPULSE_HOOKS when given, and QPULSE__FIRST_IMAGE as first_image() in
+     * cmd_run.c decides. */
     size_t n = 0;
     while (envp[n])
         n++;
     if (n > 100000)
         return;
-    char *e[n + 4];
+    char *e[n + 5];
     for (size_t k = 0; k <= n; k++)
         e[k] = envp[k];
     const char *old = env(envp, "LD_PRELOAD");
@@ -349,6 +429,17 @@ void qp_run_fast(long *sp)
     at = 0;
     if (cats(nsv, sizeof nsv, &at, "QPULSE_NS=") || cats(nsv, sizeof nsv, &at, ns))
         return;
+    char fv[sizeof QP_ENV_FIRST_IMAGE + 24], pid[24];
+    decimal(pid, (uint64_t)sys4(SYS_GETPID, 0, 0, 0, 0));
+    const char *mark = env(envp, QP_ENV_FIRST_IMAGE);
+    if (!old || (!contains(old, "qpulse") && !contains(old, lib)) || (mark && eq(mark, pid))) {
+        at = 0;
+        if (cats(fv, sizeof fv, &at, QP_ENV_FIRST_IMAGE "=") || cats(fv, sizeof fv, &at, pid))
+            return;
+        put(e, &n, QP_ENV_FIRST_IMAGE, fv);
+    } else {
+        drop(e, &n, QP_ENV_FIRST_IMAGE);
+    }
     put(e, &n, "LD_PRELOAD", ld);
     put(e, &n, "QPULSE_NS", nsv);
     if (hooks) {
