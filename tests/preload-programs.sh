@@ -164,7 +164,11 @@ fi
 app="$EXAMPLES/.libs/ecommerce"
 [ -x "$app" ] || app="$EXAMPLES/ecommerce"
 if [ -x "$app" ] && ! grep -q 'libtool' "$app" 2>/dev/null; then
-  "$QPULSE" run --hooks all -- "$app" 1 --threads 2 >/dev/null 2>"$T/app.err" &
+  # The uninstalled program finds libqpulse.so.1 as libtool's wrapper
+  # would have it; the preload, which carries the recorder, binds it to its
+  # own copy (one segment, both sets).
+  LD_LIBRARY_PATH="$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$QPULSE" run --hooks all -- "$app" 1 --threads 2 >/dev/null 2>"$T/app.err" &
   pid=$!
   wait $pid || qp_fail "ecommerce under qpulse run failed: $(cat "$T/app.err")"
   set_total() {
