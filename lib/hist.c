@@ -66,6 +66,11 @@ static uint8_t *put_var(uint8_t *p, uint32_t v)
     return p;
 }
 
+static inline size_t var_len(uint32_t v)
+{
+    return v < 1u << 7 ? 1 : v < 1u << 14 ? 2 : v < 1u << 21 ? 3 : v < 1u << 28 ? 4 : 5;
+}
+
 static const uint8_t *get_var(const uint8_t *p, uint32_t *v)
 {
     uint32_t r = 0;
@@ -132,18 +137,26 @@ static void freeze(hist_t *h, hist_t *spare)
         h->cappacked = 0;
         return;
     }
-    uint8_t *buf = malloc((size_t)h->npacked * 8), *p = buf;
+    /* The exact length first: one allocation of the final size (a
+     * larger one shrunk afterwards would leave a hole behind, every
+     * second, for every operation). */
+    size_t len = 0;
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        uint32_t idx = ent_idx(h->packed[i]);
+        len += var_len(idx - prev) + var_len(ent_count(h->packed[i]));
+        prev = idx;
+    }
+    uint8_t *buf = malloc(len), *p = buf;
     if (!buf)
         return;   /* stays plain: correct, only larger */
-    uint32_t prev = 0;
+    prev = 0;
     for (uint32_t i = 0; i < h->npacked; i++) {
         uint32_t idx = ent_idx(h->packed[i]);
         p = put_var(p, idx - prev);
         p = put_var(p, ent_count(h->packed[i]));
         prev = idx;
     }
-    size_t len = (size_t)(p - buf);
-    uint8_t *fit = realloc(buf, len);
     if (spare && !spare->grp && !spare->packed) {
         spare->packed = h->packed;
         spare->cappacked = h->cappacked;
@@ -151,7 +164,7 @@ static void freeze(hist_t *h, hist_t *spare)
     } else {
         free(h->packed);
     }
-    h->packed = (uint32_t *)(void *)(fit ? fit : buf);
+    h->packed = (uint32_t *)(void *)buf;
     h->cappacked = (uint32_t)len | FROZEN;
 }
 
