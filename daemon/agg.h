@@ -9,7 +9,7 @@
  * sweep over every operation.
  *
  * Memory: histograms are sparse until busy (lib/hist.h); a second that is
- * over is packed (about 2 bytes per non-empty bucket) and hands its
+ * over is packed (1 to 2 bytes per non-empty bucket) and hands its
  * counters or its array to the next second.  An exited process's
  * operations are compacted once the window has passed them
  * (agg_op_compact()): the structure, its names and the frozen cumulative

@@ -270,6 +270,44 @@ Test(hist, counts_beyond_32_bits)
     hist_free(&h);
 }
 
+/* Dense counters start 16 bits wide: a bucket counting past 65535, one
+ * value at a time, widens its octave and loses nothing; the octaves beside
+ * it stay narrow (half the memory). */
+Test(hist, narrow_counters_widen_without_losing_a_count)
+{
+    hist_t h, ref;
+    hist_init(&h);
+    hist_init(&ref);
+    for (int i = 0; i < 2000; i++) {   /* dense: many octaves, each busy */
+        uint64_t v = 200 + 53 * (uint64_t)i;
+        hist_record(&h, v, 1);
+        hist_record(&ref, v, 1);
+    }
+    cr_assert_not_null(h.grp);
+    size_t narrow = hist_memory(&h);
+    for (int i = 0; i < 70000; i++)
+        hist_record(&h, 5000, 1);
+    hist_record(&ref, 5000, 70000);
+    hist_record(&h, 20000, 65536);   /* a large n at once, into another one */
+    hist_record(&ref, 20000, 65536);
+    cr_assert_eq(h.count, ref.count);
+    size_t wide = hist_memory(&h);
+    cr_assert_eq(wide - narrow, 2 * HIST_SUB * 2, "two octaves widened: %zu -> %zu bytes", narrow,
+                 wide);
+    uint64_t n = hist_count_le(&h, 5000) - hist_count_le(&h, 4991);   /* [4992, 5024) */
+    cr_assert_eq(n, hist_count_le(&ref, 5000) - hist_count_le(&ref, 4991));
+    cr_assert_geq(n, 70000);
+    for (double p = 0; p <= 100; p += 0.5)
+        cr_assert_eq(hist_percentile(&h, p), hist_percentile(&ref, p), "p%g", p);
+    for (uint64_t v = 100; v < 200000; v = v * 9 / 8)
+        cr_assert_eq(hist_count_le(&h, v), hist_count_le(&ref, v), "le %llu", (unsigned long long)v);
+    hist_reset(&h);   /* widened octaves stay wide, counting from 0 */
+    hist_record(&h, 5000, 3);
+    cr_assert_eq(hist_count_le(&h, 5000) - hist_count_le(&h, 4991), 3);
+    hist_free(&h);
+    hist_free(&ref);
+}
+
 Test(hist, busy_buckets_stay_dense)
 {
     hist_t d;
