@@ -56,7 +56,7 @@ struct agg_slot {
 struct slow_op;           /* slowest.h */
 
 struct agg_op {
-    char *set, *name, *group, *desc;
+    char *set, *name, *group, *desc;  /* one allocation, at set */
     int priority;
     struct agg_stats cum;
     struct agg_slot *win;             /* agg_slots slots, allocated lazily */
