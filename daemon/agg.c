@@ -133,11 +133,11 @@ void agg_op_compact(struct agg_op *o)
 
 #define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 
-/* A histogram whose entries are one array (sparse or frozen), which can
- * move into a block. */
+/* A histogram whose entries are one array (sparse or frozen), and nothing
+ * else allocated, which can move into a block. */
 static int hist_movable(const hist_t *h)
 {
-    return !h->grp && !h->wide;
+    return !h->grp && !h->rare;
 }
 
 size_t agg_op_pack_size(const struct agg_op *o)

@@ -242,15 +242,52 @@ static void free_dense(hist_t *h)
         free(h->grp);
     }
     h->grp = NULL;
-    free(h->wide);
-    h->wide = NULL;
+    if (h->rare) {
+        free(h->rare->wide);
+        h->rare->wide = NULL;
+    }
 }
 
 void hist_free(hist_t *h)
 {
     free_dense(h);
     free(h->packed);
+    free(h->rare);
     hist_init(h);
+}
+
+/* h's struct hist_rare, allocated on first use; NULL when out of memory. */
+static struct hist_rare *rare_get(hist_t *h)
+{
+    if (!h->rare)
+        h->rare = calloc(1, sizeof *h->rare);
+    return h->rare;
+}
+
+void hist__clamped(hist_t *h, uint64_t n)
+{
+    struct hist_rare *r = rare_get(h);
+    if (r)
+        r->clamped += n;
+}
+
+void hist__nomem(hist_t *h, uint64_t n)
+{
+    struct hist_rare *r = rare_get(h);
+    if (r)
+        r->nomem += n;
+}
+
+int hist_set_rare(hist_t *h, uint64_t clamped, uint64_t nomem)
+{
+    if (!h->rare && !clamped && !nomem)
+        return 0;
+    struct hist_rare *r = rare_get(h);
+    if (!r)
+        return -ENOMEM;
+    r->clamped = clamped;
+    r->nomem = nomem;
+    return 0;
 }
 
 void hist_reset(hist_t *h)
@@ -259,33 +296,37 @@ void hist_reset(hist_t *h)
         for (unsigned g = 0; g < HIST_GROUPS; g++)
             if (h->grp[g])
                 memset(grp_mem(h->grp[g]), 0, grp_bytes(h->grp[g]));
-    free(h->wide);
-    h->wide = NULL;
+    free(h->rare ? h->rare->wide : NULL);
+    free(h->rare);
+    h->rare = NULL;
     if (is_frozen(h)) {
         free(h->packed);
         h->packed = NULL;
         h->cappacked = 0;
     }
     h->npacked = 0;   /* keeps its capacity for reuse */
-    h->count = h->total = h->clamped = h->nomem = h->max = 0;
+    h->count = h->total = h->max = 0;
     h->min = UINT64_MAX;
 }
 
 /* The high part of dense bucket idx (0 when none). */
 static uint64_t wide_hi(const hist_t *h, unsigned idx)
 {
-    if (!h->wide)
+    const struct hist_wide *w = h->rare ? h->rare->wide : NULL;
+    if (!w)
         return 0;
-    for (uint32_t i = 0; i < h->wide->n; i++)
-        if (h->wide->e[i].idx == idx)
-            return h->wide->e[i].hi;
+    for (uint32_t i = 0; i < w->n; i++)
+        if (w->e[i].idx == idx)
+            return w->e[i].hi;
     return 0;
 }
 
 /* Adds hi << 32 to dense bucket idx's high part.  0 or -ENOMEM. */
 static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
 {
-    struct hist_wide *w = h->wide;
+    if (!rare_get(h))
+        return -ENOMEM;
+    struct hist_wide *w = h->rare->wide;
     uint32_t i = 0;
     for (; w && i < w->n && w->e[i].idx < idx; i++)
         ;
@@ -301,7 +342,7 @@ static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
         if (!w)
             nw->n = 0;
         nw->cap = cap;
-        h->wide = w = nw;
+        h->rare->wide = w = nw;
     }
     memmove(&w->e[i + 1], &w->e[i], (w->n - i) * sizeof w->e[0]);
     w->e[i] = (struct wide_ent){ idx, (uint32_t)hi };
@@ -519,7 +560,7 @@ static int walk(const hist_t *h, walk_fn fn, void *ctx)
         }
         for (unsigned i = 0; i < HIST_SUB; i++) {
             uint64_t n = grp_get(c, i);
-            if (h->wide)
+            if (h->rare)
                 n += wide_hi(h, g * HIST_SUB + i) << 32;
             if (n && (r = fn(ctx, g, i, n)))
                 return r;
@@ -595,8 +636,11 @@ size_t hist_memory(const hist_t *h)
             if (h->grp[g])
                 n += grp_bytes(h->grp[g]);
     }
-    if (h->wide)
-        n += sizeof *h->wide + h->wide->cap * sizeof h->wide->e[0];
+    if (h->rare) {
+        n += sizeof *h->rare;
+        if (h->rare->wide)
+            n += sizeof *h->rare->wide + h->rare->wide->cap * sizeof h->rare->wide->e[0];
+    }
     return n;
 }
 
@@ -604,7 +648,7 @@ static int merge_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 {
     hist_t *dst = ctx;
     if (hist__add(dst, g, sub, count) < 0) {
-        dst->nomem += count;
+        hist__nomem(dst, count);
         dst->count -= count;   /* added in full by hist_merge */
     }
     return 0;
@@ -666,7 +710,7 @@ static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn)
 
 int hist_merge(hist_t *dst, const hist_t *src)
 {
-    uint64_t nomem = dst->nomem;
+    uint64_t nomem = hist_nomem(dst);
     int r = 1;
     if (!dst->grp && !src->grp && (r = merge_sparse(dst, src)) < 0)
         return -ENOMEM;
@@ -676,7 +720,7 @@ int hist_merge(hist_t *dst, const hist_t *src)
     if (r)
         walk(src, merge_entry, dst);
     hist_merge_sums(dst, src);
-    return dst->nomem - src->nomem > nomem ? -ENOMEM : 0;
+    return hist_nomem(dst) - hist_nomem(src) > nomem ? -ENOMEM : 0;
 }
 
 void hist_merge_sums(hist_t *dst, const hist_t *src)
@@ -684,8 +728,10 @@ void hist_merge_sums(hist_t *dst, const hist_t *src)
     dst->count += src->count;
     if (__builtin_add_overflow(dst->total, src->total, &dst->total))
         dst->total = UINT64_MAX;   /* saturates, as in hist_record() */
-    dst->clamped += src->clamped;
-    dst->nomem += src->nomem;
+    if (src->rare && (src->rare->clamped || src->rare->nomem)) {
+        hist__clamped(dst, src->rare->clamped);
+        hist__nomem(dst, src->rare->nomem);
+    }
     if (src->count && src->min < dst->min)
         dst->min = src->min;
     if (src->count && src->max > dst->max)

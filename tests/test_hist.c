@@ -112,7 +112,7 @@ Test(hist, one_nanosecond_and_one_hour)
     cr_assert_eq(hist_percentile(&h, 100), HIST_MAX_NS, "1 hour is the max and exact");
     double p75 = (double)hist_percentile(&h, 75);
     cr_assert(fabs(p75 - (double)HIST_MAX_NS) / (double)HIST_MAX_NS <= 1.0 / 256);
-    cr_assert_eq(h.clamped, 0);
+    cr_assert_eq(hist_clamped(&h), 0);
     hist_free(&h);
 }
 
@@ -123,12 +123,34 @@ Test(hist, values_above_an_hour_are_clamped_and_counted)
     hist_record(&h, 10 * HIST_MAX_NS, 3);
     hist_record(&h, 5, 1);
     cr_assert_eq(h.count, 4);
-    cr_assert_eq(h.clamped, 3);
+    cr_assert_eq(hist_clamped(&h), 3);
     cr_assert_eq(hist_max(&h), 10 * HIST_MAX_NS, "max keeps the true value");
     uint64_t lo, hi;
     hist_bucket_of(HIST_MAX_NS, &lo, &hi);
     cr_assert(hist_percentile(&h, 99) >= lo, "clamped values sit in the top bucket");
+    /* the count follows merges (into an empty one and a dense one), and
+     * goes with a reset */
+    hist_t m, d;
+    hist_init(&m);
+    hist_init(&d);
+    for (int i = 0; i < 3000; i++)
+        hist_record(&d, 1000 + 7 * (uint64_t)i, 1);
+    hist_merge(&m, &h);
+    hist_merge(&d, &h);
+    hist_merge(&d, &m);
+    cr_assert_eq(hist_clamped(&m), 3);
+    cr_assert_eq(hist_clamped(&d), 6);
+    cr_assert_eq(hist_nomem(&d), 0);
+    cr_assert_eq(hist_set_rare(&m, 7, 2), 0);
+    cr_assert_eq(hist_clamped(&m), 7);
+    cr_assert_eq(hist_nomem(&m), 2);
+    hist_reset(&h);
+    cr_assert_eq(hist_clamped(&h), 0);
+    hist_record(&h, 2 * HIST_MAX_NS, 1);
+    cr_assert_eq(hist_clamped(&h), 1);
     hist_free(&h);
+    hist_free(&m);
+    hist_free(&d);
 }
 
 static int sum_buckets(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
