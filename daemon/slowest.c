@@ -301,40 +301,39 @@ static int before(struct rank x, const struct slow_sample *y)
     return x.dur != y->dur ? x.dur > y->dur : x.start < y->start;
 }
 
-static int set_sec_desc(const void *a, const void *b)
-{
-    const struct slow_set *x = *(const struct slow_set *const *)a;
-    const struct slow_set *y = *(const struct slow_set *const *)b;
-    return x->sec < y->sec ? 1 : x->sec > y->sec ? -1 : 0;
-}
+/* A window second is pruned once, when it is SLOW_PRUNE_AGE seconds old:
+ * against itself and the seconds since, which by then hold most of what
+ * will ever outrank its samples; pruning every second again would cost the
+ * drain more than it saves. */
+#define SLOW_PRUNE_AGE 3
 
-/* A new second `sec` begins: the window's earlier seconds drop the samples
- * that K samples of their own or later seconds outrank (struct slow_set),
- * and give back their memory. */
+/* A new second `sec` begins: the window's second sec - SLOW_PRUNE_AGE drops
+ * the samples that K samples of its own or later seconds outrank (struct
+ * slow_set), and gives back their memory. */
 static void win_prune(struct slow_op *s, int64_t sec)
 {
-    struct slow_set *few[32], **order = few;
-    if (s->nwin > 32 && !(order = malloc(s->nwin * sizeof *order)))
-        return;   /* kept whole: exact, only larger */
-    unsigned m = 0;
-    for (unsigned i = 0; i < s->nwin; i++)
-        if (s->win[i].sec != INT64_MIN && s->win[i].sec < sec && s->win[i].n)
-            order[m++] = &s->win[i];
-    qsort(order, m, sizeof order[0], set_sec_desc);
-    struct rank top[SLOW_K_MAX];   /* the K best of the seconds seen, best first */
+    unsigned age = s->nwin > SLOW_PRUNE_AGE ? SLOW_PRUNE_AGE : s->nwin - 1;
+    struct rank top[SLOW_K_MAX];   /* the K best of the later seconds, best first */
     unsigned nt = 0;
-    for (unsigned k = 0; k < m; k++) {
-        struct slow_set *w = order[k];
+    for (unsigned a = 1; a <= age; a++) {
+        struct slow_set *w = &s->win[(uint64_t)(sec - (int64_t)a) % s->nwin];
+        if (w->sec != sec - (int64_t)a || !w->n)
+            continue;
         uint8_t drop[SLOW_K_MAX];
         uint32_t nk = 0;
-        for (uint32_t i = 0; i < w->n; i++) {
-            unsigned above = 0;
-            for (unsigned t = 0; t < nt; t++)
-                above += before(top[t], &w->v[i]);
-            for (uint32_t j = 0; j < w->n; j++)
-                above += j != i && before((struct rank){ w->v[j].dur, w->v[j].start }, &w->v[i]);
-            drop[i] = above >= slow_k;
-            nk += !drop[i];
+        if (a == age) {
+            for (uint32_t i = 0; i < w->n; i++) {
+                unsigned above = 0;
+                for (unsigned t = 0; t < nt; t++)
+                    above += before(top[t], &w->v[i]);
+                for (uint32_t j = 0; j < w->n; j++)
+                    above += j != i && before((struct rank){ w->v[j].dur, w->v[j].start }, &w->v[i]);
+                drop[i] = above >= slow_k;
+                nk += !drop[i];
+            }
+        } else {
+            memset(drop, 0, w->n);
+            nk = w->n;
         }
         for (uint32_t i = 0; i < w->n; i++) {   /* this second's into top[] */
             if (drop[i])
@@ -350,6 +349,8 @@ static void win_prune(struct slow_op *s, int64_t sec)
             memmove(&top[at + 1], &top[at], (nt - 1 - at) * sizeof top[0]);
             top[at] = r;
         }
+        if (a < age)
+            continue;
         if (nt == slow_k) {
             /* a late sample of this second at or below the K-th of it and
              * the later seconds could not be kept either */
@@ -374,8 +375,6 @@ static void win_prune(struct slow_op *s, int64_t sec)
             w->cap = (uint16_t)nk;
         }
     }
-    if (order != few)
-        free(order);
 }
 
 void slowest_offer(struct agg_op *o, int64_t sec, uint64_t hidx, uint64_t start, uint64_t dur,

@@ -15,8 +15,8 @@
  * Memory per operation: nothing until its first sample, then K entries for
  * the cumulative set and for the current second, and for each earlier
  * second of the window those of its K that are not outranked by K samples
- * of it and the seconds since (struct slow_set: about 2.5 K for the whole
- * window, not 10 K, with samples of a steady distribution), plus the trees
+ * of it and the two seconds after (struct slow_set: about 4 K for the
+ * whole window, not 10 K, with samples of a steady distribution), plus the trees
  * (32 bytes a node), shared between the sets that hold a sample.
  * Compacted (an exited process, past the window): the cumulative set's
  * samples (40 bytes each) and their trees only.
@@ -59,9 +59,10 @@ struct slow_sample {
  * second that is over keeps only those of its K that can still be among
  * the K slowest of a window: a sample with K slower ones in its own or
  * later seconds never will be, as every window that holds its second
- * holds those too (window queries end at the present).  Such a set is
- * `pruned`: its floor is then the K-th slowest duration of its and the
- * later seconds, and only a sample above it is taken. */
+ * holds those too (window queries end at the present).  It is pruned so
+ * once, when three seconds old (slowest.c win_prune()); it is then
+ * `pruned`: its floor is the K-th slowest duration of it and the seconds
+ * since, and only a sample above it is taken. */
 struct slow_set {
     int64_t sec;              /* the second it holds (window sets) */
     uint32_t n;
