@@ -256,7 +256,7 @@ void agg_settle(struct agg_op *o)
         }
 }
 
-static inline int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
+static inline __attribute__((always_inline)) int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
 {
     if (s->h.count == 0)
         s->shift = dur;
