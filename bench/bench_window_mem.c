@@ -9,8 +9,13 @@
  *   BENCH_SECONDS=600 bench_window_mem 100   a long run: the cumulative
  *                                  histograms fill up
  *
+ * Each operation also keeps its 5 slowest samples of each second and since
+ * start (qpulsed's default --slowest 5; the recorder is off, so no trees).
  * Prints bytes per operation and the total, against the naive layout (every
- * per-second histogram dense) as a ratio.
+ * per-second histogram dense) as a ratio, then where they go: the buckets
+ * of the cumulative histogram and of the window's seconds, the slowest
+ * samples, the rest (structures, names, the allocator's headers), and the
+ * heap the allocator holds beyond what is in use (fragmentation).
  */
 #include "config.h"
 
@@ -21,6 +26,7 @@
 
 #include "bench.h"
 #include "agg.h"
+#include "slowest.h"
 
 #define NOPS 5000
 static uint64_t rng = BENCH_RNG_SEED;
@@ -29,7 +35,8 @@ static int SECONDS = 12;   /* simulated seconds; $BENCH_SECONDS overrides */
 
 static void run(int rate)
 {
-    size_t before = mallinfo2().uordblks;
+    struct mallinfo2 m0 = mallinfo2();
+    size_t before = m0.uordblks, arena0 = m0.arena + m0.hblkhd;
     struct agg_op **ops = calloc(NOPS, sizeof *ops);
     qp_op_info_t info = { "set", "OpName", "group", "a description of the operation", 1, 0 };
     size_t dense = 0;
@@ -41,10 +48,16 @@ static void run(int rate)
                 double g = sqrt(-2 * log(bench_u01(&rng) + 1e-300)) * cos(2 * M_PI * bench_u01(&rng));
                 uint64_t v = (uint64_t)(20000 * exp(g)) + 1;
                 agg_add(ops[i], sec, v, v);
+                if (slowest_wants(ops[i], sec, (unsigned)(sec % (int)agg_slots), v))
+                    slowest_offer(ops[i], sec, UINT64_MAX, (uint64_t)sec * 1000000000u + k, v, v,
+                                  1, 0);
             }
-    size_t used = mallinfo2().uordblks - before;
-    size_t cum = 0, win = 0;
+    struct mallinfo2 m1 = mallinfo2();
+    size_t used = m1.uordblks - before;
+    size_t frag = m1.arena + m1.hblkhd - arena0 > used ? m1.arena + m1.hblkhd - arena0 - used : 0;
+    size_t cum = 0, win = 0, slow = 0;
     for (int i = 0; i < NOPS; i++) {
+        slow += slowest_memory(ops[i]);
         cum += hist_memory(&ops[i]->cum.h);
         for (unsigned k = 0; k < agg_slots; k++)
             win += hist_memory(&ops[i]->win[k].st.h);
@@ -57,9 +70,10 @@ static void run(int rate)
            rate, (double)used / 1024 / NOPS, (double)used / 1048576, NOPS,
            (double)dense / 1048576, (double)used / (double)dense);
     printf("        of which buckets: cumulative %.1f KiB/op, window seconds %.1f KiB/op; "
-           "the rest %.1f KiB/op\n",
-           (double)cum / 1024 / NOPS, (double)win / 1024 / NOPS,
-           ((double)used - (double)cum - (double)win) / 1024 / NOPS);
+           "slowest samples %.1f KiB/op; the rest %.1f KiB/op; free in the heap %.1f KiB/op\n",
+           (double)cum / 1024 / NOPS, (double)win / 1024 / NOPS, (double)slow / 1024 / NOPS,
+           ((double)used - (double)cum - (double)win - (double)slow) / 1024 / NOPS,
+           (double)frag / 1024 / NOPS);
     for (int i = 0; i < NOPS; i++)
         agg_op_free(ops[i]);
     free(ops);
@@ -69,6 +83,7 @@ int main(int argc, char **argv)
 {
     agg_window_s = 10;
     agg_slots = 11;
+    slow_k = 5;
     if (getenv("BENCH_SECONDS"))
         SECONDS = atoi(getenv("BENCH_SECONDS"));
     printf("qpulsed statistics memory, %d ops, 10 s window, log-normal latencies, %d s\n",

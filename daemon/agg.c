@@ -45,17 +45,27 @@ struct agg_op *agg_op_new(const qp_op_info_t *info)
     struct agg_op *o = calloc(1, sizeof *o);
     if (!o)
         return NULL;
-    o->set = strdup(info->set ? info->set : "?");
-    o->name = strdup(info->name ? info->name : "?");
-    o->group = strdup(info->group ? info->group : "");
-    o->desc = strdup(info->description ? info->description : "");
+    /* The four names in one allocation (set owns it): short names would
+     * each take a minimum-size block. */
+    const char *str[4] = { info->set ? info->set : "?", info->name ? info->name : "?",
+                           info->group ? info->group : "",
+                           info->description ? info->description : "" };
+    size_t len[4], all = 0;
+    for (int i = 0; i < 4; i++)
+        all += (len[i] = strlen(str[i]) + 1);
+    char *b = malloc(all);
+    if (!b) {
+        free(o);
+        return NULL;
+    }
+    char **dst[4] = { &o->set, &o->name, &o->group, &o->desc };
+    for (int i = 0; i < 4; i++) {
+        *dst[i] = memcpy(b, str[i], len[i]);
+        b += len[i];
+    }
     o->priority = info->priority;
     o->cur = -1;
     agg_stats_init(&o->cum);
-    if (!o->set || !o->name || !o->group || !o->desc) {
-        agg_op_free(o);
-        return NULL;
-    }
     return o;
 }
 
@@ -68,10 +78,7 @@ void agg_op_free(struct agg_op *o)
             hist_free(&o->cum.h);
         return;
     }
-    free(o->set);
-    free(o->name);
-    free(o->group);
-    free(o->desc);
+    free(o->set);   /* and the other names */
     agg_stats_free(&o->cum);
     slowest_free(o);
     if (o->win) {
@@ -127,11 +134,11 @@ void agg_op_compact(struct agg_op *o)
 
 #define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 
-/* A histogram whose entries are one array (sparse or frozen), which can
- * move into a block. */
+/* A histogram whose entries are one array (sparse or frozen), and nothing
+ * else allocated, which can move into a block. */
 static int hist_movable(const hist_t *h)
 {
-    return !h->grp && !h->wide;
+    return !h->grp && !h->rare;
 }
 
 size_t agg_op_pack_size(const struct agg_op *o)
@@ -250,7 +257,7 @@ void agg_settle(struct agg_op *o)
         }
 }
 
-static inline int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
+static inline __attribute__((always_inline)) int stats_add(struct agg_stats *s, uint64_t dur, uint64_t self)
 {
     if (s->h.count == 0)
         s->shift = dur;

@@ -9,7 +9,7 @@
  * sweep over every operation.
  *
  * Memory: histograms are sparse until busy (lib/hist.h); a second that is
- * over is packed (about 2 bytes per non-empty bucket) and hands its
+ * over is packed (1 to 2 bytes per non-empty bucket) and hands its
  * counters or its array to the next second.  An exited process's
  * operations are compacted once the window has passed them
  * (agg_op_compact()): the structure, its names and the frozen cumulative
@@ -56,7 +56,7 @@ struct agg_slot {
 struct slow_op;           /* slowest.h */
 
 struct agg_op {
-    char *set, *name, *group, *desc;
+    char *set, *name, *group, *desc;  /* one allocation, at set */
     int priority;
     struct agg_stats cum;
     struct agg_slot *win;             /* agg_slots slots, allocated lazily */

@@ -26,6 +26,7 @@ static void set_clear(struct slow_set *s)
         tree_put(s->v[i].tree);
     s->n = 0;
     s->floor = 0;
+    s->pruned = 0;
 }
 
 static void set_free(struct slow_set *s)
@@ -33,6 +34,7 @@ static void set_free(struct slow_set *s)
     set_clear(s);
     free(s->v);
     s->v = NULL;
+    s->cap = 0;
 }
 
 void slowest_free(struct agg_op *o)
@@ -60,8 +62,10 @@ void slowest_compact(struct agg_op *o)
     }
     if (s->cum.n < slow_k) {
         struct slow_sample *v = realloc(s->cum.v, s->cum.n * sizeof *v);
-        if (v)
+        if (v) {
             s->cum.v = v;
+            s->cum.cap = (uint16_t)s->cum.n;
+        }
     }
     s->nwin = 0;
     struct slow_op *t = realloc(s, sizeof *s);
@@ -97,6 +101,7 @@ struct slow_op *slowest_pack(const struct agg_op *o, char **cur)
     *cur += ALIGN8(sizeof *d);
     *d = (struct slow_op){ .cum = s->cum, .nwin = 0 };
     d->cum.v = s->cum.n ? (struct slow_sample *)(void *)*cur : NULL;
+    d->cum.cap = (uint16_t)s->cum.n;
     *cur += ALIGN8(s->cum.n * sizeof *s->cum.v);
     for (uint32_t i = 0; i < s->cum.n; i++) {
         d->cum.v[i] = s->cum.v[i];
@@ -120,6 +125,7 @@ static struct slow_op *slow_expand(struct agg_op *o)
     if (!v)
         return NULL;
     s->cum.v = v;
+    s->cum.cap = (uint16_t)slow_k;
     s = realloc(s, sizeof *s + agg_slots * sizeof s->win[0]);
     if (!s)
         return NULL;
@@ -148,16 +154,18 @@ static struct slow_op *slow_get(struct agg_op *o)
 /* Would s take a sample of duration dur? */
 static int set_wants(const struct slow_set *s, uint64_t dur)
 {
-    return s->n < slow_k || dur > s->floor;
+    return (s->n < slow_k && !s->pruned) || dur > s->floor;
 }
 
 /* Puts the sample into s, replacing its smallest when full. */
 static void set_put(struct slow_set *s, const struct slow_sample *smp)
 {
-    if (!s->v) {
-        s->v = calloc(slow_k, sizeof *s->v);
-        if (!s->v)
+    if (s->n < slow_k && s->n == s->cap) {   /* K entries (a pruned set's grow back) */
+        struct slow_sample *v = realloc(s->v, slow_k * sizeof *v);
+        if (!v)
             return;
+        s->v = v;
+        s->cap = (uint16_t)slow_k;
     }
     if (s->n < slow_k) {
         s->v[s->n++] = *smp;
@@ -282,6 +290,93 @@ static struct slow_tree *tree_build(uint64_t hidx, uint64_t start, uint64_t dur,
     return t;
 }
 
+/* A sample's rank key: as slowest_list() orders them, the longer first,
+ * then the earlier. */
+struct rank {
+    uint64_t dur, start;
+};
+
+static int before(struct rank x, const struct slow_sample *y)
+{
+    return x.dur != y->dur ? x.dur > y->dur : x.start < y->start;
+}
+
+/* A window second is pruned once, when it is SLOW_PRUNE_AGE seconds old:
+ * against itself and the seconds since, which by then hold most of what
+ * will ever outrank its samples; pruning every second again would cost the
+ * drain more than it saves. */
+#define SLOW_PRUNE_AGE 3
+
+/* A new second `sec` begins: the window's second sec - SLOW_PRUNE_AGE drops
+ * the samples that K samples of its own or later seconds outrank (struct
+ * slow_set), and gives back their memory. */
+static void win_prune(struct slow_op *s, int64_t sec)
+{
+    unsigned age = s->nwin > SLOW_PRUNE_AGE ? SLOW_PRUNE_AGE : s->nwin - 1;
+    struct rank top[SLOW_K_MAX];   /* the K best of the later seconds, best first */
+    unsigned nt = 0;
+    for (unsigned a = 1; a <= age; a++) {
+        struct slow_set *w = &s->win[(uint64_t)(sec - (int64_t)a) % s->nwin];
+        if (w->sec != sec - (int64_t)a || !w->n)
+            continue;
+        uint8_t drop[SLOW_K_MAX];
+        uint32_t nk = 0;
+        if (a == age) {
+            for (uint32_t i = 0; i < w->n; i++) {
+                unsigned above = 0;
+                for (unsigned t = 0; t < nt; t++)
+                    above += before(top[t], &w->v[i]);
+                for (uint32_t j = 0; j < w->n; j++)
+                    above += j != i && before((struct rank){ w->v[j].dur, w->v[j].start }, &w->v[i]);
+                drop[i] = above >= slow_k;
+                nk += !drop[i];
+            }
+        } else {
+            memset(drop, 0, w->n);
+            nk = w->n;
+        }
+        for (uint32_t i = 0; i < w->n; i++) {   /* this second's into top[] */
+            if (drop[i])
+                continue;
+            struct rank r = { w->v[i].dur, w->v[i].start };
+            unsigned at = nt;
+            while (at > 0 && !before(top[at - 1], &w->v[i]))
+                at--;
+            if (at >= slow_k)
+                continue;
+            if (nt < slow_k)
+                nt++;
+            memmove(&top[at + 1], &top[at], (nt - 1 - at) * sizeof top[0]);
+            top[at] = r;
+        }
+        if (a < age)
+            continue;
+        if (nt == slow_k) {
+            /* a late sample of this second at or below the K-th of it and
+             * the later seconds could not be kept either */
+            if (!w->pruned || top[nt - 1].dur > w->floor)
+                w->floor = top[nt - 1].dur;
+            w->pruned = 1;
+        }
+        if (nk == w->n)
+            continue;
+        struct slow_sample *v = nk ? malloc(nk * sizeof *v) : NULL, *d = v ? v : w->v;
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < w->n; i++) {
+            if (drop[i])
+                tree_put(w->v[i].tree);
+            else
+                d[n++] = w->v[i];   /* d == w->v: n <= i */
+        }
+        w->n = nk;
+        if (v || !nk) {   /* else out of memory: the old array, compacted */
+            free(w->v);
+            w->v = v;
+            w->cap = (uint16_t)nk;
+        }
+    }
+}
+
 void slowest_offer(struct agg_op *o, int64_t sec, uint64_t hidx, uint64_t start, uint64_t dur,
                    uint64_t self, int32_t tid, uint32_t proc_hid)
 {
@@ -299,6 +394,7 @@ void slowest_offer(struct agg_op *o, int64_t sec, uint64_t hidx, uint64_t start,
             else {
                 set_clear(w);
                 w->sec = sec;
+                win_prune(s, sec);
             }
         }
     }
@@ -379,9 +475,9 @@ double slowest_unix(uint64_t mono)
     return off + (double)mono / 1e9;
 }
 
-static size_t set_memory(const struct slow_set *s, unsigned cap)
+static size_t set_memory(const struct slow_set *s)
 {
-    size_t b = s->v ? cap * sizeof *s->v : 0;
+    size_t b = s->v ? s->cap * sizeof *s->v : 0;
     for (uint32_t i = 0; i < s->n; i++)
         if (s->v[i].tree)
             b += (sizeof *s->v[i].tree + s->v[i].tree->n * sizeof s->v[i].tree->nodes[0]) /
@@ -395,8 +491,8 @@ size_t slowest_memory(const struct agg_op *o)
     if (!s)
         return 0;
     size_t b = sizeof *s + s->nwin * sizeof s->win[0] +
-               set_memory(&s->cum, s->nwin ? slow_k : s->cum.n);
+               set_memory(&s->cum);
     for (unsigned i = 0; i < s->nwin; i++)
-        b += set_memory(&s->win[i], slow_k);
+        b += set_memory(&s->win[i]);
     return b;
 }

@@ -13,8 +13,11 @@
  * empty.
  *
  * Memory per operation: nothing until its first sample, then K entries for
- * the cumulative set and K per window second that saw samples, plus the
- * trees (32 bytes a node), shared between the sets that hold a sample.
+ * the cumulative set and for the current second, and for each earlier
+ * second of the window those of its K that are not outranked by K samples
+ * of it and the two seconds after (struct slow_set: about 4 K for the
+ * whole window, not 10 K, with samples of a steady distribution), plus the trees
+ * (32 bytes a node), shared between the sets that hold a sample.
  * Compacted (an exited process, past the window): the cumulative set's
  * samples (40 bytes each) and their trees only.
  */
@@ -52,13 +55,22 @@ struct slow_sample {
     struct slow_tree *tree;   /* NULL: nothing ran inside it (or unknown) */
 };
 
-/* The K slowest of one second (or since start), unordered. */
+/* The K slowest of one second (or since start), unordered.  A window
+ * second that is over keeps only those of its K that can still be among
+ * the K slowest of a window: a sample with K slower ones in its own or
+ * later seconds never will be, as every window that holds its second
+ * holds those too (window queries end at the present).  It is pruned so
+ * once, when three seconds old (slowest.c win_prune()); it is then
+ * `pruned`: its floor is the K-th slowest duration of it and the seconds
+ * since, and only a sample above it is taken. */
 struct slow_set {
     int64_t sec;              /* the second it holds (window sets) */
     uint32_t n;
-    uint32_t reserved;
-    uint64_t floor;           /* the smallest duration held once full, else 0 */
-    struct slow_sample *v;    /* slow_k entries, allocated on first use */
+    uint16_t cap;             /* entries allocated in v */
+    uint16_t pruned;
+    uint64_t floor;           /* the smallest duration held once full, else 0
+                                 (or the pruning bound, above) */
+    struct slow_sample *v;    /* allocated on first use */
 };
 
 struct slow_op {
@@ -86,7 +98,7 @@ static inline int slowest_wants(const struct agg_op *o, int64_t sec, unsigned id
     if (__builtin_expect(!s->nwin, 0))
         return 1;   /* compacted: slowest_offer() grows the window back */
     const struct slow_set *w = &s->win[idx];
-    return w->sec != sec || w->n < slow_k || dur > w->floor;
+    return w->sec != sec || (w->n < slow_k && !w->pruned) || dur > w->floor;
 }
 
 /* Offers the sample held in the recorder at index hidx (or, with the

@@ -112,8 +112,8 @@ static void put_stats(struct wbuf *b, const struct agg_stats *s)
     put_u64(b, h->total);
     put_u64(b, h->min);
     put_u64(b, h->max);
-    put_u64(b, h->clamped);
-    put_u64(b, h->nomem);
+    put_u64(b, hist_clamped(h));
+    put_u64(b, hist_nomem(h));
     put_u64(b, s->self);
     put_u64(b, s->shift);
     put_f64(b, s->s1);
@@ -308,8 +308,10 @@ static void get_stats(struct rbuf *b, struct agg_stats *s)
     h->total = total;
     h->min = count ? min : UINT64_MAX;
     h->max = count ? max : 0;
-    h->clamped = clamped;
-    h->nomem = nomem;
+    if (hist_set_rare(h, clamped, nomem) < 0) {
+        bad(b, "out of memory");
+        return;
+    }
     uint32_t nk = get_u32(b);
     if (b->bad)
         return;

@@ -22,8 +22,52 @@ _Static_assert(HIST_GROUPS * HIST_SUB < (1u << (32 - HIST_PACK_SHIFT)),
                "a bucket index fits a packed entry");
 
 #define PACK_COUNT_MASK ((1u << HIST_PACK_SHIFT) - 1)
-#define GROUP_BYTES (HIST_SUB * sizeof(uint32_t))
-#define DIR_BYTES (HIST_GROUPS * sizeof(uint32_t *))
+#define DIR_BYTES (HIST_GROUPS * sizeof(uintptr_t))
+
+/* A dense group: its counters' address and width. */
+static inline int grp_narrow(uintptr_t a)
+{
+    return (a & HIST_GRP_NARROW) != 0;
+}
+
+static inline void *grp_mem(uintptr_t a)
+{
+    return (void *)(a & ~HIST_GRP_NARROW);
+}
+
+static inline size_t grp_bytes(uintptr_t a)
+{
+    return HIST_SUB * (grp_narrow(a) ? sizeof(uint16_t) : sizeof(uint32_t));
+}
+
+static inline uint32_t grp_get(uintptr_t a, unsigned sub)
+{
+    return grp_narrow(a) ? ((const uint16_t *)grp_mem(a))[sub] : ((const uint32_t *)a)[sub];
+}
+
+/* A new group of 16-bit counters, or of 32 bits when wide; 0 when out of
+ * memory. */
+static uintptr_t grp_new(int wide)
+{
+    void *c = calloc(HIST_SUB, wide ? sizeof(uint32_t) : sizeof(uint16_t));
+    if (!c)
+        return 0;
+    return (uintptr_t)c | (wide ? 0 : HIST_GRP_NARROW);
+}
+
+/* Group g's counters to 32 bits.  0 or -ENOMEM. */
+static int grp_widen(hist_t *h, unsigned g)
+{
+    uintptr_t a = h->grp[g];
+    uint32_t *c = malloc(HIST_SUB * sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    for (unsigned i = 0; i < HIST_SUB; i++)
+        c[i] = grp_get(a, i);
+    free(grp_mem(a));
+    h->grp[g] = (uintptr_t)c;
+    return 0;
+}
 
 /* The high 32 bits of dense counters that passed 2^32, by bucket index
  * (sorted; rare: a bucket needs 4 billion values). */
@@ -46,8 +90,8 @@ static inline uint32_t ent_count(uint32_t e)
 }
 
 /* The frozen form (hist_pack): the sparse entries as LEB128 varints, the
- * bucket index as the difference from the previous one, then the count:
- * about 2 bytes a bucket.  Marked by FROZEN in cappacked, whose other bits
+ * bucket index as the difference from the previous one, then the count
+ * (get_pair()): 1 to 2 bytes a bucket.  Marked by FROZEN in cappacked, whose other bits
  * are then the byte length; npacked still counts the entries. */
 #define FROZEN 0x80000000u
 
@@ -66,6 +110,11 @@ static uint8_t *put_var(uint8_t *p, uint32_t v)
     return p;
 }
 
+static inline size_t var_len(uint32_t v)
+{
+    return v < 1u << 7 ? 1 : v < 1u << 14 ? 2 : v < 1u << 21 ? 3 : v < 1u << 28 ? 4 : 5;
+}
+
 static const uint8_t *get_var(const uint8_t *p, uint32_t *v)
 {
     uint32_t r = 0;
@@ -79,13 +128,30 @@ static const uint8_t *get_var(const uint8_t *p, uint32_t *v)
     return p;
 }
 
-/* The next (bucket index, count) pair of the packed form: the index is
- * stored as the difference from the previous one. */
+/* A (bucket index, count) pair of the packed form: the index as the
+ * difference d from the previous one, as the varint d << 1 | (count > 1),
+ * then the count only when above 1.  A second of the live window holds
+ * mostly buckets of one value each, a few apart: one byte a bucket. */
+static inline size_t pair_len(uint32_t d, uint32_t c)
+{
+    return var_len(d << 1 | (c != 1)) + (c != 1 ? var_len(c) : 0);
+}
+
+static inline uint8_t *put_pair(uint8_t *p, uint32_t d, uint32_t c)
+{
+    p = put_var(p, d << 1 | (c != 1));
+    return c != 1 ? put_var(p, c) : p;
+}
+
 static inline const uint8_t *get_pair(const uint8_t *p, uint32_t *idx, uint32_t *c)
 {
     uint32_t d;
     p = get_var(p, &d);
-    *idx += d;
+    *idx += d >> 1;
+    if (!(d & 1)) {
+        *c = 1;
+        return p;
+    }
     return get_var(p, c);
 }
 
@@ -132,18 +198,25 @@ static void freeze(hist_t *h, hist_t *spare)
         h->cappacked = 0;
         return;
     }
-    uint8_t *buf = malloc((size_t)h->npacked * 8), *p = buf;
-    if (!buf)
-        return;   /* stays plain: correct, only larger */
+    /* The exact length first: one allocation of the final size (a
+     * larger one shrunk afterwards would leave a hole behind, every
+     * second, for every operation). */
+    size_t len = 0;
     uint32_t prev = 0;
     for (uint32_t i = 0; i < h->npacked; i++) {
         uint32_t idx = ent_idx(h->packed[i]);
-        p = put_var(p, idx - prev);
-        p = put_var(p, ent_count(h->packed[i]));
+        len += pair_len(idx - prev, ent_count(h->packed[i]));
         prev = idx;
     }
-    size_t len = (size_t)(p - buf);
-    uint8_t *fit = realloc(buf, len);
+    uint8_t *buf = malloc(len), *p = buf;
+    if (!buf)
+        return;   /* stays plain: correct, only larger */
+    prev = 0;
+    for (uint32_t i = 0; i < h->npacked; i++) {
+        uint32_t idx = ent_idx(h->packed[i]);
+        p = put_pair(p, idx - prev, ent_count(h->packed[i]));
+        prev = idx;
+    }
     if (spare && !spare->grp && !spare->packed) {
         spare->packed = h->packed;
         spare->cappacked = h->cappacked;
@@ -151,7 +224,7 @@ static void freeze(hist_t *h, hist_t *spare)
     } else {
         free(h->packed);
     }
-    h->packed = (uint32_t *)(void *)(fit ? fit : buf);
+    h->packed = (uint32_t *)(void *)buf;
     h->cappacked = (uint32_t)len | FROZEN;
 }
 
@@ -165,19 +238,56 @@ static void free_dense(hist_t *h)
 {
     if (h->grp) {
         for (unsigned g = 0; g < HIST_GROUPS; g++)
-            free(h->grp[g]);
+            free(grp_mem(h->grp[g]));
         free(h->grp);
     }
     h->grp = NULL;
-    free(h->wide);
-    h->wide = NULL;
+    if (h->rare) {
+        free(h->rare->wide);
+        h->rare->wide = NULL;
+    }
 }
 
 void hist_free(hist_t *h)
 {
     free_dense(h);
     free(h->packed);
+    free(h->rare);
     hist_init(h);
+}
+
+/* h's struct hist_rare, allocated on first use; NULL when out of memory. */
+static struct hist_rare *rare_get(hist_t *h)
+{
+    if (!h->rare)
+        h->rare = calloc(1, sizeof *h->rare);
+    return h->rare;
+}
+
+void hist__clamped(hist_t *h, uint64_t n)
+{
+    struct hist_rare *r = rare_get(h);
+    if (r)
+        r->clamped += n;
+}
+
+void hist__nomem(hist_t *h, uint64_t n)
+{
+    struct hist_rare *r = rare_get(h);
+    if (r)
+        r->nomem += n;
+}
+
+int hist_set_rare(hist_t *h, uint64_t clamped, uint64_t nomem)
+{
+    if (!h->rare && !clamped && !nomem)
+        return 0;
+    struct hist_rare *r = rare_get(h);
+    if (!r)
+        return -ENOMEM;
+    r->clamped = clamped;
+    r->nomem = nomem;
+    return 0;
 }
 
 void hist_reset(hist_t *h)
@@ -185,34 +295,38 @@ void hist_reset(hist_t *h)
     if (h->grp)
         for (unsigned g = 0; g < HIST_GROUPS; g++)
             if (h->grp[g])
-                memset(h->grp[g], 0, GROUP_BYTES);
-    free(h->wide);
-    h->wide = NULL;
+                memset(grp_mem(h->grp[g]), 0, grp_bytes(h->grp[g]));
+    free(h->rare ? h->rare->wide : NULL);
+    free(h->rare);
+    h->rare = NULL;
     if (is_frozen(h)) {
         free(h->packed);
         h->packed = NULL;
         h->cappacked = 0;
     }
     h->npacked = 0;   /* keeps its capacity for reuse */
-    h->count = h->total = h->clamped = h->nomem = h->max = 0;
+    h->count = h->total = h->max = 0;
     h->min = UINT64_MAX;
 }
 
 /* The high part of dense bucket idx (0 when none). */
 static uint64_t wide_hi(const hist_t *h, unsigned idx)
 {
-    if (!h->wide)
+    const struct hist_wide *w = h->rare ? h->rare->wide : NULL;
+    if (!w)
         return 0;
-    for (uint32_t i = 0; i < h->wide->n; i++)
-        if (h->wide->e[i].idx == idx)
-            return h->wide->e[i].hi;
+    for (uint32_t i = 0; i < w->n; i++)
+        if (w->e[i].idx == idx)
+            return w->e[i].hi;
     return 0;
 }
 
 /* Adds hi << 32 to dense bucket idx's high part.  0 or -ENOMEM. */
 static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
 {
-    struct hist_wide *w = h->wide;
+    if (!rare_get(h))
+        return -ENOMEM;
+    struct hist_wide *w = h->rare->wide;
     uint32_t i = 0;
     for (; w && i < w->n && w->e[i].idx < idx; i++)
         ;
@@ -228,7 +342,7 @@ static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
         if (!w)
             nw->n = 0;
         nw->cap = cap;
-        h->wide = w = nw;
+        h->rare->wide = w = nw;
     }
     memmove(&w->e[i + 1], &w->e[i], (w->n - i) * sizeof w->e[0]);
     w->e[i] = (struct wide_ent){ idx, (uint32_t)hi };
@@ -239,9 +353,18 @@ static int wide_add(hist_t *h, unsigned idx, uint64_t hi)
 /* Adds n to bucket (g, sub) of a dense histogram. */
 static int dense_add(hist_t *h, unsigned g, unsigned sub, uint64_t n)
 {
-    if (!h->grp[g] && !(h->grp[g] = calloc(HIST_SUB, sizeof(uint32_t))))
+    if (!h->grp[g] && !(h->grp[g] = grp_new(n > 0xffff)))
         return -ENOMEM;
-    uint32_t *c = &h->grp[g][sub];
+    if (grp_narrow(h->grp[g])) {
+        uint16_t *c16 = &((uint16_t *)grp_mem(h->grp[g]))[sub];
+        if (n <= 0xffffu - *c16) {
+            *c16 = (uint16_t)(*c16 + n);
+            return 0;
+        }
+        if (grp_widen(h, g) < 0)
+            return -ENOMEM;
+    }
+    uint32_t *c = &((uint32_t *)h->grp[g])[sub];
     uint64_t sum = (uint64_t)*c + (n & 0xffffffffu);
     uint64_t hi = (n >> 32) + (sum >> 32);
     if (hi && wide_add(h, g * HIST_SUB + sub, hi) < 0)
@@ -283,17 +406,25 @@ static int reserve(hist_t *h, uint32_t n)
  * counters.  0 or -ENOMEM. */
 static int promote(hist_t *h, unsigned g)
 {
-    uint32_t *c = calloc(HIST_SUB, sizeof(uint32_t));
-    if (!c)
-        return -ENOMEM;
     uint32_t i = sparse_find(h, g * HIST_SUB), j = i;
+    int wide = 0;
     for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
-        c[ent_idx(h->packed[j]) % HIST_SUB] = ent_count(h->packed[j]);
+        wide |= ent_count(h->packed[j]) > 0xffff;
+    uintptr_t a = grp_new(wide);
+    if (!a)
+        return -ENOMEM;
+    for (uint32_t k = i; k < j; k++) {
+        unsigned sub = ent_idx(h->packed[k]) % HIST_SUB;
+        if (wide)
+            ((uint32_t *)a)[sub] = ent_count(h->packed[k]);
+        else
+            ((uint16_t *)grp_mem(a))[sub] = (uint16_t)ent_count(h->packed[k]);
+    }
     if (j > i) {
         memmove(&h->packed[i], &h->packed[j], (h->npacked - j) * sizeof h->packed[0]);
         h->npacked -= j - i;
     }
-    h->grp[g] = c;
+    h->grp[g] = a;
     return 0;
 }
 
@@ -306,7 +437,7 @@ static int to_dense(hist_t *h)
 {
     if (thaw(h) < 0)
         return -ENOMEM;
-    uint32_t **dir = calloc(HIST_GROUPS, sizeof *dir);
+    uintptr_t *dir = calloc(HIST_GROUPS, sizeof *dir);
     if (!dir)
         return -ENOMEM;
     h->grp = dir;
@@ -420,7 +551,7 @@ static int walk(const hist_t *h, walk_fn fn, void *ctx)
     }
     uint32_t j = 0;   /* the sparse entries of the octaves without counters */
     for (unsigned g = 0; g < HIST_GROUPS; g++) {
-        const uint32_t *c = h->grp[g];
+        const uintptr_t c = h->grp[g];
         if (!c) {
             for (; j < h->npacked && ent_idx(h->packed[j]) / HIST_SUB == g; j++)
                 if ((r = fn(ctx, g, ent_idx(h->packed[j]) % HIST_SUB, ent_count(h->packed[j]))))
@@ -428,8 +559,8 @@ static int walk(const hist_t *h, walk_fn fn, void *ctx)
             continue;
         }
         for (unsigned i = 0; i < HIST_SUB; i++) {
-            uint64_t n = c[i];
-            if (h->wide)
+            uint64_t n = grp_get(c, i);
+            if (h->rare)
                 n += wide_hi(h, g * HIST_SUB + i) << 32;
             if (n && (r = fn(ctx, g, i, n)))
                 return r;
@@ -487,7 +618,7 @@ int hist_pack(hist_t *h, hist_t *spare)
     if (spare && !spare->grp && spare->npacked == 0) {
         for (unsigned g = 0; g < HIST_GROUPS; g++)
             if (h->grp[g])
-                memset(h->grp[g], 0, GROUP_BYTES);
+                memset(grp_mem(h->grp[g]), 0, grp_bytes(h->grp[g]));
         free(spare->packed);
         spare->packed = NULL;
         spare->cappacked = 0;
@@ -509,10 +640,13 @@ size_t hist_memory(const hist_t *h)
         n += DIR_BYTES;
         for (unsigned g = 0; g < HIST_GROUPS; g++)
             if (h->grp[g])
-                n += GROUP_BYTES;
+                n += grp_bytes(h->grp[g]);
     }
-    if (h->wide)
-        n += sizeof *h->wide + h->wide->cap * sizeof h->wide->e[0];
+    if (h->rare) {
+        n += sizeof *h->rare;
+        if (h->rare->wide)
+            n += sizeof *h->rare->wide + h->rare->wide->cap * sizeof h->rare->wide->e[0];
+    }
     return n;
 }
 
@@ -520,7 +654,7 @@ static int merge_entry(void *ctx, unsigned g, unsigned sub, uint64_t count)
 {
     hist_t *dst = ctx;
     if (hist__add(dst, g, sub, count) < 0) {
-        dst->nomem += count;
+        hist__nomem(dst, count);
         dst->count -= count;   /* added in full by hist_merge */
     }
     return 0;
@@ -582,7 +716,7 @@ static int merge_entries(hist_t *dst, const uint32_t *sp, uint32_t sn)
 
 int hist_merge(hist_t *dst, const hist_t *src)
 {
-    uint64_t nomem = dst->nomem;
+    uint64_t nomem = hist_nomem(dst);
     int r = 1;
     if (!dst->grp && !src->grp && (r = merge_sparse(dst, src)) < 0)
         return -ENOMEM;
@@ -592,7 +726,7 @@ int hist_merge(hist_t *dst, const hist_t *src)
     if (r)
         walk(src, merge_entry, dst);
     hist_merge_sums(dst, src);
-    return dst->nomem - src->nomem > nomem ? -ENOMEM : 0;
+    return hist_nomem(dst) - hist_nomem(src) > nomem ? -ENOMEM : 0;
 }
 
 void hist_merge_sums(hist_t *dst, const hist_t *src)
@@ -600,8 +734,10 @@ void hist_merge_sums(hist_t *dst, const hist_t *src)
     dst->count += src->count;
     if (__builtin_add_overflow(dst->total, src->total, &dst->total))
         dst->total = UINT64_MAX;   /* saturates, as in hist_record() */
-    dst->clamped += src->clamped;
-    dst->nomem += src->nomem;
+    if (src->rare && (src->rare->clamped || src->rare->nomem)) {
+        hist__clamped(dst, src->rare->clamped);
+        hist__nomem(dst, src->rare->nomem);
+    }
     if (src->count && src->min < dst->min)
         dst->min = src->min;
     if (src->count && src->max > dst->max)

@@ -10,7 +10,7 @@
  * the exact sample percentile (clipped to the recorded min and max), so its
  * relative error is at most 1/256 (0.39 %), whatever the distribution.
  * Values above HIST_MAX_NS (1 hour) are counted in the top bucket, as
- * HIST_MAX_NS, and in `clamped`; min, max and total keep the true values
+ * HIST_MAX_NS, and in hist_clamped(); min, max and total keep the true values
  * (total saturates at UINT64_MAX rather than wrap).
  *
  * Memory: a histogram starts sparse: its non-empty buckets as a sorted
@@ -18,10 +18,12 @@
  * second of the live window with a few hundred samples costs a few hundred
  * bytes.  Past 256 distinct buckets recorded (HIST_SPARSE_MAX merged), or a
  * count beyond 2^19, it turns dense: a directory of HIST_GROUPS pointers and, per power of two
- * with 64 or more buckets in use, 128 32-bit counters (512 bytes); the
+ * with 64 or more buckets in use, 128 counters of 16 bits (256 bytes),
+ * widened to 32 bits (512 bytes) once one of them would pass 65535; the
  * other octaves' buckets stay sparse entries.  A counter that passes 2^32
  * keeps its high part in a small side table.  A typical operation
- * spans 3 to 10 octaves: at most ~5.4 KiB dense, whatever the rate.
+ * spans 3 to 10 octaves: ~2.8 KiB dense while no bucket of an octave has
+ * counted 65536 values, at most ~5.4 KiB, whatever the rate.
  * A histogram that will not change any more can be packed (hist_pack()):
  * sparse again and trimmed to its entries.
  *
@@ -40,25 +42,33 @@
 
 struct hist_wide;
 
+/* What few histograms ever need, allocated on first use. */
+struct hist_rare {
+    uint64_t clamped;             /* values above HIST_MAX_NS */
+    uint64_t nomem;               /* values lost to a failed allocation */
+    struct hist_wide *wide;       /* dense counters past 2^32: high parts */
+};
+
 typedef struct hist {
     uint64_t count;               /* values recorded */
     uint64_t total;               /* sum of the true values (ns), saturating */
     uint64_t min, max;            /* true values; min = UINT64_MAX when empty */
-    uint64_t clamped;             /* values above HIST_MAX_NS */
-    uint64_t nomem;               /* values lost to a failed allocation */
-    /* Dense form: HIST_GROUPS pointers to HIST_SUB counters each (or
-     * NULL); NULL while sparse. */
-    uint32_t **grp;
+    /* Dense form: HIST_GROUPS groups of HIST_SUB counters each (or 0);
+     * NULL while sparse.  A group's counters are 16 bits wide (the
+     * address with HIST_GRP_NARROW set) until one would pass 0xffff, then
+     * 32 bits (the plain address). */
+    uintptr_t *grp;
     /* The non-empty buckets as sorted entries (bucket index <<
      * HIST_PACK_SHIFT | count): all of them while sparse; in the dense form
      * those of the octaves without counters (the tails).  Frozen by
      * hist_pack() into varints, then cappacked has its top bit set. */
     uint32_t *packed;
     uint32_t npacked, cappacked;
-    struct hist_wide *wide;       /* dense counters past 2^32: high parts */
+    struct hist_rare *rare;       /* NULL while clamped, nomem and wide are 0 */
 } hist_t;
 
 #define HIST_PACK_SHIFT 19         /* sparse counts are below 2^19 */
+#define HIST_GRP_NARROW ((uintptr_t)1)   /* a dense group of 16-bit counters */
 #define HIST_SPARSE_MAX 1024u      /* distinct buckets before going dense */
 
 void hist_init(hist_t *h);
@@ -70,6 +80,26 @@ void hist_reset(hist_t *h);
 /* Slow path of hist_record(): adds n to bucket (g, sub), in whatever form
  * h is, changing the form when needed.  0 or -ENOMEM. */
 int hist__add(hist_t *h, unsigned g, unsigned sub, uint64_t n);
+/* Slow paths of hist_record(): n values clamped, or lost to a failed
+ * allocation (when even struct hist_rare cannot be allocated, that count
+ * is lost). */
+void hist__clamped(hist_t *h, uint64_t n);
+void hist__nomem(hist_t *h, uint64_t n);
+
+/* Values above HIST_MAX_NS (counted as HIST_MAX_NS in the top bucket), and
+ * values lost to a failed allocation. */
+static inline uint64_t hist_clamped(const hist_t *h)
+{
+    return h->rare ? h->rare->clamped : 0;
+}
+
+static inline uint64_t hist_nomem(const hist_t *h)
+{
+    return h->rare ? h->rare->nomem : 0;
+}
+
+/* Sets both (a restored histogram).  0 or -ENOMEM. */
+int hist_set_rare(hist_t *h, uint64_t clamped, uint64_t nomem);
 
 /* Freezes h: a sparse histogram is trimmed to its entries; a dense one
  * turns sparse (exact) when that is smaller and every count fits, and its
@@ -99,16 +129,25 @@ static inline int hist_record(hist_t *h, uint64_t v, uint64_t n)
     if (__builtin_expect(v > HIST_MAX_NS, 0))
         b = HIST_MAX_NS;
     unsigned sub, g = hist__group(b, &sub);
-    uint32_t *c, nc;
-    if (__builtin_expect(h->grp && (c = h->grp[g]) != NULL && n <= UINT32_MAX &&
-                             !__builtin_add_overflow(c[sub], (uint32_t)n, &nc), 1)) {
-        c[sub] = nc;
-    } else if (hist__add(h, g, sub, n) < 0) {
-        h->nomem += n;
+    uintptr_t a;
+    int done = 0;
+    if (__builtin_expect(h->grp && (a = h->grp[g]) != 0 && n <= 0xffff, 1)) {
+        if (a & HIST_GRP_NARROW) {
+            uint16_t *c = (uint16_t *)(a & ~HIST_GRP_NARROW), nc;
+            if ((done = !__builtin_add_overflow(c[sub], (uint16_t)n, &nc)))
+                c[sub] = nc;
+        } else {
+            uint32_t *c = (uint32_t *)a, nc;
+            if ((done = !__builtin_add_overflow(c[sub], (uint32_t)n, &nc)))
+                c[sub] = nc;
+        }
+    }
+    if (!done && hist__add(h, g, sub, n) < 0) {
+        hist__nomem(h, n);
         return -12;   /* -ENOMEM; errno.h is not needed by every includer */
     }
     if (__builtin_expect(v > HIST_MAX_NS, 0))
-        h->clamped += n;
+        hist__clamped(h, n);
     h->count += n;
     /* A garbage duration (QPULSE_RECORD of a negative difference) must not
      * wrap the sum back to a small value: it saturates. */

@@ -6,7 +6,8 @@
  * children, the slowest samples with their trees — for sparse, dense and
  * wide (count past 2^32 in a bucket) histograms; the window is empty; the
  * block is exactly the size announced; and an op compacted in place still
- * records (its slowest sets grow back).
+ * records (its slowest sets grow back).  Also: the window's slowest samples
+ * stay exact while the seconds that are over are pruned.
  */
 #include "config.h"
 
@@ -220,4 +221,85 @@ Test(compact, compacted_in_place_still_records)
     cr_assert_eq(w.h.count, 11);
     agg_stats_free(&w);
     agg_op_free(o);
+}
+
+/* The window's slowest samples stay exact while the seconds that are over
+ * keep only the samples that can still make the K slowest (slowest.c
+ * win_prune()): against every sample kept aside, over a minute of seconds
+ * with late samples of the two seconds before and, in one case, many equal
+ * durations; and a second that is over keeps fewer than K. */
+static uint64_t lcg(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return *x >> 33;
+}
+
+struct ref_smp {
+    int64_t sec;
+    uint64_t dur;
+};
+
+static int dur_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void window_case(uint64_t dur_mod, unsigned k)
+{
+    slow_k = k;
+    struct agg_op *o = agg_op_new(&info);
+    cr_assert_not_null(o);
+    size_t cap = 70 * 400, n = 0;
+    struct ref_smp *all = malloc(cap * sizeof *all);
+    uint64_t *best = malloc(cap * sizeof *best);
+    cr_assert(all && best);
+    uint64_t x = 42 + dur_mod, start = 0;
+    unsigned pruned_smaller = 0;
+    for (int64_t sec = 100; sec < 170; sec++) {
+        unsigned m = 20 + (unsigned)(lcg(&x) % 300);
+        for (unsigned i = 0; i < m; i++) {
+            int64_t s = sec;
+            unsigned r = (unsigned)(lcg(&x) % 100);
+            if (r < 8 && sec > 100)
+                s = sec - 1 - (r < 3);   /* drained late */
+            uint64_t d = 1 + lcg(&x) % dur_mod;
+            if (r == 99)
+                d += dur_mod;   /* now and then a slow one */
+            all[n++] = (struct ref_smp){ s, d };
+            cr_assert_eq(agg_add(o, s, d, d), 0);
+            if (slowest_wants(o, s, (unsigned)((uint64_t)s % agg_slots), d))
+                slowest_offer(o, s, UINT64_MAX, (uint64_t)s * 1000000000u + ++start, d, d, 7, 1);
+        }
+        size_t nb = 0;
+        for (size_t i = 0; i < n; i++)
+            if (all[i].sec > sec - (int64_t)agg_window_s && all[i].sec <= sec)
+                best[nb++] = all[i].dur;
+        qsort(best, nb, sizeof *best, dur_desc);
+        const struct slow_sample *got[SLOW_K_MAX];
+        unsigned ng = slowest_list(o, 0, sec, got, slow_k);
+        cr_assert_eq(ng, nb < slow_k ? nb : slow_k, "second %lld", (long long)sec);
+        for (unsigned i = 0; i < ng; i++)
+            cr_assert_eq(got[i]->dur, best[i], "second %lld, #%u: %llu, not %llu", (long long)sec,
+                         i, (unsigned long long)got[i]->dur, (unsigned long long)best[i]);
+        const struct slow_set *prev = &o->slow->win[(uint64_t)(sec - 4) % agg_slots];
+        pruned_smaller += prev->sec == sec - 4 && prev->n < slow_k;
+    }
+    cr_assert_gt(pruned_smaller, 10, "seconds that are over shrink (%u times)", pruned_smaller);
+    free(all);
+    free(best);
+    agg_op_free(o);
+    slow_k = 5;
+}
+
+Test(compact, window_slowest_exact_while_pruned)
+{
+    window_case(1000000, 5);
+    window_case(1000000, 1);
+    window_case(1000000, 20);
+}
+
+Test(compact, window_slowest_exact_with_equal_durations)
+{
+    window_case(40, 5);
 }

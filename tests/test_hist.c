@@ -112,7 +112,7 @@ Test(hist, one_nanosecond_and_one_hour)
     cr_assert_eq(hist_percentile(&h, 100), HIST_MAX_NS, "1 hour is the max and exact");
     double p75 = (double)hist_percentile(&h, 75);
     cr_assert(fabs(p75 - (double)HIST_MAX_NS) / (double)HIST_MAX_NS <= 1.0 / 256);
-    cr_assert_eq(h.clamped, 0);
+    cr_assert_eq(hist_clamped(&h), 0);
     hist_free(&h);
 }
 
@@ -123,12 +123,34 @@ Test(hist, values_above_an_hour_are_clamped_and_counted)
     hist_record(&h, 10 * HIST_MAX_NS, 3);
     hist_record(&h, 5, 1);
     cr_assert_eq(h.count, 4);
-    cr_assert_eq(h.clamped, 3);
+    cr_assert_eq(hist_clamped(&h), 3);
     cr_assert_eq(hist_max(&h), 10 * HIST_MAX_NS, "max keeps the true value");
     uint64_t lo, hi;
     hist_bucket_of(HIST_MAX_NS, &lo, &hi);
     cr_assert(hist_percentile(&h, 99) >= lo, "clamped values sit in the top bucket");
+    /* the count follows merges (into an empty one and a dense one), and
+     * goes with a reset */
+    hist_t m, d;
+    hist_init(&m);
+    hist_init(&d);
+    for (int i = 0; i < 3000; i++)
+        hist_record(&d, 1000 + 7 * (uint64_t)i, 1);
+    hist_merge(&m, &h);
+    hist_merge(&d, &h);
+    hist_merge(&d, &m);
+    cr_assert_eq(hist_clamped(&m), 3);
+    cr_assert_eq(hist_clamped(&d), 6);
+    cr_assert_eq(hist_nomem(&d), 0);
+    cr_assert_eq(hist_set_rare(&m, 7, 2), 0);
+    cr_assert_eq(hist_clamped(&m), 7);
+    cr_assert_eq(hist_nomem(&m), 2);
+    hist_reset(&h);
+    cr_assert_eq(hist_clamped(&h), 0);
+    hist_record(&h, 2 * HIST_MAX_NS, 1);
+    cr_assert_eq(hist_clamped(&h), 1);
     hist_free(&h);
+    hist_free(&m);
+    hist_free(&d);
 }
 
 static int sum_buckets(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
@@ -268,6 +290,44 @@ Test(hist, counts_beyond_32_bits)
     uint64_t le = hist_count_le(&h, HIST_MAX_NS);
     cr_assert_eq(le, h.count, "every value counted once: %llu", (unsigned long long)le);
     hist_free(&h);
+}
+
+/* Dense counters start 16 bits wide: a bucket counting past 65535, one
+ * value at a time, widens its octave and loses nothing; the octaves beside
+ * it stay narrow (half the memory). */
+Test(hist, narrow_counters_widen_without_losing_a_count)
+{
+    hist_t h, ref;
+    hist_init(&h);
+    hist_init(&ref);
+    for (int i = 0; i < 2000; i++) {   /* dense: many octaves, each busy */
+        uint64_t v = 200 + 53 * (uint64_t)i;
+        hist_record(&h, v, 1);
+        hist_record(&ref, v, 1);
+    }
+    cr_assert_not_null(h.grp);
+    size_t narrow = hist_memory(&h);
+    for (int i = 0; i < 70000; i++)
+        hist_record(&h, 5000, 1);
+    hist_record(&ref, 5000, 70000);
+    hist_record(&h, 20000, 65536);   /* a large n at once, into another one */
+    hist_record(&ref, 20000, 65536);
+    cr_assert_eq(h.count, ref.count);
+    size_t wide = hist_memory(&h);
+    cr_assert_eq(wide - narrow, 2 * HIST_SUB * 2, "two octaves widened: %zu -> %zu bytes", narrow,
+                 wide);
+    uint64_t n = hist_count_le(&h, 5000) - hist_count_le(&h, 4991);   /* [4992, 5024) */
+    cr_assert_eq(n, hist_count_le(&ref, 5000) - hist_count_le(&ref, 4991));
+    cr_assert_geq(n, 70000);
+    for (double p = 0; p <= 100; p += 0.5)
+        cr_assert_eq(hist_percentile(&h, p), hist_percentile(&ref, p), "p%g", p);
+    for (uint64_t v = 100; v < 200000; v = v * 9 / 8)
+        cr_assert_eq(hist_count_le(&h, v), hist_count_le(&ref, v), "le %llu", (unsigned long long)v);
+    hist_reset(&h);   /* widened octaves stay wide, counting from 0 */
+    hist_record(&h, 5000, 3);
+    cr_assert_eq(hist_count_le(&h, 5000) - hist_count_le(&h, 4991), 3);
+    hist_free(&h);
+    hist_free(&ref);
 }
 
 Test(hist, busy_buckets_stay_dense)
