@@ -97,14 +97,21 @@ static void put_unum(char *buf, size_t len, size_t *at, unsigned long long u)
     put_str(buf, len, at, d + i);
 }
 
-int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime,
-                unsigned seq)
+/* "<QP_SHM_PREFIX><ns>" into buf; the length so far (>= len: cut). */
+static size_t ns_object(char *buf, size_t len, const char *ns)
 {
     size_t at = 0;
     if (len)
         buf[0] = 0;
     put_str(buf, len, &at, QP_SHM_PREFIX);
     put_str(buf, len, &at, ns);
+    return at;
+}
+
+int qp_seg_name(char *buf, size_t len, const char *ns, pid_t pid, uint64_t starttime,
+                unsigned seq)
+{
+    size_t at = ns_object(buf, len, ns);
     put_str(buf, len, &at, ".");
     put_num(buf, len, &at, (long long)pid);
     put_str(buf, len, &at, ".");
@@ -150,11 +157,7 @@ int qp_seg_mark_exited(const char *name, pid_t pid)
 
 int qp_daemon_shm_name(char *buf, size_t len, const char *ns)
 {
-    size_t at = 0;
-    if (len)
-        buf[0] = 0;
-    put_str(buf, len, &at, QP_SHM_PREFIX);
-    put_str(buf, len, &at, ns);
+    size_t at = ns_object(buf, len, ns);
     put_str(buf, len, &at, ".daemon");
     return at < len ? 0 : -ENAMETOOLONG;
 }

@@ -270,6 +270,17 @@ QF int build_tree_preload(char *dir, long n, char *buf, size_t cap)
     return 0;
 }
 
+/* build_tree_preload() for the directory of path (n bytes, cut). */
+QF int preload_beside(char *path, long n, char *buf, size_t cap)
+{
+    while (n > 0 && path[n - 1] != '/')
+        n--;
+    if (n <= 0)
+        return -1;
+    path[--n] = 0;   /* the directory */
+    return build_tree_preload(path, n, buf, cap);
+}
+
 /* The words for LD_PRELOAD, as find_preload() in cmd_run.c: the build
  * tree's, else the installed one ($QPULSE_PRELOAD is left to main()).
  * The build tree is looked for first where execve() was told qpulse is
@@ -288,28 +299,16 @@ QF int find_preload(char *buf, size_t cap, const char *execfn)
             if (at && cats(self, sizeof self, &at, "/"))
                 at = 0;
         }
-        if ((execfn[0] == '/' || at) && !cats(self, sizeof self, &at, execfn)) {
-            long n = (long)at;
-            while (n > 0 && self[n - 1] != '/')
-                n--;
-            if (n > 0) {
-                self[--n] = 0;   /* the directory */
-                if (build_tree_preload(self, n, buf, cap) == 0)
-                    return 0;
-            }
-        }
+        if ((execfn[0] == '/' || at) && !cats(self, sizeof self, &at, execfn) &&
+            preload_beside(self, (long)at, buf, cap) == 0)
+            return 0;
         at = 0;
     }
     long n = sys4(SYS_READLINK, (long)"/proc/self/exe", (long)self, sizeof self - 1, 0);
     if (n > 0 && n < (long)sizeof self - 1) {
         self[n] = 0;
-        while (n > 0 && self[n - 1] != '/')
-            n--;
-        if (n > 0) {
-            self[--n] = 0;   /* the directory */
-            if (build_tree_preload(self, n, buf, cap) == 0)
-                return 0;
-        }
+        if (preload_beside(self, n, buf, cap) == 0)
+            return 0;
     }
     if (sys4(SYS_ACCESS, (long)QP_PRELOAD_INSTALLED, F_R_OK, 0, 0) != 0)
         return -1;
