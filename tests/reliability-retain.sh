@@ -58,5 +58,6 @@ QPULSE_THREADS=64 QPULSE_RING_RECORDS=4096 "$P" -t 64 -c 256 -n 50 >"$T/churn" &
 p=$!
 wait $p || qp_fail "thread churn failed"
 wait_exited $p
+qp_log "thread churn producer: $(tr '\n' ' ' < "$T/churn")"
 expect "thread churn count" "$(field $p rel Sample count)" 12800
 expect "thread churn dropped" "$(field $p - - dropped)" 0
