@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bg.h"
+#include "common.h"
 #include "log.h"
 #include "state.h"
 
@@ -169,20 +170,6 @@ void restart_settle(void)
     }
 }
 
-static int write_all(int fd, const uint8_t *b, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int restart_save(void)
 {
     const char *path = qpd.state_path;
@@ -207,8 +194,9 @@ int restart_save(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int e = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0)
-        e = errno ? errno : EIO;
+    int w = fd < 0 ? -errno : qp_write_all(fd, buf, len);
+    if (w < 0 || fsync(fd) < 0)
+        e = w < 0 ? -w : errno;
     if (fd >= 0 && close(fd) < 0 && !e)
         e = errno;
     if (!e && rename(tmp, path) < 0)

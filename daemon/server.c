@@ -188,18 +188,10 @@ static int reply_in_child(struct client *c, jw_t *out)
         free(s);
         return -1;
     }
-    size_t pos = 0;
-    while (pos < len) {
-        ssize_t n = send(c->fd, s + pos, len - pos, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        pos += (size_t)n;
-    }
+    int r = qp_write_all(c->fd, s, len);   /* SIGPIPE is ignored: EPIPE */
     free(s);
     close(c->fd);
-    return pos == len ? 0 : -1;
+    return r < 0 ? -1 : 0;
 }
 
 static void handle_request(struct client *c)

@@ -305,23 +305,13 @@ long history_dump(const char *dir, const char *what, const struct history_sel *s
         jw_free(&w);
         return -e;
     }
-    const char *s = w.buf;
-    size_t left = w.len;
-    while (left) {
-        ssize_t k = write(fd, s, left);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            unlink(path);
-            jw_free(&w);
-            return -e;
-        }
-        s += k;
-        left -= (size_t)k;
-    }
+    int e = qp_write_all(fd, w.buf, w.len);
     jw_free(&w);
+    if (e < 0) {
+        close(fd);
+        unlink(path);
+        return e;
+    }
     if (close(fd) < 0)
         return -errno;
     return (long)n;

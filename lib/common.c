@@ -180,6 +180,21 @@ static int parse_uint(const char *s, const char *end, unsigned long long max,
     return 0;
 }
 
+int qp_write_all(int fd, const void *b, size_t n)
+{
+    const char *p = b;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int qp_daemon_running(const char *ns)
 {
     char name[128];

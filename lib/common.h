@@ -50,6 +50,9 @@ int qp_daemon_shm_name(char *buf, size_t len, const char *ns);
 /* 1 when /qpulse.<ns>.daemon names a qpulsed that is alive, else 0.  A
  * producer leaves its segment at exit for such a daemon to drain. */
 int qp_daemon_running(const char *ns);
+/* Writes all n bytes of b to fd, again after EINTR and short writes: 0, or
+ * -errno (-EIO when write(2) wrote nothing). */
+int qp_write_all(int fd, const void *b, size_t n);
 
 /* The system daemon's runtime directory: $QPULSE_SYSTEM_RUNTIME_DIR, else
  * /run/qpulse.  A root qpulsed (system mode) listens there, on a socket
