@@ -259,7 +259,7 @@ int proc_exited(const struct proc *p)
 static int exit_cmp(const void *a, const void *b)
 {
     const struct proc *x = *(const struct proc *const *)a, *y = *(const struct proc *const *)b;
-    return x->exit_mono < y->exit_mono ? -1 : x->exit_mono > y->exit_mono;
+    return QP_CMP(x->exit_mono, y->exit_mono);
 }
 
 /* More than --retain-max exited processes: marks the ones that exited

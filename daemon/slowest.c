@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "common.h"
 #include "history.h"
 #include "slowest.h"
 
@@ -193,11 +194,8 @@ static void set_put(struct slow_set *s, const struct slow_sample *smp)
 static int node_cmp(const void *a, const void *b)
 {
     const struct slow_node *x = a, *y = b;
-    if (x->offset != y->offset)
-        return x->offset < y->offset ? -1 : 1;
-    if (x->dur != y->dur)
-        return x->dur > y->dur ? -1 : 1;
-    return 0;
+    int c = QP_CMP(x->offset, y->offset);
+    return c ? c : QP_CMP(y->dur, x->dur);
 }
 
 /* Rounding in the producer's tick conversion may put a child's end a few
@@ -417,9 +415,8 @@ static int sample_cmp(const void *a, const void *b)
 {
     const struct slow_sample *x = *(const struct slow_sample *const *)a;
     const struct slow_sample *y = *(const struct slow_sample *const *)b;
-    if (x->dur != y->dur)
-        return x->dur > y->dur ? -1 : 1;
-    return x->start < y->start ? -1 : x->start > y->start;
+    int c = QP_CMP(y->dur, x->dur);
+    return c ? c : QP_CMP(x->start, y->start);
 }
 
 unsigned slowest_list(const struct agg_op *o, int cumulative, int64_t sec,

@@ -69,21 +69,17 @@ struct sel_ent {
 static int sel_cmp(const void *a, const void *b)
 {
     const struct sel_ent *x = a, *y = b;
-    if (x->proc != y->proc)
-        return x->proc < y->proc ? -1 : 1;
-    if (x->tid != y->tid)
-        return x->tid < y->tid ? -1 : 1;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    if (x->dur != y->dur)
-        return x->dur > y->dur ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    int c;
+    if ((c = QP_CMP(x->proc, y->proc)) || (c = QP_CMP(x->tid, y->tid)) ||
+        (c = QP_CMP(x->start, y->start)) || (c = QP_CMP(y->dur, x->dur)))
+        return c;
+    return QP_CMP(x->idx, y->idx);
 }
 
 static int start_cmp(const void *a, const void *b)
 {
     const struct sel_ent *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
+    return QP_CMP(x->start, y->start);
 }
 
 static void meta(jw_t *w, const char *what, long pid, long tid, const char *name)

@@ -91,6 +91,12 @@ int qp_proc_usage(pid_t pid, uint64_t *cpu_ticks, uint64_t *rss_bytes);
 /* The program name (comm) of pid into buf. */
 int qp_proc_name(pid_t pid, char *buf, size_t len);
 
+/* Three-way comparison for qsort callbacks: -1, 0 or 1 as a is below,
+ * equal to or above b (no subtraction, so no overflow).  A comparator
+ * chains its keys: `int c; if ((c = QP_CMP(x->a, y->a))) return c; ...`;
+ * QP_CMP(b, a) sorts a key in descending order. */
+#define QP_CMP(a, b) (((a) > (b)) - ((a) < (b)))
+
 /* 1 for a control character (below 0x20, or DEL), which a name must not
  * carry into a log, a terminal or JSON (a newline faking a log line, an
  * escape sequence); UTF-8 passes. */

@@ -57,8 +57,7 @@ int main(int argc, char **argv)
         if (c == 'n')
             n = strtoul(optarg, NULL, 10);
         else {
-            fprintf(stderr, "usage: attach_prod [-n SAMPLES]\n");
-            return 2;
+            return tu_usage("attach_prod [-n SAMPLES]");
         }
     }
     double t0 = (double)tu_now_ns() / 1e3;

@@ -16,6 +16,8 @@
 
 #include <qpulse.h>
 
+#include "testutil.h"
+
 #define SLOWTEST_OPS(X)                                               \
     X(Sleep, "test", "A sleep of -s microseconds", 1)                 \
     X(Recorded, "test", "A recorded duration of -r nanoseconds", 2)
@@ -40,8 +42,7 @@ int main(int argc, char **argv)
         case 's': us = atol(optarg); break;
         case 'r': rec = atol(optarg); break;
         default:
-            fprintf(stderr, "usage: check_slow [-n COUNT] [-s SLEEP_US] [-r RECORD_NS]\n");
-            return 2;
+            return tu_usage("check_slow [-n COUNT] [-s SLEEP_US] [-r RECORD_NS]");
         }
     }
     for (long i = 0; i < n; i++) {

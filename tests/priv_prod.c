@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 static char prefix[128];
 
 static void on_usr1(int sig)
@@ -65,8 +67,7 @@ static long seg_owner(void)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: priv_prod N UID GID\n");
-        return 2;
+        return tu_usage("priv_prod N UID GID");
     }
     long n = atol(argv[1]);
     uid_t uid = (uid_t)atol(argv[2]);

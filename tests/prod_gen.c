@@ -218,8 +218,7 @@ int main(int argc, char **argv)
         case 'k': opt.hang = 1; break;
         case 'q': opt.quiet = 1; break;
         default:
-            fprintf(stderr, "usage: see the top of tests/prod_gen.c\n");
-            return 2;
+            return tu_usage("see the top of tests/prod_gen.c");
         }
     }
     if (opt.threads < 1)

@@ -222,6 +222,5 @@ int main(int argc, char **argv)
         return cmd_plugins(argv[2]);
     if (argc >= 3 && !strcmp(argv[1], "dlclose"))
         return cmd_dlclose(argv[2]);
-    fprintf(stderr, "usage: qp_safety ctor | plugins DIR | dlclose DIR | first\n");
-    return 2;
+    return tu_usage("qp_safety ctor | plugins DIR | dlclose DIR | first");
 }

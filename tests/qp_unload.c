@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
+
 static void (*rec)(int);
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -55,8 +57,7 @@ static int libqpulse_mapped(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: qp_unload PLUGIN.so\n");
-        return 2;
+        return tu_usage("qp_unload PLUGIN.so");
     }
     void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!h) {

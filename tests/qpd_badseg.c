@@ -27,6 +27,7 @@
 
 #include "common.h"
 #include "layout.h"
+#include "testutil.h"
 
 #define RING 64u
 
@@ -219,6 +220,5 @@ int main(int argc, char **argv)
         return with_segment(argv[2], heads);
     if (argc == 3 && !strcmp(argv[1], "times"))
         return with_segment(argv[2], times);
-    fprintf(stderr, "usage: see the top of tests/qpd_badseg.c\n");
-    return 2;
+    return tu_usage("see the top of tests/qpd_badseg.c");
 }

@@ -44,6 +44,7 @@
 #include "common.h"
 #include "layout.h"
 #include "reader.h"
+#include "testutil.h"
 
 #define MAX_THREADS 4096
 #define INDEX_MASK ((1ull << 40) - 1)
@@ -210,8 +211,7 @@ int main(int argc, char **argv)
         case 'A': attached = optarg; break;
         case 'T': tails = 1; break;
         default:
-            fprintf(stderr, "usage: %s -P PID [-p FILE -t N] [-w S]\n", argv[0]);
-            return 2;
+            return tu_usage("%s -P PID [-p FILE -t N] [-w S]", argv[0]);
         }
     }
     const char *ns = qp_ns_from_env();

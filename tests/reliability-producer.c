@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "qpulse.h"
+#include "testutil.h"
 
 #define REL_OPS(X)                                                       \
     X(Sample, "rel", "One counted sample (thread << 40 | index)", 1)    \
@@ -177,9 +178,8 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'w': wait_eof = 1; break;
         default:
-            fprintf(stderr, "usage: %s [-t N] [-n N] [-p FILE] [-b] [-c N] [-s US] [-r] [-q]\n",
-                    argv[0]);
-            return 2;
+            return tu_usage("%s [-t N] [-n N] [-p FILE] [-b] [-c N] [-s US] [-r] [-q]",
+                            argv[0]);
         }
     }
     if (nthreads == 0 || nthreads > 4096 || (hold && total_threads)) {

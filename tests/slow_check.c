@@ -25,9 +25,12 @@
 
 #include <jansson.h>
 
+#include "common.h"
 #include "snapshot.h"
 
 #include <stdarg.h>
+
+#include "testutil.h"
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -62,14 +65,14 @@ static int near(uint64_t got, uint64_t want, uint64_t tol)
 static int cmp_desc(const void *a, const void *b)
 {
     const uint64_t *x = a, *y = b;
-    return x[0] < y[0] ? 1 : x[0] > y[0] ? -1 : 0;
+    return QP_CMP(y[0], x[0]);
 }
 
 static int cmp_slow_desc(const void *a, const void *b)
 {
     const qp_snap_slow_t *x = *(const qp_snap_slow_t *const *)a;
     const qp_snap_slow_t *y = *(const qp_snap_slow_t *const *)b;
-    return x->dur_ns < y->dur_ns ? 1 : x->dur_ns > y->dur_ns ? -1 : 0;
+    return QP_CMP(y->dur_ns, x->dur_ns);
 }
 
 static int check_tree(const char *snapfile, long pid, const char *expfile, uint64_t tol)
@@ -166,11 +169,10 @@ struct ev {
 static int ev_cmp(const void *a, const void *b)
 {
     const struct ev *x = a, *y = b;
-    if (x->tid != y->tid)
-        return x->tid < y->tid ? -1 : 1;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return x->end > y->end ? -1 : x->end < y->end;
+    int c;
+    if ((c = QP_CMP(x->tid, y->tid)) || (c = QP_CMP(x->ts, y->ts)))
+        return c;
+    return QP_CMP(y->end, x->end);
 }
 
 static int check_trace(const char *file, long pid, long want)
@@ -262,7 +264,5 @@ int main(int argc, char **argv)
                           argc > 5 ? strtoull(argv[5], NULL, 10) : 30000);
     if (argc == 5 && !strcmp(argv[1], "trace"))
         return check_trace(argv[2], atol(argv[3]), atol(argv[4]));
-    fprintf(stderr, "usage: slow_check tree SNAPSHOT PID EXPECT [TOL_NS] | "
-                    "trace TRACE PID COUNT\n");
-    return 2;
+    return tu_usage("slow_check tree SNAPSHOT PID EXPECT [TOL_NS] | trace TRACE PID COUNT");
 }

@@ -144,9 +144,8 @@ int main(int argc, char **argv)
             }
             break;
         default:
-            fprintf(stderr, "usage: slow_prod [-t THREADS] [-n NORMAL] [-o OUTLIERS] [-r RATE] "
-                            "[-k] [-e FILE]\n");
-            return 2;
+            return tu_usage("slow_prod [-t THREADS] [-n NORMAL] [-o OUTLIERS] [-r RATE] [-k] "
+                            "[-e FILE]");
         }
     }
     if (threads < 1 || threads > 64 || normal < 0 || outliers < 0)

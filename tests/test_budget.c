@@ -20,8 +20,9 @@ static int parse(const char *text, qp_budgets_t **b, char **errs)
     return qp_budgets_parse("b.conf", text, strlen(text), b, errs);
 }
 
-/* Parses text that must be valid; fails the test with the errors if not. */
-static qp_budgets_t *parse_ok(const char *text)
+/* Parses text that must be valid and hold nrules rules; fails the test
+ * with the errors if not. */
+static qp_budgets_t *parse_ok(const char *text, unsigned nrules)
 {
     qp_budgets_t *b = NULL;
     char *errs = NULL;
@@ -29,7 +30,28 @@ static qp_budgets_t *parse_ok(const char *text)
     cr_assert_eq(r, 0, "expected valid, got:\n%s", errs ? errs : "(no message)");
     cr_assert_not_null(b);
     cr_assert_null(errs, "no error text on success");
+    cr_assert_eq(b->nrules, nrules, "rules: got %u, want %u", b->nrules, nrules);
     return b;
+}
+
+/* One parsed rule, field by field (set and op NULL where the pattern has none). */
+static void expect_rule(const qp_budget_rule_t *r, qp_pattern_kind_t kind, const char *set,
+                        const char *op, qp_stat_t stat, double limit_ns, const char *text,
+                        unsigned line)
+{
+    cr_expect_eq(r->kind, kind, "%s: kind", text);
+    if (set)
+        cr_expect_str_eq(r->set, set, "%s: set", text);
+    else
+        cr_expect_null(r->set, "%s: set", text);
+    if (op)
+        cr_expect_str_eq(r->op, op, "%s: op", text);
+    else
+        cr_expect_null(r->op, "%s: op", text);
+    cr_expect_eq(r->stat, stat, "%s: stat", text);
+    cr_expect_float_eq(r->limit_ns, limit_ns, 1e-6, "%s: limit", text);
+    cr_expect_str_eq(r->text, text);
+    cr_expect_eq(r->line, line, "%s: line", text);
 }
 
 Test(budget, documented_example)
@@ -37,29 +59,13 @@ Test(budget, documented_example)
     qp_budgets_t *b = parse_ok("# operation              stat   limit\n"
                                "trading.OrderValidation  p99  < 100us\n"
                                "trading.*                mean < 1ms\n"
-                               "*                        p999 < 10ms\n");
-    cr_assert_eq(b->nrules, 3);
+                               "*                        p999 < 10ms\n", 3);
     cr_expect_str_eq(b->path, "b.conf");
-    qp_budget_rule_t *r = b->rules;
-    cr_expect_eq(r[0].kind, QP_PAT_OP);
-    cr_expect_str_eq(r[0].set, "trading");
-    cr_expect_str_eq(r[0].op, "OrderValidation");
-    cr_expect_eq(r[0].stat, QP_STAT_P99);
-    cr_expect_float_eq(r[0].limit_ns, 100e3, 1e-6);
-    cr_expect_str_eq(r[0].text, "trading.OrderValidation p99 < 100us");
-    cr_expect_eq(r[0].line, 2);
-    cr_expect_eq(r[1].kind, QP_PAT_SET);
-    cr_expect_str_eq(r[1].set, "trading");
-    cr_expect_null(r[1].op);
-    cr_expect_eq(r[1].stat, QP_STAT_MEAN);
-    cr_expect_float_eq(r[1].limit_ns, 1e6, 1e-6);
-    cr_expect_str_eq(r[1].text, "trading.* mean < 1ms");
-    cr_expect_eq(r[2].kind, QP_PAT_ALL);
-    cr_expect_null(r[2].set);
-    cr_expect_eq(r[2].stat, QP_STAT_P999);
-    cr_expect_float_eq(r[2].limit_ns, 10e6, 1e-6);
-    cr_expect_str_eq(r[2].text, "* p999 < 10ms");
-    cr_expect_eq(r[2].line, 4);
+    expect_rule(&b->rules[0], QP_PAT_OP, "trading", "OrderValidation", QP_STAT_P99, 100e3,
+                "trading.OrderValidation p99 < 100us", 2);
+    expect_rule(&b->rules[1], QP_PAT_SET, "trading", NULL, QP_STAT_MEAN, 1e6,
+                "trading.* mean < 1ms", 3);
+    expect_rule(&b->rules[2], QP_PAT_ALL, NULL, NULL, QP_STAT_P999, 10e6, "* p999 < 10ms", 4);
     qp_budgets_free(b);
 }
 
@@ -70,8 +76,7 @@ Test(budget, every_stat_and_unit)
                                "a.b p90<1ms\n"
                                "a.b\tp99\t<\t0.5s\n"
                                "a.b p999 < 1.25 ms\n"
-                               "_x9.Y_ max < 3s");      /* no final newline */
-    cr_assert_eq(b->nrules, 6);
+                               "_x9.Y_ max < 3s", 6);   /* no final newline */
     static const double want[] = { 5, 2500, 1e6, 5e8, 1.25e6, 3e9 };
     for (int i = 0; i < 6; i++) {
         cr_expect_eq(b->rules[i].stat, (qp_stat_t)i, "rule %d", i);
@@ -87,8 +92,7 @@ Test(budget, comments_blanks_and_crlf)
     qp_budgets_t *b = parse_ok("\n   \n# only a comment\n"
                                "  a.* p99 < 1ms   # trailing comment with < and * in it\r\n"
                                "\t\r\n"
-                               "* max < 1s#tight comment\n");
-    cr_assert_eq(b->nrules, 2);
+                               "* max < 1s#tight comment\n", 2);
     cr_expect_eq(b->rules[0].line, 4);
     cr_expect_eq(b->rules[1].line, 6);
     qp_budgets_free(b);
@@ -96,8 +100,7 @@ Test(budget, comments_blanks_and_crlf)
 
 Test(budget, empty_file_has_no_rules)
 {
-    qp_budgets_t *b = parse_ok("");
-    cr_expect_eq(b->nrules, 0);
+    qp_budgets_t *b = parse_ok("", 0);
     qp_budgets_free(b);
 }
 
@@ -250,8 +253,7 @@ Test(budget, errors_may_be_ignored)
 Test(budget, same_target_other_stat_or_kind_is_no_duplicate)
 {
     qp_budgets_t *b = parse_ok("a.* p99 < 1ms\na.* p50 < 1ms\na.b p99 < 1ms\n* p99 < 1ms\n"
-                               "b.* p99 < 1ms\nb.a p99 < 1ms\n");
-    cr_expect_eq(b->nrules, 6);
+                               "b.* p99 < 1ms\nb.a p99 < 1ms\n", 6);
     qp_budgets_free(b);
 }
 
@@ -262,7 +264,7 @@ static const char *rule_of(const qp_budget_rule_t *const m[], qp_stat_t s)
 
 static void check_precedence(const char *text)
 {
-    qp_budgets_t *b = parse_ok(text);
+    qp_budgets_t *b = parse_ok(text, 6);
     const qp_budget_rule_t *m[QP_STAT_COUNT_];
 
     cr_expect_eq(qp_budgets_match(b, "trading", "Order", m), 3);
@@ -315,7 +317,7 @@ Test(budget, match_with_no_rules)
 
 Test(budget, broken_means_not_strictly_below)
 {
-    qp_budgets_t *b = parse_ok("* p99 < 100us\n");
+    qp_budgets_t *b = parse_ok("* p99 < 100us\n", 1);
     cr_expect_not(qp_budget_broken(&b->rules[0], 99999.9));
     cr_expect(qp_budget_broken(&b->rules[0], 100000), "equal to the limit breaks '<'");
     cr_expect(qp_budget_broken(&b->rules[0], 250000));

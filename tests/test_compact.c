@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "common.h"
 #include "history.h"
 #include "slowest.h"
 
@@ -242,7 +243,7 @@ struct ref_smp {
 static int dur_desc(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
+    return QP_CMP(y, x);
 }
 
 static void window_case(uint64_t dur_mod, unsigned k)

@@ -1,7 +1,7 @@
 /*
  * testutil.h — small helpers the test programs share: a check that reports
  * and goes on, a reproducible random stream (uniform and normal), the
- * monotonic clock and a busy wait, a comparison for sorting uint64_t
+ * monotonic clock and a busy wait, a usage message, a comparison for sorting uint64_t
  * values, a stop flag set by SIGTERM and SIGINT, and the namespaces of
  * Criterion workers with the sweep of what they leave in /dev/shm.  Header-only, C and C++; include it as
  * "testutil.h" from tests/.
@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,20 @@
             (failed) = 1;                                                      \
         }                                                                      \
     } while (0)
+
+/* "usage: <fmt>" on stderr; returns 2, the exit status of a test program
+ * given arguments it does not take: `return tu_usage("prog N FILE");`. */
+static inline int tu_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int tu_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("usage: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
 
 /* Uniform in [0, 1), xorshift64* on the state *s (any non-zero seed):
  * the same seed, the same stream. */
@@ -50,7 +65,7 @@ static inline double tu_gauss(uint64_t *s)
 static inline int tu_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    return (x > y) - (x < y);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds. */

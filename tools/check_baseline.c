@@ -158,7 +158,7 @@ static int bl_cmp(const void *x, const void *y)
     const bl_res_t *a = x, *b = y;
     if (a->status != b->status)
         return (int)a->status - (int)b->status;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    return QP_CMP(a->seq, b->seq);
 }
 
 /* The note column of one result. */

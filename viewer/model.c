@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common.h"
 #include "view.h"
 
 #define TREE_MAX_DEPTH 8
@@ -621,7 +622,7 @@ static size_t unit_children(const m_unit_t *u, const char *set, const char *op,
 static int child_cmp(const void *a, const void *b)
 {
     const m_child_t *x = a, *y = b;
-    return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+    return QP_CMP(y->total, x->total);
 }
 
 /* Emits the children of row parent (an op of unit u) below it, recursively.
