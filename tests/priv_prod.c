@@ -66,9 +66,8 @@ static long seg_owner(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
+    if (argc != 4)
         return tu_usage("priv_prod N UID GID");
-    }
     long n = atol(argv[1]);
     uid_t uid = (uid_t)atol(argv[2]);
     gid_t gid = (gid_t)atol(argv[3]);

@@ -56,9 +56,8 @@ static int libqpulse_mapped(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
+    if (argc != 2)
         return tu_usage("qp_unload PLUGIN.so");
-    }
     void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         fprintf(stderr, "qp_unload: %s\n", dlerror());
