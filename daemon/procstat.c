@@ -17,13 +17,8 @@
  * rewrite it: "nginx: worker process"); kept as it was when unreadable. */
 void proc_cmdline(struct proc *p)
 {
-    char path[64], buf[sizeof p->cmdline];
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)p->pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
+    char buf[sizeof p->cmdline + 1];
+    ssize_t n = qp_proc_cmdline(p->pid, buf, sizeof buf);
     if (n <= 0)
         return;
     memcpy(p->cmdline, buf, (size_t)n);

@@ -102,17 +102,9 @@ void trace_thread_name(const struct proc *p, int32_t tid, char *buf, size_t len)
     snprintf(buf, len, "%s tid %ld", p->name, (long)tid);
     if (!p->alive)
         return;
-    char path[64], comm[64];
-    snprintf(path, sizeof path, "/proc/%ld/task/%ld/comm", (long)p->pid, (long)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char comm[64];
+    if (qp_thread_name(p->pid, tid, comm, sizeof comm) < 0 || !*comm)
         return;
-    ssize_t n = read(fd, comm, sizeof comm - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    comm[n] = 0;
-    comm[strcspn(comm, "\n")] = 0;
     qp_scrub(comm);
     snprintf(buf, len, "%s (tid %ld)", comm, (long)tid);
 }

@@ -430,9 +430,10 @@ int qp_proc_alive(pid_t pid, uint64_t starttime)
     return 1;
 }
 
-int qp_proc_name(pid_t pid, char *buf, size_t len)
+/* A comm file ("comm" or "task/<tid>/comm") into buf, without its newline. */
+static int read_comm(pid_t pid, const char *file, char *buf, size_t len)
 {
-    ssize_t n = read_proc_file(pid, "comm", buf, len);
+    ssize_t n = read_proc_file(pid, file, buf, len);
     if (n == -EIO)
         n = 0;   /* empty */
     if (n < 0) {
@@ -443,6 +444,30 @@ int qp_proc_name(pid_t pid, char *buf, size_t len)
         n--;
     buf[n] = 0;
     return 0;
+}
+
+int qp_proc_name(pid_t pid, char *buf, size_t len)
+{
+    return read_comm(pid, "comm", buf, len);
+}
+
+int qp_thread_name(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+    char file[48];
+    size_t at = 0;
+    put_str(file, sizeof file, &at, "task/");
+    put_num(file, sizeof file, &at, (long long)tid);
+    put_str(file, sizeof file, &at, "/comm");
+    if (at >= sizeof file) {
+        buf[0] = 0;
+        return -ENAMETOOLONG;
+    }
+    return read_comm(pid, file, buf, len);
+}
+
+ssize_t qp_proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+    return read_proc_file(pid, "cmdline", buf, len);
 }
 
 double qp_duration_unit(const char *s, size_t n)

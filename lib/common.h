@@ -90,6 +90,12 @@ int qp_proc_alive(pid_t pid, uint64_t starttime);
 int qp_proc_usage(pid_t pid, uint64_t *cpu_ticks, uint64_t *rss_bytes);
 /* The program name (comm) of pid into buf. */
 int qp_proc_name(pid_t pid, char *buf, size_t len);
+/* The name (comm) of thread tid of pid into buf; 0 or -errno. */
+int qp_thread_name(pid_t pid, pid_t tid, char *buf, size_t len);
+/* /proc/<pid>/cmdline into buf (arguments each ending in a NUL; at most
+ * len - 1 bytes, then a NUL): the count, or -errno (-EIO when empty, as for
+ * a kernel thread or a zombie). */
+ssize_t qp_proc_cmdline(pid_t pid, char *buf, size_t len);
 
 /* Three-way comparison for qsort callbacks: -1, 0 or 1 as a is below,
  * equal to or above b (no subtraction, so no overflow).  A comparator
