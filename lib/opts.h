@@ -31,7 +31,7 @@ struct qp_prog {
     const char *name;       /* prefixes every message: "qpulse check" */
     const char *operands;   /* after the options in the usage line: "[--] CMD [ARGS...]",
                              * or NULL for none */
-    const char *about;      /* a paragraph after the synopsis, or NULL */
+    const char *about;      /* a paragraph after the usage line, or NULL */
     const char *footer;     /* printed after the options, or NULL */
     const struct qp_opt *opts;
     size_t nopts;
