@@ -89,12 +89,11 @@ static const struct qp_opt opt_defs[] = {
     { "log-file", OPT_LOGFILE, "FILE", "stderr (syslog with --daemon)", "log to FILE (reopened on SIGHUP)" },
     { "verbose", 'v', NULL, NULL, "log more (repeat for debug)" },
     QP_OPT_HELP,
-    { "version", OPT_VERSION, NULL, NULL, "show the version" },
+    QP_OPT_VERSION(OPT_VERSION),
 };
 
 static const struct qp_prog prog = {
     .name = "qpulsed",
-    .synopsis = "qpulsed [OPTION]...",
     .about = "Collects the latency samples of qpulse-instrumented processes and serves\n"
              "them to qptop, qpulse and Prometheus.",
     .footer = "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log file.\n"

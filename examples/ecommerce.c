@@ -26,7 +26,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -433,34 +432,6 @@ static void usage(FILE *f)
             MAX_THREADS);
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
-{
-    static const struct option longopts[] = {
-        { "rate", required_argument, NULL, 'r' },
-        { "threads", required_argument, NULL, 't' },
-        { "db-pool", required_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    *o = (struct options){ 10, 300, 4, 1 };
-    int c;
-    while ((c = getopt_long(argc, argv, "r:t:p:h", longopts, NULL)) != -1) {
-        double *v = c == 'r' ? &o->rate : c == 't' ? &o->threads : c == 'p' ? &o->db_pool : NULL;
-        if (c == 'h') {
-            usage(stdout);
-            exit(0);
-        }
-        if (!v || ex_parse_positive(optarg, v) < 0)
-            return -EINVAL;
-    }
-    if (optind < argc && ex_parse_seconds(argv[optind++], &o->seconds) < 0)
-        return -EINVAL;
-    if (o->threads > MAX_THREADS || o->threads != floor(o->threads) ||
-        o->db_pool > 1000 || o->db_pool != floor(o->db_pool) || o->rate > 1e6)
-        return -EINVAL;
-    return optind == argc ? 0 : -EINVAL;
-}
-
 /* Accepts requests until the time is up or a signal comes; returns how many
  * were turned away because every worker was busy and the queue was full. */
 static unsigned long accept_loop(const struct options *o, struct bq *requests,
@@ -490,11 +461,13 @@ static unsigned long accept_loop(const struct options *o, struct bq *requests,
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    if (parse_options(argc, argv, &opt) < 0) {
-        usage(stderr);
-        return 2;
-    }
+    struct options opt = { 10, 300, 4, 1 };
+    const struct ex_opt opts[] = {
+        { "rate", 'r', &opt.rate, 1e6, 0, NULL },
+        { "threads", 't', &opt.threads, MAX_THREADS, 1, NULL },
+        { "db-pool", 'p', &opt.db_pool, 1000, 1, NULL },
+    };
+    ex_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], &opt.seconds, usage);
     ex_init("ecommerce");
     dbpool.free = (int)opt.db_pool;
 

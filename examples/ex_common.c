@@ -1,10 +1,11 @@
 /*
  * ex_common.c — the helpers of ex_common.h: clock, simulated latency, random
- * numbers and the stop flag of the example programs.
+ * numbers, the stop flag and the command line of the example programs.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -148,4 +149,65 @@ int ex_parse_seconds(const char *s, double *out)
     if (r == 0 && *out > 86400)
         return -EINVAL;
     return r;
+}
+
+#define EX_OPTS_MAX 8
+
+/* The value of option o, from optarg, into its number or flag; -EINVAL. */
+static int ex_set_option(const struct ex_opt *o)
+{
+    if (!o->number) {
+        *o->flag = 1;
+        return 0;
+    }
+    double v;
+    if (ex_parse_positive(optarg, &v) < 0 || v > o->max || (o->whole && v != floor(v)))
+        return -EINVAL;
+    *o->number = v;
+    return 0;
+}
+
+/* 0 when argv is a good command line; -EINVAL. */
+static int ex_parse(int argc, char **argv, const struct ex_opt *opts, size_t nopts,
+                    double *seconds, void (*usage)(FILE *f))
+{
+    struct option longopts[EX_OPTS_MAX + 2];
+    char shorts[2 * EX_OPTS_MAX + 2], *sp = shorts;
+    size_t n = nopts < EX_OPTS_MAX ? nopts : EX_OPTS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        longopts[i] = (struct option){ opts[i].name,
+                                       opts[i].number ? required_argument : no_argument,
+                                       NULL, opts[i].key };
+        *sp++ = opts[i].key;
+        if (opts[i].number)
+            *sp++ = ':';
+    }
+    longopts[n] = (struct option){ "help", no_argument, NULL, 'h' };
+    longopts[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+    *sp++ = 'h';
+    *sp = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            exit(0);
+        }
+        size_t i = 0;
+        while (i < n && opts[i].key != c)
+            i++;
+        if (i == n || ex_set_option(&opts[i]) < 0)
+            return -EINVAL;
+    }
+    if (optind < argc && ex_parse_seconds(argv[optind++], seconds) < 0)
+        return -EINVAL;
+    return optind == argc ? 0 : -EINVAL;
+}
+
+void ex_parse_args(int argc, char **argv, const struct ex_opt *opts, size_t nopts,
+                   double *seconds, void (*usage)(FILE *f))
+{
+    if (ex_parse(argc, argv, opts, nopts, seconds, usage) < 0) {
+        usage(stderr);
+        exit(2);
+    }
 }

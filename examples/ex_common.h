@@ -1,7 +1,8 @@
 /*
  * ex_common.h — small helpers shared by the example programs: a clock,
  * simulated latency that stays realistic at microsecond scale, a per-thread
- * random source with a log-normal shape, and a SIGINT/SIGTERM stop flag.
+ * random source with a log-normal shape, a SIGINT/SIGTERM stop flag, and
+ * the command line every example takes: options, then the run time.
  *
  * Nothing here knows about qpulse: the examples build with and without
  * -DQPULSE_DISABLE from the same helpers.
@@ -9,7 +10,9 @@
 #ifndef EX_COMMON_H
 #define EX_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t ex_now_ns(void);
@@ -42,5 +45,25 @@ void ex_request_stop(void);
 int ex_parse_seconds(const char *s, double *out);
 /* Parses a positive number in s (a rate, a count); returns 0 or -EINVAL. */
 int ex_parse_positive(const char *s, double *out);
+
+/* An option of an example: --NAME N (or -KEY N), a positive number of at
+ * most max (a whole one when whole is set) into *number; or, when number is
+ * NULL, a flag --NAME (-KEY) that sets *flag to 1. */
+struct ex_opt {
+    const char *name;
+    char key;
+    double *number;
+    double max;
+    int whole;
+    int *flag;
+};
+
+/* An example's command line: the options of opts[0..nopts) (what they
+ * point at holds the defaults), then the run time in seconds, optional,
+ * into *seconds.  -h/--help writes usage to stdout and exits 0; anything
+ * wrong writes usage to stderr (after getopt_long's own line for an
+ * unknown option) and exits 2. */
+void ex_parse_args(int argc, char **argv, const struct ex_opt *opts, size_t nopts,
+                   double *seconds, void (*usage)(FILE *f));
 
 #endif /* EX_COMMON_H */

@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,41 +291,14 @@ static void usage(FILE *f)
                "  --colo    the gateway is co-located: ~30 us round trips\n");
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
-{
-    static const struct option longopts[] = {
-        { "rate", required_argument, NULL, 'r' },
-        { "colo", no_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    *o = (struct options){ 10, 10000, 0 };
-    int c;
-    while ((c = getopt_long(argc, argv, "r:ch", longopts, NULL)) != -1) {
-        if (c == 'r' && ex_parse_positive(optarg, &o->rate) == 0 && o->rate <= 1e7)
-            continue;
-        if (c == 'c') {
-            o->colo = 1;
-            continue;
-        }
-        if (c == 'h') {
-            usage(stdout);
-            exit(0);
-        }
-        return -EINVAL;
-    }
-    if (optind < argc && ex_parse_seconds(argv[optind++], &o->seconds) < 0)
-        return -EINVAL;
-    return optind == argc ? 0 : -EINVAL;
-}
-
 int main(int argc, char **argv)
 {
-    struct options opt;
-    if (parse_options(argc, argv, &opt) < 0) {
-        usage(stderr);
-        return 2;
-    }
+    struct options opt = { 10, 10000, 0 };
+    const struct ex_opt opts[] = {
+        { "rate", 'r', &opt.rate, 1e7, 0, NULL },
+        { "colo", 'c', NULL, 0, 0, &opt.colo },
+    };
+    ex_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], &opt.seconds, usage);
     ex_init("trading");
 
     static struct market mk;

@@ -74,13 +74,49 @@ static void put_indented(FILE *f, const char *s, int indent)
     }
 }
 
-#define HELP_COL 26   /* where each option's text starts */
+#define HELP_COL 26    /* where each option's text starts */
+#define USAGE_WIDTH 79 /* the usage line wraps before going past this column */
+
+/* Writes " word" at *col, or starts a new line at column indent for it
+ * when it would go past USAGE_WIDTH. */
+static void put_word(FILE *f, const char *word, int indent, int *col)
+{
+    int n = (int)strlen(word);
+    if (*col >= indent && *col + 1 + n > USAGE_WIDTH) {
+        fprintf(f, "\n%*s", indent - 1, "");
+        *col = indent - 1;
+    }
+    fprintf(f, " %s", word);
+    *col += 1 + n;
+}
+
+void qp_opts_usage(const struct qp_prog *p, const char *name, int col, FILE *f)
+{
+    fputs(name, f);
+    col += (int)strlen(name);
+    int indent = col + 1;   /* under the first option */
+    for (size_t i = 0; i < p->nopts; i++) {
+        const struct qp_opt *o = &p->opts[i];
+        if (!strcmp(o->name, "help") || !strcmp(o->name, "version"))
+            continue;
+        char word[64];
+        if (o->key < QP_OPT_LONG)
+            snprintf(word, sizeof word, "[-%c%s%s]", o->key, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(word, sizeof word, "[--%s%s%s]", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        put_word(f, word, indent, &col);
+    }
+    if (p->operands)
+        put_word(f, p->operands, indent, &col);
+    fputc('\n', f);
+}
 
 void qp_opts_help(const struct qp_prog *p, FILE *f)
 {
     fputs("Usage: ", f);
-    put_indented(f, p->synopsis, 7);
-    fputc('\n', f);
+    qp_opts_usage(p, p->name, 7, f);
     if (p->about)
         fprintf(f, "\n%s\n", p->about);
     fputc('\n', f);

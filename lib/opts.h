@@ -4,7 +4,8 @@
  *
  * A program declares its options once, as a table of struct qp_opt; the
  * table gives getopt_long its long and short forms and generates --help,
- * so the help always lists every option.  Errors use one wording:
+ * usage line included, so the help always lists every option and the usage
+ * line cannot drift from the table.  Errors use one wording:
  *   PROG: unknown option 'X'
  *   PROG: option 'X' needs a value
  *   PROG: --ns: 'X' is not a namespace (1-48 characters of A-Z a-z 0-9 _ -)
@@ -28,8 +29,9 @@ struct qp_opt {
 
 struct qp_prog {
     const char *name;       /* prefixes every message: "qpulse check" */
-    const char *synopsis;   /* after "Usage: "; '\n' starts another usage line */
-    const char *about;      /* a paragraph after the synopsis, or NULL */
+    const char *operands;   /* after the options in the usage line: "[--] CMD [ARGS...]",
+                             * or NULL for none */
+    const char *about;      /* a paragraph after the usage line, or NULL */
     const char *footer;     /* printed after the options, or NULL */
     const struct qp_opt *opts;
     size_t nopts;
@@ -39,6 +41,7 @@ struct qp_prog {
 /* The entries every program shares, worded once. */
 #define QP_OPT_NS(key) { "ns", (key), "NAME", "$QPULSE_NS or default", "namespace" }
 #define QP_OPT_HELP { "help", 'h', NULL, NULL, "show this help" }
+#define QP_OPT_VERSION(key) { "version", (key), NULL, NULL, "show the version" }
 
 #define QP_PROG_OPTS(table) (table), (sizeof(table) / sizeof((table)[0]))
 
@@ -47,7 +50,14 @@ struct qp_prog {
  * "PROG: ..." to stderr.  The first call starts at argv[1]. */
 int qp_opts_next(const struct qp_prog *p, int argc, char **argv);
 
-/* The generated help: usage, about, every option with its default, footer. */
+/* The usage line: name, every option but --help and --version ("[-q]",
+ * "[--ns NAME]"), then the operands; wrapped before column 80, a wrapped
+ * line starting under the first option.  col is the column name starts
+ * in.  A man page's SYNOPSIS says the same. */
+void qp_opts_usage(const struct qp_prog *p, const char *name, int col, FILE *f);
+
+/* The generated help: "Usage: " and the usage line, about, every option
+ * with its default, footer. */
 void qp_opts_help(const struct qp_prog *p, FILE *f);
 
 /* "Try 'PROG --help'." on stderr. */

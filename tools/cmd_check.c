@@ -100,14 +100,11 @@ static const struct qp_opt check_opts[] = {
     QP_OPT_HELP,
 };
 
-static const struct qp_prog check_prog = {
+const struct qp_prog qp_check_prog = {
     .name = "qpulse check",
-    .synopsis = "qpulse check --budgets FILE [--input SNAPSHOT.json] [OPTIONS]\n"
-                "qpulse check --baseline OLD.json [--input NEW.json] [--tolerance PERCENT]\n"
-                "             [--stat STATS] [--min-count N] [OPTIONS]",
     .about = "Checks a cumulative snapshot (from --input, else from the running qpulsed)\n"
-             "against latency budgets or against a saved baseline snapshot\n"
-             "(qptop -b --format json --cumulative > OLD.json).\n"
+             "against latency budgets (--budgets), a saved baseline snapshot\n"
+             "(--baseline; qptop -b --format json --cumulative > OLD.json), or both.\n"
              "Exit status: 0 all holds, 1 a budget is broken or an operation regressed,\n"
              "2 the input cannot be used (missing file, bad JSON or budget file, no daemon).",
     .opts = QP_PROG_OPTS(check_opts),
@@ -150,21 +147,21 @@ static int check_option(chk_opts_t *o, int c)
 static int check_parse_args(chk_opts_t *o, int argc, char **argv)
 {
     int c;
-    while ((c = qp_opts_next(&check_prog, argc, argv)) != -1) {
+    while ((c = qp_opts_next(&qp_check_prog, argc, argv)) != -1) {
         if (c == 'h') {
-            qp_opts_help(&check_prog, stdout);
+            qp_opts_help(&qp_check_prog, stdout);
             return 1;
         }
         if (c == QP_OPT_BAD) {
-            qp_opts_try(&check_prog);
+            qp_opts_try(&qp_check_prog);
             return -EINVAL;
         }
         if (check_option(o, c) < 0)
             return -EINVAL;
     }
-    if (qp_opts_no_args(&check_prog, argc, argv) < 0)
+    if (qp_opts_no_args(&qp_check_prog, argc, argv) < 0)
         return -EINVAL;
-    if (qp_opts_ns(&check_prog, &o->ns) < 0)
+    if (qp_opts_ns(&qp_check_prog, &o->ns) < 0)
         return -EINVAL;
     if (!o->budgets && !o->baseline) {
         fprintf(stderr, "qpulse check: expected --budgets FILE or --baseline OLD.json\n");

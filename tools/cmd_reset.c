@@ -30,9 +30,8 @@ static const struct qp_opt reset_opts[] = {
     QP_OPT_HELP,
 };
 
-static const struct qp_prog reset_prog = {
+const struct qp_prog qp_reset_prog = {
     .name = "qpulse reset",
-    .synopsis = "qpulse reset [--ns NAME] [-q]",
     .about = "Clears the statistics of the running qpulsed (every process, every\n"
              "operation), e.g. before a load test that `qpulse check` then judges.",
     .opts = QP_PROG_OPTS(reset_opts),
@@ -54,15 +53,15 @@ int qp_cmd_reset(int argc, char **argv)
 {
     const char *ns = NULL;
     int quiet = 0, c;
-    while ((c = qp_opts_next(&reset_prog, argc, argv)) != -1) {
+    while ((c = qp_opts_next(&qp_reset_prog, argc, argv)) != -1) {
         switch (c) {
         case OPT_NS: ns = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': qp_opts_help(&reset_prog, stdout); return 0;
-        default: qp_opts_try(&reset_prog); return 2;
+        case 'h': qp_opts_help(&qp_reset_prog, stdout); return 0;
+        default: qp_opts_try(&qp_reset_prog); return 2;
         }
     }
-    if (qp_opts_no_args(&reset_prog, argc, argv) < 0 || qp_opts_ns(&reset_prog, &ns) < 0)
+    if (qp_opts_no_args(&qp_reset_prog, argc, argv) < 0 || qp_opts_ns(&qp_reset_prog, &ns) < 0)
         return 2;
     char *reply = NULL, err[512];
     size_t len = 0;

@@ -43,9 +43,9 @@ static const struct qp_opt run_opts[] = {
     QP_OPT_HELP,
 };
 
-static const struct qp_prog run_prog = {
+const struct qp_prog qp_run_prog = {
     .name = "qpulse run",
-    .synopsis = "qpulse run [--hooks GROUPS] [--ns NAME] [--] CMD [ARGS...]",
+    .operands = "[--] CMD [ARGS...]",
     .about = "Runs CMD with libqpulse-preload.so, which times its libc calls as the\n"
              "operation set `libc`; view them with qptop (qpulsed must be running).",
     .opts = QP_PROG_OPTS(run_opts),
@@ -167,12 +167,12 @@ int qp_cmd_run(int argc, char **argv)
 {
     const char *hooks = NULL, *ns = NULL;
     int c;
-    while ((c = qp_opts_next(&run_prog, argc, argv)) != -1) {
+    while ((c = qp_opts_next(&qp_run_prog, argc, argv)) != -1) {
         switch (c) {
         case OPT_HOOKS: hooks = optarg; break;
         case OPT_NS: ns = optarg; break;
-        case 'h': qp_opts_help(&run_prog, stdout); return 0;
-        default: qp_opts_try(&run_prog); return 2;
+        case 'h': qp_opts_help(&qp_run_prog, stdout); return 0;
+        default: qp_opts_try(&qp_run_prog); return 2;
         }
     }
     unsigned mask;
@@ -182,12 +182,12 @@ int qp_cmd_run(int argc, char **argv)
                         "all none default)\n", (int)strcspn(bad, ","), bad);
         return 2;
     }
-    if (qp_opts_ns(&run_prog, &ns) < 0)
+    if (qp_opts_ns(&qp_run_prog, &ns) < 0)
         return 2;
     int i = optind;
     if (i >= argc) {
         fprintf(stderr, "qpulse run: no command given\n");
-        qp_opts_try(&run_prog);
+        qp_opts_try(&qp_run_prog);
         return 2;
     }
 

@@ -36,9 +36,8 @@ static const struct qp_opt trace_opts[] = {
     QP_OPT_HELP,
 };
 
-static const struct qp_prog trace_prog = {
+const struct qp_prog qp_trace_prog = {
     .name = "qpulse trace",
-    .synopsis = "qpulse trace [--ns NAME] [--pid PID] [--last SECONDS] [-o FILE]",
     .about = "Writes the samples qpulsed holds in its flight recorder (qpulsed\n"
              "--history-mb) as a Trace Event Format JSON file: open it in Perfetto UI\n"
              "(ui.perfetto.dev) or chrome://tracing.  Each sample is one complete event,\n"
@@ -70,7 +69,7 @@ int qp_cmd_trace(int argc, char **argv)
     double last = 0;
     int quiet = 0, c;
     char *end;
-    while ((c = qp_opts_next(&trace_prog, argc, argv)) != -1) {
+    while ((c = qp_opts_next(&qp_trace_prog, argc, argv)) != -1) {
         switch (c) {
         case OPT_NS: ns = optarg; break;
         case OPT_PID:
@@ -93,11 +92,11 @@ int qp_cmd_trace(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': qp_opts_help(&trace_prog, stdout); return 0;
-        default: qp_opts_try(&trace_prog); return 2;
+        case 'h': qp_opts_help(&qp_trace_prog, stdout); return 0;
+        default: qp_opts_try(&qp_trace_prog); return 2;
         }
     }
-    if (qp_opts_no_args(&trace_prog, argc, argv) < 0 || qp_opts_ns(&trace_prog, &ns) < 0)
+    if (qp_opts_no_args(&qp_trace_prog, argc, argv) < 0 || qp_opts_ns(&qp_trace_prog, &ns) < 0)
         return 2;
     char req[96], err[512];
     unsigned long long last_ms = last > 0 ? (unsigned long long)ceil(last * 1000) : 0;

@@ -37,12 +37,11 @@ static const struct qp_opt opts[] = {
     { "exited", OPT_EXITED, NULL, NULL, "also list exited processes with nothing in the view" },
     { "no-color", OPT_NO_COLOR, NULL, NULL, "monochrome" },
     QP_OPT_HELP,
-    { "version", 'V', NULL, NULL, "show the version" },
+    QP_OPT_VERSION('V'),
 };
 
 static const struct qp_prog prog = {
     .name = "qptop",
-    .synopsis = "qptop [OPTION]...",
     .about = "The live table of the latency of qpulse-instrumented processes, or (-b)\n"
              "its reports as text, JSON or CSV.",
     .footer = "Keys of the live screen: h or ? inside qptop; see qptop(1).",
