@@ -25,6 +25,7 @@
 
 #include "budget.h"
 #include "client.h"
+#include "common.h"
 #include "snapshot.h"
 
 #define SNAP_VERSION 1
@@ -49,12 +50,12 @@ static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
 {
     if (!c->err || !c->errlen)
         return;
-    char what[200];
+    size_t at = 0;
+    qp_appendf(c->err, c->errlen, &at, "%s%s%s: ", c->path, *c->path ? "." : "", field);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    qp_vappendf(c->err, c->errlen, &at, fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->errlen, "%s%s%s: %s", c->path, *c->path ? "." : "", field, what);
 }
 
 static const char *json_type_name(const json_t *v)
