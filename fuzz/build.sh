@@ -45,7 +45,7 @@ build() {
 
 build fuzz_reader "" fuzz/fuzz_reader.c lib/reader.c lib/common.c
 build fuzz_budget "" fuzz/fuzz_budget.c lib/budget.c lib/common.c
-build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c
+build fuzz_snapshot "-ljansson" fuzz/fuzz_snapshot.c lib/snapshot.c lib/common.c
 flags+=(-I"$src/viewer")
 build fuzz_viewer "-ljansson" fuzz/fuzz_viewer.c lib/snapshot.c lib/common.c viewer/model.c \
   viewer/columns.c

@@ -82,12 +82,12 @@ static void berr(bparse_t *p, int line, int col, const char *fmt, ...)
 static void berr(bparse_t *p, int line, int col, const char *fmt, ...)
 {
     char msg[512];
-    int n = snprintf(msg, sizeof msg, "%s:%d:%d: ", p->path, line, col);
+    size_t mlen = 0;
+    qp_appendf(msg, sizeof msg, &mlen, "%s:%d:%d: ", p->path, line, col);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    qp_vappendf(msg, sizeof msg, &mlen, fmt, ap);
     va_end(ap);
-    size_t mlen = strlen(msg);
     p->nerrs++;
     if (p->errlen + mlen + 2 > p->errcap) {
         size_t ncap = (p->errcap + mlen + 2) * 2;

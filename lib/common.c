@@ -489,6 +489,26 @@ char *qp_scrub(char *s)
     return s;
 }
 
+void qp_vappendf(char *buf, size_t len, size_t *at, const char *fmt, va_list ap)
+{
+    if (*at >= len)
+        return;
+    size_t room = len - *at;
+    int n = vsnprintf(buf + *at, room, fmt, ap);
+    if (n < 0)
+        buf[*at] = '\0';
+    else
+        *at += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+void qp_appendf(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    qp_vappendf(buf, len, at, fmt, ap);
+    va_end(ap);
+}
+
 const char *qp_format_scaled(double v, const qp_scale_t *steps, size_t n, char *buf,
                              size_t len)
 {

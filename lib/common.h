@@ -6,6 +6,7 @@
 #ifndef QPULSE_COMMON_H
 #define QPULSE_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -112,6 +113,16 @@ static inline int qp_is_ctrl(char c)
 }
 /* Replaces every control character of the string s with '?'; returns s. */
 char *qp_scrub(char *s);
+
+/* Appends the formatted text to the string of *at bytes in buf (len bytes),
+ * cut to fit, and advances *at to the new length: at most len - 1, buf
+ * NUL-terminated.  An error message built from a prefix ("file:line:col: ")
+ * and a caller's printf format.  It writes only into buf (no stdio stream,
+ * no allocation), so the recorder's warnings use it too. */
+void qp_appendf(char *buf, size_t len, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void qp_vappendf(char *buf, size_t len, size_t *at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* The duration units: nanoseconds in one of the n characters at s ("ns",
  * "us", "ms" or "s"); 0 for anything else. */

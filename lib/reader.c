@@ -434,6 +434,22 @@ static char *copy_string(const qp_reader_t *r, uint32_t off)
     return qp_scrub(c);
 }
 
+/* Room in r's tables for nsets set names and nops ops (at least one each:
+ * realloc() to 0 bytes may free).  0 or -ENOMEM; a table that grew stays
+ * r's, its count unchanged. */
+static int tables_grow(qp_reader_t *r, uint32_t nsets, uint32_t nops)
+{
+    char **names = realloc(r->set_names, (nsets ? nsets : 1) * sizeof *names);
+    if (!names)
+        return -ENOMEM;
+    r->set_names = names;
+    qp_op_info_t *ops = realloc(r->ops, (nops ? nops : 1) * sizeof *ops);
+    if (!ops)
+        return -ENOMEM;
+    r->ops = ops;
+    return 0;
+}
+
 int qp_reader_refresh(qp_reader_t *r, char *err, size_t errlen)
 {
     const struct qp_seg_header *sh = (const void *)r->base;
@@ -450,29 +466,21 @@ int qp_reader_refresh(qp_reader_t *r, char *err, size_t errlen)
         GUARD_END();
         return fail(err, errlen, -EBADMSG, "table counts %u/%u out of range", nsets, nops);
     }
-    char **names = realloc(r->set_names, (nsets ? nsets : 1) * sizeof *names);
-    if (!names) {
+    if (tables_grow(r, nsets, nops) < 0) {
         GUARD_END();
         return fail(err, errlen, -ENOMEM, "out of memory");
     }
-    r->set_names = names;
     const struct qp_set_entry *se = (const void *)(r->base + h->sets_off);
     for (uint32_t i = r->nsets; i < nsets; i++) {
         struct qp_set_entry e = se[i];
-        names[i] = copy_string(r, e.name_off);
-        if (!names[i]) {
+        r->set_names[i] = copy_string(r, e.name_off);
+        if (!r->set_names[i]) {
             r->nsets = i;
             GUARD_END();
             return fail(err, errlen, -EBADMSG, "set %u: bad name offset", i);
         }
         r->nsets = i + 1;
     }
-    qp_op_info_t *ops = realloc(r->ops, (nops ? nops : 1) * sizeof *ops);
-    if (!ops) {
-        GUARD_END();
-        return fail(err, errlen, -ENOMEM, "out of memory");
-    }
-    r->ops = ops;
     const struct qp_op_entry *oe = (const void *)(r->base + h->ops_off);
     for (uint32_t i = r->nops; i < nops; i++) {
         struct qp_op_entry e = oe[i];
@@ -490,7 +498,7 @@ int qp_reader_refresh(qp_reader_t *r, char *err, size_t errlen)
             GUARD_END();
             return fail(err, errlen, -EBADMSG, "op %u: bad string offset", i);
         }
-        ops[i] = (qp_op_info_t){ r->set_names[e.set], n, g, d, e.priority, e.set };
+        r->ops[i] = (qp_op_info_t){ r->set_names[e.set], n, g, d, e.priority, e.set };
         r->nops = i + 1;
     }
     GUARD_END();

@@ -100,15 +100,17 @@ static void warn_once(int *flag, const char *fmt, ...)
 {
     if (qp_exchange_relaxed(flag, 1))
         return;
-    char buf[512];
+    /* One write(2), no stdio: may run in any thread at any time.  A message
+     * cut to fit still ends the line. */
+    char line[600];
+    size_t n = 0;
+    qp_appendf(line, sizeof line - 1, &n, "qpulse[%ld]: ", (long)getpid());
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    qp_vappendf(line, sizeof line - 1, &n, fmt, ap);
     va_end(ap);
-    /* One write(2), no stdio: may run in any thread at any time. */
-    char line[600];
-    int n = snprintf(line, sizeof line, "qpulse[%ld]: %s\n", (long)getpid(), buf);
-    if (n > 0 && write(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)) < 0) {
+    line[n++] = '\n';
+    if (write(2, line, n) < 0) {
         /* nothing more we can do */
     }
 }

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "budget.h"
 #include "client.h"
+#include "common.h"
 #include "snapshot.h"
 
 #define SNAP_VERSION 1
@@ -35,6 +37,10 @@ typedef struct snap_ctx {
     char path[128];                     /* "processes[1].ops[0]" or "" */
     int depth;                          /* of slowest-sample nesting */
     int head_only;                      /* "processes" may be absent */
+    /* The numbers of the object get_fields() read last that its parser
+     * range-checks itself (F_RAW: a pid, a tid, a priority), 0 when absent;
+     * to be used before anything nested is parsed. */
+    double raw[2];
 } snap_ctx_t;
 
 static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
@@ -44,12 +50,12 @@ static void snap_err(snap_ctx_t *c, const char *field, const char *fmt, ...)
 {
     if (!c->err || !c->errlen)
         return;
-    char what[200];
+    size_t at = 0;
+    qp_appendf(c->err, c->errlen, &at, "%s%s%s: ", c->path, *c->path ? "." : "", field);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    qp_vappendf(c->err, c->errlen, &at, fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->errlen, "%s%s%s: %s", c->path, *c->path ? "." : "", field, what);
 }
 
 static const char *json_type_name(const json_t *v)
@@ -66,7 +72,7 @@ static const char *json_type_name(const json_t *v)
     return "something else";
 }
 
-/* Field getters.  Each returns 0, or -EINVAL after writing the error.  A
+/* Field getters.  Each returns 0, or -errno after writing the error.  A
  * missing field is an error only when required; otherwise *out keeps the
  * default the caller stored in it. */
 
@@ -98,64 +104,68 @@ static int get_field(snap_ctx_t *c, json_t *o, const char *k, int required, unsi
     return 0;
 }
 
-static int get_str(snap_ctx_t *c, json_t *o, const char *k, int required, char **out)
-{
-    json_t *v;
-    int r = get_field(c, o, k, required, T_STRING, "a string", &v);
-    if (r < 0 || !v)
-        return r;
-    *out = strdup(json_string_value(v));
-    if (!*out) {
-        snap_err(c, k, "out of memory");
-        return -ENOMEM;
-    }
-    return 0;
-}
+/* The kinds of value a field holds, and what a reader stores it in. */
+typedef enum {
+    F_STR,      /* a string, copied: char * */
+    F_U64,      /* a count or a time in ns, a non-negative number: uint64_t */
+    F_NUM,      /* a finite number: double */
+    F_BOOL,     /* true or false: int */
+    F_RAW,      /* a number as F_NUM, that its parser range-checks (snap_ctx_t.raw) */
+} field_kind_t;
 
-/* A number; null reads as missing (several fields use null for "none"). */
-static int get_num(snap_ctx_t *c, json_t *o, const char *k, int required, double *out)
+/* Field k of o, a value of the kind, into *out (of the type the kind names).
+ * null reads as missing (several fields use null for "none"). */
+static int get_value(snap_ctx_t *c, json_t *o, const char *k, field_kind_t kind, int required,
+                     void *out)
 {
+    static const struct {
+        unsigned types;
+        const char *what;
+    } kinds[] = {
+        [F_STR] = { T_STRING, "a string" },
+        [F_U64] = { T_NUMBER, "a non-negative number" },
+        [F_NUM] = { T_NUMBER, "a number" },
+        [F_BOOL] = { T_BOOL, "true or false" },
+        [F_RAW] = { T_NUMBER, "a number" },
+    };
+    const char *what = kinds[kind].what;
     json_t *v;
-    int r = get_field(c, o, k, required, T_NUMBER, "a number", &v);
+    int r = get_field(c, o, k, required, kinds[kind].types, what, &v);
     if (r < 0 || !v)
         return r;
-    double d = json_number_value(v);
-    if (!isfinite(d)) {
-        snap_err(c, k, "expected a finite number");
-        return -EINVAL;
+    double d = json_number_value(v);        /* 0 for a string or a boolean */
+    switch (kind) {
+    case F_STR:
+        *(char **)out = strdup(json_string_value(v));
+        if (!*(char **)out) {
+            snap_err(c, k, "out of memory");
+            return -ENOMEM;
+        }
+        break;
+    case F_U64:
+        /* A real is accepted and rounded (a tool that rewrote the file may
+         * have turned 12100 into 12100.0). */
+        if (!(d >= 0) || d >= 18446744073709551616.0) {
+            snap_err(c, k, "expected %s, got %s", what, json_type_name(v));
+            return -EINVAL;
+        }
+        /* Above 2^53 every double is integral, and llround() would overflow
+         * its long long above 2^63 (found by fuzz/fuzz_snapshot.c). */
+        *(uint64_t *)out = json_is_integer(v) ? (uint64_t)json_integer_value(v)
+                           : d < 9007199254740992.0 ? (uint64_t)llround(d) : (uint64_t)d;
+        break;
+    case F_NUM:
+    case F_RAW:
+        if (!isfinite(d)) {
+            snap_err(c, k, "expected a finite number");
+            return -EINVAL;
+        }
+        *(double *)out = d;
+        break;
+    case F_BOOL:
+        *(int *)out = json_is_true(v);
+        break;
     }
-    *out = d;
-    return 0;
-}
-
-/* A count or a time in ns: a non-negative number.  A real is accepted and
- * rounded (a tool that rewrote the file may have turned 12100 into 12100.0). */
-static int get_u64(snap_ctx_t *c, json_t *o, const char *k, int required, uint64_t *out)
-{
-    static const char what[] = "a non-negative number";
-    json_t *v;
-    int r = get_field(c, o, k, required, T_NUMBER, what, &v);
-    if (r < 0 || !v)
-        return r;
-    double d = json_number_value(v);
-    if (!(d >= 0) || d >= 18446744073709551616.0) {
-        snap_err(c, k, "expected %s, got %s", what, json_type_name(v));
-        return -EINVAL;
-    }
-    /* Above 2^53 every double is integral, and llround() would overflow its
-     * long long above 2^63 (found by fuzz/fuzz_snapshot.c). */
-    *out = json_is_integer(v) ? (uint64_t)json_integer_value(v)
-           : d < 9007199254740992.0 ? (uint64_t)llround(d) : (uint64_t)d;
-    return 0;
-}
-
-static int get_bool(snap_ctx_t *c, json_t *o, const char *k, int *out)
-{
-    json_t *v;
-    int r = get_field(c, o, k, 0, T_BOOL, "true or false", &v);
-    if (r < 0 || !v)
-        return r;
-    *out = json_is_true(v);
     return 0;
 }
 
@@ -181,47 +191,88 @@ static int elem_object(snap_ctx_t *c, json_t *v)
     return -EINVAL;
 }
 
+/* An object's fields, as a table the readers below walk: the JSON name, the
+ * kind of value, whether it is required, and where the value goes.  They are
+ * read in table order, so that an object with several bad fields is refused
+ * for the first of them, always the same one. */
+typedef struct field {
+    const char *name;
+    field_kind_t kind;
+    int required;
+    /* offsetof the member of the struct; for F_RAW the index in c->raw[] */
+    size_t off;
+} field_t;
+
+/* A field whose JSON name is the name of its member of type. */
+#define FIELD(type, member, kind, required) { #member, kind, required, offsetof(type, member) }
+#define RAW(name, i, required) { name, F_RAW, required, i }
+#define NFIELDS(table) (sizeof (table) / sizeof *(table))
+
+/* Reads the n fields of table f from object o into dst and c->raw[]: 0, or
+ * the first field's error.  A member of dst whose field is absent and not
+ * required keeps what it held (the default). */
+static int get_fields(snap_ctx_t *c, json_t *o, const field_t *f, size_t n, void *dst)
+{
+    int r = 0;
+    memset(c->raw, 0, sizeof c->raw);
+    for (; n && !r; f++, n--) {
+        void *at = f->kind == F_RAW ? (void *)&c->raw[f->off] : (char *)dst + f->off;
+        r = get_value(c, o, f->name, f->kind, f->required, at);
+    }
+    return r;
+}
+
+/* d within [lo, hi]: a number range-checked before it is converted to an
+ * integer type (converting an out-of-range double is undefined: found by
+ * fuzz/fuzz_snapshot.c). */
+static double clamp(double d, double lo, double hi)
+{
+    return d < lo ? lo : d > hi ? hi : d;
+}
+
+/* One element of an array field that must be an object: get_fields() of it. */
+static int get_object(snap_ctx_t *c, json_t *o, const field_t *f, size_t n, void *dst)
+{
+    int r = elem_object(c, o);
+    return r ? r : get_fields(c, o, f, n, dst);
+}
+
 /* Parses one element of an array field into the struct at dst. */
 typedef int (*elem_fn)(snap_ctx_t *, json_t *, void *);
 
+static const field_t child_fields[] = {
+    FIELD(qp_snap_child_t, set, F_STR, 1), FIELD(qp_snap_child_t, op, F_STR, 1),
+    FIELD(qp_snap_child_t, count, F_U64, 0), FIELD(qp_snap_child_t, total_ns, F_U64, 0),
+};
+
 static int parse_child(snap_ctx_t *c, json_t *o, void *dst)
 {
-    qp_snap_child_t *ch = dst;
-    int r;
-    if ((r = elem_object(c, o)) || (r = get_str(c, o, "set", 1, &ch->set)) ||
-        (r = get_str(c, o, "op", 1, &ch->op)) ||
-        (r = get_u64(c, o, "count", 0, &ch->count)) ||
-        (r = get_u64(c, o, "total_ns", 0, &ch->total_ns)))
-        return r;
-    return 0;
+    return get_object(c, o, child_fields, NFIELDS(child_fields), dst);
 }
+
+static const field_t thread_fields[] = {
+    RAW("tid", 0, 1), FIELD(qp_snap_thread_t, name, F_STR, 0),
+    FIELD(qp_snap_thread_t, count, F_U64, 1), FIELD(qp_snap_thread_t, total_ns, F_U64, 0),
+    FIELD(qp_snap_thread_t, max_ns, F_U64, 0),
+};
 
 static int parse_thread(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_thread_t *t = dst;
-    double tid = 0;
-    int r;
-    if ((r = elem_object(c, o)) || (r = get_num(c, o, "tid", 1, &tid)) ||
-        (r = get_str(c, o, "name", 0, &t->name)) ||
-        (r = get_u64(c, o, "count", 1, &t->count)) ||
-        (r = get_u64(c, o, "total_ns", 0, &t->total_ns)) ||
-        (r = get_u64(c, o, "max_ns", 0, &t->max_ns)))
-        return r;
-    t->tid = tid > 0 && tid < 4294967296.0 ? (long)tid : 0;
-    return 0;
+    int r = get_object(c, o, thread_fields, NFIELDS(thread_fields), t);
+    t->tid = c->raw[0] > 0 && c->raw[0] < 4294967296.0 ? (long)c->raw[0] : 0;
+    return r;
 }
+
+static const field_t budget_fields[] = {
+    FIELD(qp_snap_budget_t, rule, F_STR, 1), FIELD(qp_snap_budget_t, stat, F_STR, 1),
+    FIELD(qp_snap_budget_t, limit_ns, F_NUM, 1), FIELD(qp_snap_budget_t, actual_ns, F_NUM, 0),
+    FIELD(qp_snap_budget_t, broken, F_BOOL, 0),
+};
 
 static int parse_budget(snap_ctx_t *c, json_t *o, void *dst)
 {
-    qp_snap_budget_t *b = dst;
-    int r;
-    if ((r = elem_object(c, o)) || (r = get_str(c, o, "rule", 1, &b->rule)) ||
-        (r = get_str(c, o, "stat", 1, &b->stat)) ||
-        (r = get_num(c, o, "limit_ns", 1, &b->limit_ns)) ||
-        (r = get_num(c, o, "actual_ns", 0, &b->actual_ns)) ||
-        (r = get_bool(c, o, "broken", &b->broken)))
-        return r;
-    return 0;
+    return get_object(c, o, budget_fields, NFIELDS(budget_fields), dst);
 }
 
 /* One histogram bucket: [lo_ns, hi_ns, count]. */
@@ -272,6 +323,12 @@ static int parse_list(snap_ctx_t *c, json_t *o, const char *k, int required, voi
     return 0;
 }
 
+static const field_t span_fields[] = {
+    FIELD(qp_snap_span_t, set, F_STR, 1), FIELD(qp_snap_span_t, op, F_STR, 1),
+    FIELD(qp_snap_span_t, offset_ns, F_U64, 1), FIELD(qp_snap_span_t, dur_ns, F_U64, 1),
+    FIELD(qp_snap_span_t, self_ns, F_U64, 0),
+};
+
 static int parse_span(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_span_t *sp = dst;
@@ -280,11 +337,7 @@ static int parse_span(snap_ctx_t *c, json_t *o, void *dst)
         snap_err(c, "children", "nested deeper than %d", QP_SNAP_SPAN_DEPTH);
         return -EINVAL;
     }
-    if ((r = elem_object(c, o)) || (r = get_str(c, o, "set", 1, &sp->set)) ||
-        (r = get_str(c, o, "op", 1, &sp->op)) ||
-        (r = get_u64(c, o, "offset_ns", 1, &sp->offset_ns)) ||
-        (r = get_u64(c, o, "dur_ns", 1, &sp->dur_ns)) ||
-        (r = get_u64(c, o, "self_ns", 0, &sp->self_ns)))
+    if ((r = get_object(c, o, span_fields, NFIELDS(span_fields), sp)))
         return r;
     c->depth++;
     r = parse_list(c, o, "children", 0, (void **)&sp->children, &sp->nchildren,
@@ -293,48 +346,49 @@ static int parse_span(snap_ctx_t *c, json_t *o, void *dst)
     return r;
 }
 
+static const field_t slow_fields[] = {
+    FIELD(qp_snap_slow_t, time, F_NUM, 1), RAW("tid", 0, 0),
+    FIELD(qp_snap_slow_t, dur_ns, F_U64, 1), FIELD(qp_snap_slow_t, self_ns, F_U64, 0),
+    FIELD(qp_snap_slow_t, truncated, F_BOOL, 0),
+};
+
 static int parse_slow(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_slow_t *sl = dst;
-    double tid = 0;
-    int r;
-    if ((r = elem_object(c, o)) || (r = get_num(c, o, "time", 1, &sl->time)) ||
-        (r = get_num(c, o, "tid", 0, &tid)) || (r = get_u64(c, o, "dur_ns", 1, &sl->dur_ns)) ||
-        (r = get_u64(c, o, "self_ns", 0, &sl->self_ns)) ||
-        (r = get_bool(c, o, "truncated", &sl->truncated)))
+    int r = get_object(c, o, slow_fields, NFIELDS(slow_fields), sl);
+    sl->tid = (long)clamp(c->raw[0], 0, INT_MAX);
+    if (r)
         return r;
-    sl->tid = tid > INT_MAX ? INT_MAX : tid < 0 ? 0 : (long)tid;
     c->depth = 0;
     return parse_list(c, o, "children", 0, (void **)&sl->children, &sl->nchildren,
                       sizeof *sl->children, parse_span);
 }
 
+static const field_t op_fields[] = {
+    FIELD(qp_snap_op_t, set, F_STR, 1), FIELD(qp_snap_op_t, op, F_STR, 1),
+    FIELD(qp_snap_op_t, group, F_STR, 0), FIELD(qp_snap_op_t, description, F_STR, 0),
+    RAW("priority", 0, 0), FIELD(qp_snap_op_t, count, F_U64, 1),
+    FIELD(qp_snap_op_t, rate_per_s, F_NUM, 0), FIELD(qp_snap_op_t, mean_ns, F_NUM, 0),
+    FIELD(qp_snap_op_t, stddev_ns, F_NUM, 0), FIELD(qp_snap_op_t, min_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, max_ns, F_U64, 0), FIELD(qp_snap_op_t, p50_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p90_ns, F_U64, 0), FIELD(qp_snap_op_t, p99_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p999_ns, F_U64, 0), FIELD(qp_snap_op_t, total_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, self_ns, F_U64, 0), FIELD(qp_snap_op_t, p99_prev_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, dropped, F_U64, 0),
+};
+
+/* The fields after the arrays. */
+static const field_t op_tail_fields[] = {
+    FIELD(qp_snap_op_t, threads_other, F_U64, 0), FIELD(qp_snap_op_t, threads_from, F_NUM, 0),
+};
+
 static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_op_t *op = dst;
-    double prio = 0;
-    int r;
-    if ((r = elem_object(c, o)) || (r = get_str(c, o, "set", 1, &op->set)) ||
-        (r = get_str(c, o, "op", 1, &op->op)) || (r = get_str(c, o, "group", 0, &op->group)) ||
-        (r = get_str(c, o, "description", 0, &op->description)) ||
-        (r = get_num(c, o, "priority", 0, &prio)) || (r = get_u64(c, o, "count", 1, &op->count)) ||
-        (r = get_num(c, o, "rate_per_s", 0, &op->rate_per_s)) ||
-        (r = get_num(c, o, "mean_ns", 0, &op->mean_ns)) ||
-        (r = get_num(c, o, "stddev_ns", 0, &op->stddev_ns)) ||
-        (r = get_u64(c, o, "min_ns", 0, &op->min_ns)) ||
-        (r = get_u64(c, o, "max_ns", 0, &op->max_ns)) ||
-        (r = get_u64(c, o, "p50_ns", 0, &op->p50_ns)) ||
-        (r = get_u64(c, o, "p90_ns", 0, &op->p90_ns)) ||
-        (r = get_u64(c, o, "p99_ns", 0, &op->p99_ns)) ||
-        (r = get_u64(c, o, "p999_ns", 0, &op->p999_ns)) ||
-        (r = get_u64(c, o, "total_ns", 0, &op->total_ns)) ||
-        (r = get_u64(c, o, "self_ns", 0, &op->self_ns)) ||
-        (r = get_u64(c, o, "p99_prev_ns", 0, &op->p99_prev_ns)) ||
-        (r = get_u64(c, o, "dropped", 0, &op->dropped)))
-        return r;
-    /* Converting an out-of-range double is undefined (fuzz/fuzz_snapshot.c). */
-    op->priority = prio > INT_MAX ? INT_MAX : prio < INT_MIN ? INT_MIN : (int)prio;
-    if ((r = parse_list(c, o, "children", 0, (void **)&op->children, &op->nchildren,
+    int r = get_object(c, o, op_fields, NFIELDS(op_fields), op);
+    op->priority = (int)clamp(c->raw[0], INT_MIN, INT_MAX);
+    if (r ||
+        (r = parse_list(c, o, "children", 0, (void **)&op->children, &op->nchildren,
                         sizeof *op->children, parse_child)) ||
         (r = parse_list(c, o, "hist", 0, (void **)&op->hist, &op->nhist, sizeof *op->hist,
                         parse_bucket)) ||
@@ -344,8 +398,7 @@ static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
                         sizeof *op->slowest, parse_slow)) ||
         (r = parse_list(c, o, "threads", 0, (void **)&op->threads, &op->nthreads,
                         sizeof *op->threads, parse_thread)) ||
-        (r = get_u64(c, o, "threads_other", 0, &op->threads_other)) ||
-        (r = get_num(c, o, "threads_from", 0, &op->threads_from)))
+        (r = get_fields(c, o, op_tail_fields, NFIELDS(op_tail_fields), op)))
         return r;
     return 0;
 }
@@ -366,60 +419,66 @@ static int parse_arg(snap_ctx_t *c, json_t *v, void *dst)
     return 0;
 }
 
+/* c->raw[]: pid, threads */
+static const field_t proc_fields[] = {
+    RAW("pid", 0, 1), FIELD(qp_snap_proc_t, name, F_STR, 1),
+    FIELD(qp_snap_proc_t, alive, F_BOOL, 0), FIELD(qp_snap_proc_t, dropped, F_U64, 0),
+    FIELD(qp_snap_proc_t, lost, F_U64, 0), FIELD(qp_snap_proc_t, cpu_pct, F_NUM, 0),
+    FIELD(qp_snap_proc_t, rss_bytes, F_U64, 0), RAW("threads", 1, 0),
+    FIELD(qp_snap_proc_t, started_at, F_NUM, 0), FIELD(qp_snap_proc_t, exited_at, F_NUM, 0),
+};
+
 static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_proc_t *p = dst;
-    double pid = 0, threads = 0;
-    uint64_t rss = 0;
     int r;
     p->cpu_pct = -1;
-    if ((r = elem_object(c, o)) || (r = get_num(c, o, "pid", 1, &pid)) ||
-        (r = get_str(c, o, "name", 1, &p->name)) || (r = get_bool(c, o, "alive", &p->alive)) ||
-        (r = get_u64(c, o, "dropped", 0, &p->dropped)) ||
-        (r = get_u64(c, o, "lost", 0, &p->lost)) ||
-        (r = get_num(c, o, "cpu_pct", 0, &p->cpu_pct)) ||
-        (r = get_u64(c, o, "rss_bytes", 0, &rss)) ||
-        (r = get_num(c, o, "threads", 0, &threads)) ||
-        (r = get_num(c, o, "started_at", 0, &p->started_at)) ||
-        (r = get_num(c, o, "exited_at", 0, &p->exited_at)))
+    if ((r = get_object(c, o, proc_fields, NFIELDS(proc_fields), p)))
         return r;
+    double pid = c->raw[0], threads = c->raw[1];
     if (pid < 0 || pid > INT_MAX || pid != floor(pid)) {
         snap_err(c, "pid", "expected a non-negative integer");
         return -EINVAL;
     }
     p->pid = (long)pid;
-    p->rss_bytes = rss;
-    p->threads = threads >= UINT32_MAX ? UINT32_MAX : threads > 0 ? (uint32_t)threads : 0;
+    p->threads = (uint32_t)clamp(threads, 0, UINT32_MAX);
     if ((r = parse_list(c, o, "cmdline", 0, (void **)&p->cmdline, &p->ncmdline,
                         sizeof *p->cmdline, parse_arg)))
         return r;
     return parse_list(c, o, "ops", 1, (void **)&p->ops, &p->nops, sizeof *p->ops, parse_op);
 }
 
+static const field_t skip_fields[] = {
+    RAW("pid", 0, 0), FIELD(qp_snap_skip_t, name, F_STR, 0),
+    FIELD(qp_snap_skip_t, segment, F_STR, 0), FIELD(qp_snap_skip_t, reason, F_STR, 0),
+};
+
 static int parse_skip(snap_ctx_t *c, json_t *o, void *dst)
 {
     qp_snap_skip_t *k = dst;
-    double pid = 0;
-    int r;
-    if ((r = elem_object(c, o)) || (r = get_num(c, o, "pid", 0, &pid)) ||
-        (r = get_str(c, o, "name", 0, &k->name)) ||
-        (r = get_str(c, o, "segment", 0, &k->segment)) ||
-        (r = get_str(c, o, "reason", 0, &k->reason)))
-        return r;
-    k->pid = pid > 0 && pid <= INT_MAX ? (long)pid : 0;
-    return 0;
+    int r = get_object(c, o, skip_fields, NFIELDS(skip_fields), k);
+    k->pid = c->raw[0] > 0 && c->raw[0] <= INT_MAX ? (long)c->raw[0] : 0;
+    return r;
 }
+
+/* After "qpulse" and the check of "window_s". */
+static const field_t top_fields[] = {
+    FIELD(qp_snapshot_t, time, F_NUM, 1), FIELD(qp_snapshot_t, window_s, F_NUM, 0),
+    FIELD(qp_snapshot_t, ns, F_STR, 0), RAW("daemon_pid", 0, 0),
+    FIELD(qp_snapshot_t, samples_per_s, F_NUM, 0),
+    FIELD(qp_snapshot_t, dropped_total, F_U64, 0),
+};
 
 static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
 {
-    double version = 0, dpid = 0;
+    double version = 0;
     int r;
     if (!json_is_object(o)) {
         snprintf(c->err, c->errlen, "snapshot: expected a JSON object, got %s",
                  json_type_name(o));
         return -EINVAL;
     }
-    if ((r = get_num(c, o, "qpulse", 1, &version)))
+    if ((r = get_value(c, o, "qpulse", F_NUM, 1, &version)))
         return r;
     if (version != SNAP_VERSION) {
         snap_err(c, "qpulse", "unsupported snapshot version %g (this reader knows %d)",
@@ -433,12 +492,9 @@ static int parse_top(snap_ctx_t *c, json_t *o, qp_snapshot_t *s)
         return -EINVAL;
     }
     s->cumulative = !w || json_is_null(w);
-    if ((r = get_num(c, o, "time", 1, &s->time)) ||
-        (r = get_num(c, o, "window_s", 0, &s->window_s)) ||
-        (r = get_str(c, o, "ns", 0, &s->ns)) || (r = get_num(c, o, "daemon_pid", 0, &dpid)) ||
-        (r = get_num(c, o, "samples_per_s", 0, &s->samples_per_s)) ||
-        (r = get_u64(c, o, "dropped_total", 0, &s->dropped_total)))
+    if ((r = get_fields(c, o, top_fields, NFIELDS(top_fields), s)))
         return r;
+    double dpid = c->raw[0];
     s->daemon_pid = dpid > 0 && dpid <= INT_MAX ? (long)dpid : 0;
     if ((r = parse_list(c, o, "skipped", 0, (void **)&s->skipped, &s->nskipped,
                         sizeof *s->skipped, parse_skip)))

@@ -243,6 +243,24 @@ Test(budget, all_errors_are_reported_and_the_file_refused)
     free(errs);
 }
 
+Test(budget, long_path_cuts_the_message)
+{
+    /* A path about as long as a message's room once wrote past the end of
+     * the message buffer (caught by the ASan stage of CI). */
+    char path[511];
+    memset(path, 'd', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    qp_budgets_t *b = (qp_budgets_t *)1;
+    char *errs = NULL;
+    cr_expect_eq(qp_budgets_parse(path, "bad p99 < 1ms\n", 14, &b, &errs), -EINVAL);
+    cr_expect_null(b);
+    cr_assert_not_null(errs);
+    cr_expect_eq(strlen(errs), 512, "the message is cut to 511 characters and its newline");
+    cr_expect_eq(strncmp(errs, path, 510), 0, "the message starts with the path");
+    cr_expect_eq(errs[511], '\n');
+    free(errs);
+}
+
 Test(budget, errors_may_be_ignored)
 {
     qp_budgets_t *b;
