@@ -241,8 +241,10 @@ static int get_object(snap_ctx_t *c, json_t *o, const field_t *f, size_t n, void
 typedef int (*elem_fn)(snap_ctx_t *, json_t *, void *);
 
 static const field_t child_fields[] = {
-    FIELD(qp_snap_child_t, set, F_STR, 1), FIELD(qp_snap_child_t, op, F_STR, 1),
-    FIELD(qp_snap_child_t, count, F_U64, 0), FIELD(qp_snap_child_t, total_ns, F_U64, 0),
+    FIELD(qp_snap_child_t, set, F_STR, 1),
+    FIELD(qp_snap_child_t, op, F_STR, 1),
+    FIELD(qp_snap_child_t, count, F_U64, 0),
+    FIELD(qp_snap_child_t, total_ns, F_U64, 0),
 };
 
 static int parse_child(snap_ctx_t *c, json_t *o, void *dst)
@@ -251,8 +253,10 @@ static int parse_child(snap_ctx_t *c, json_t *o, void *dst)
 }
 
 static const field_t thread_fields[] = {
-    RAW("tid", 0, 1), FIELD(qp_snap_thread_t, name, F_STR, 0),
-    FIELD(qp_snap_thread_t, count, F_U64, 1), FIELD(qp_snap_thread_t, total_ns, F_U64, 0),
+    RAW("tid", 0, 1),
+    FIELD(qp_snap_thread_t, name, F_STR, 0),
+    FIELD(qp_snap_thread_t, count, F_U64, 1),
+    FIELD(qp_snap_thread_t, total_ns, F_U64, 0),
     FIELD(qp_snap_thread_t, max_ns, F_U64, 0),
 };
 
@@ -265,8 +269,10 @@ static int parse_thread(snap_ctx_t *c, json_t *o, void *dst)
 }
 
 static const field_t budget_fields[] = {
-    FIELD(qp_snap_budget_t, rule, F_STR, 1), FIELD(qp_snap_budget_t, stat, F_STR, 1),
-    FIELD(qp_snap_budget_t, limit_ns, F_NUM, 1), FIELD(qp_snap_budget_t, actual_ns, F_NUM, 0),
+    FIELD(qp_snap_budget_t, rule, F_STR, 1),
+    FIELD(qp_snap_budget_t, stat, F_STR, 1),
+    FIELD(qp_snap_budget_t, limit_ns, F_NUM, 1),
+    FIELD(qp_snap_budget_t, actual_ns, F_NUM, 0),
     FIELD(qp_snap_budget_t, broken, F_BOOL, 0),
 };
 
@@ -324,8 +330,10 @@ static int parse_list(snap_ctx_t *c, json_t *o, const char *k, int required, voi
 }
 
 static const field_t span_fields[] = {
-    FIELD(qp_snap_span_t, set, F_STR, 1), FIELD(qp_snap_span_t, op, F_STR, 1),
-    FIELD(qp_snap_span_t, offset_ns, F_U64, 1), FIELD(qp_snap_span_t, dur_ns, F_U64, 1),
+    FIELD(qp_snap_span_t, set, F_STR, 1),
+    FIELD(qp_snap_span_t, op, F_STR, 1),
+    FIELD(qp_snap_span_t, offset_ns, F_U64, 1),
+    FIELD(qp_snap_span_t, dur_ns, F_U64, 1),
     FIELD(qp_snap_span_t, self_ns, F_U64, 0),
 };
 
@@ -347,8 +355,10 @@ static int parse_span(snap_ctx_t *c, json_t *o, void *dst)
 }
 
 static const field_t slow_fields[] = {
-    FIELD(qp_snap_slow_t, time, F_NUM, 1), RAW("tid", 0, 0),
-    FIELD(qp_snap_slow_t, dur_ns, F_U64, 1), FIELD(qp_snap_slow_t, self_ns, F_U64, 0),
+    FIELD(qp_snap_slow_t, time, F_NUM, 1),
+    RAW("tid", 0, 0),
+    FIELD(qp_snap_slow_t, dur_ns, F_U64, 1),
+    FIELD(qp_snap_slow_t, self_ns, F_U64, 0),
     FIELD(qp_snap_slow_t, truncated, F_BOOL, 0),
 };
 
@@ -365,21 +375,31 @@ static int parse_slow(snap_ctx_t *c, json_t *o, void *dst)
 }
 
 static const field_t op_fields[] = {
-    FIELD(qp_snap_op_t, set, F_STR, 1), FIELD(qp_snap_op_t, op, F_STR, 1),
-    FIELD(qp_snap_op_t, group, F_STR, 0), FIELD(qp_snap_op_t, description, F_STR, 0),
-    RAW("priority", 0, 0), FIELD(qp_snap_op_t, count, F_U64, 1),
-    FIELD(qp_snap_op_t, rate_per_s, F_NUM, 0), FIELD(qp_snap_op_t, mean_ns, F_NUM, 0),
-    FIELD(qp_snap_op_t, stddev_ns, F_NUM, 0), FIELD(qp_snap_op_t, min_ns, F_U64, 0),
-    FIELD(qp_snap_op_t, max_ns, F_U64, 0), FIELD(qp_snap_op_t, p50_ns, F_U64, 0),
-    FIELD(qp_snap_op_t, p90_ns, F_U64, 0), FIELD(qp_snap_op_t, p99_ns, F_U64, 0),
-    FIELD(qp_snap_op_t, p999_ns, F_U64, 0), FIELD(qp_snap_op_t, total_ns, F_U64, 0),
-    FIELD(qp_snap_op_t, self_ns, F_U64, 0), FIELD(qp_snap_op_t, p99_prev_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, set, F_STR, 1),
+    FIELD(qp_snap_op_t, op, F_STR, 1),
+    FIELD(qp_snap_op_t, group, F_STR, 0),
+    FIELD(qp_snap_op_t, description, F_STR, 0),
+    RAW("priority", 0, 0),
+    FIELD(qp_snap_op_t, count, F_U64, 1),
+    FIELD(qp_snap_op_t, rate_per_s, F_NUM, 0),
+    FIELD(qp_snap_op_t, mean_ns, F_NUM, 0),
+    FIELD(qp_snap_op_t, stddev_ns, F_NUM, 0),
+    FIELD(qp_snap_op_t, min_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, max_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p50_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p90_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p99_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p999_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, total_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, self_ns, F_U64, 0),
+    FIELD(qp_snap_op_t, p99_prev_ns, F_U64, 0),
     FIELD(qp_snap_op_t, dropped, F_U64, 0),
 };
 
 /* The fields after the arrays. */
 static const field_t op_tail_fields[] = {
-    FIELD(qp_snap_op_t, threads_other, F_U64, 0), FIELD(qp_snap_op_t, threads_from, F_NUM, 0),
+    FIELD(qp_snap_op_t, threads_other, F_U64, 0),
+    FIELD(qp_snap_op_t, threads_from, F_NUM, 0),
 };
 
 static int parse_op(snap_ctx_t *c, json_t *o, void *dst)
@@ -421,11 +441,16 @@ static int parse_arg(snap_ctx_t *c, json_t *v, void *dst)
 
 /* c->raw[]: pid, threads */
 static const field_t proc_fields[] = {
-    RAW("pid", 0, 1), FIELD(qp_snap_proc_t, name, F_STR, 1),
-    FIELD(qp_snap_proc_t, alive, F_BOOL, 0), FIELD(qp_snap_proc_t, dropped, F_U64, 0),
-    FIELD(qp_snap_proc_t, lost, F_U64, 0), FIELD(qp_snap_proc_t, cpu_pct, F_NUM, 0),
-    FIELD(qp_snap_proc_t, rss_bytes, F_U64, 0), RAW("threads", 1, 0),
-    FIELD(qp_snap_proc_t, started_at, F_NUM, 0), FIELD(qp_snap_proc_t, exited_at, F_NUM, 0),
+    RAW("pid", 0, 1),
+    FIELD(qp_snap_proc_t, name, F_STR, 1),
+    FIELD(qp_snap_proc_t, alive, F_BOOL, 0),
+    FIELD(qp_snap_proc_t, dropped, F_U64, 0),
+    FIELD(qp_snap_proc_t, lost, F_U64, 0),
+    FIELD(qp_snap_proc_t, cpu_pct, F_NUM, 0),
+    FIELD(qp_snap_proc_t, rss_bytes, F_U64, 0),
+    RAW("threads", 1, 0),
+    FIELD(qp_snap_proc_t, started_at, F_NUM, 0),
+    FIELD(qp_snap_proc_t, exited_at, F_NUM, 0),
 };
 
 static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
@@ -449,8 +474,10 @@ static int parse_proc(snap_ctx_t *c, json_t *o, void *dst)
 }
 
 static const field_t skip_fields[] = {
-    RAW("pid", 0, 0), FIELD(qp_snap_skip_t, name, F_STR, 0),
-    FIELD(qp_snap_skip_t, segment, F_STR, 0), FIELD(qp_snap_skip_t, reason, F_STR, 0),
+    RAW("pid", 0, 0),
+    FIELD(qp_snap_skip_t, name, F_STR, 0),
+    FIELD(qp_snap_skip_t, segment, F_STR, 0),
+    FIELD(qp_snap_skip_t, reason, F_STR, 0),
 };
 
 static int parse_skip(snap_ctx_t *c, json_t *o, void *dst)
@@ -463,8 +490,10 @@ static int parse_skip(snap_ctx_t *c, json_t *o, void *dst)
 
 /* After "qpulse" and the check of "window_s". */
 static const field_t top_fields[] = {
-    FIELD(qp_snapshot_t, time, F_NUM, 1), FIELD(qp_snapshot_t, window_s, F_NUM, 0),
-    FIELD(qp_snapshot_t, ns, F_STR, 0), RAW("daemon_pid", 0, 0),
+    FIELD(qp_snapshot_t, time, F_NUM, 1),
+    FIELD(qp_snapshot_t, window_s, F_NUM, 0),
+    FIELD(qp_snapshot_t, ns, F_STR, 0),
+    RAW("daemon_pid", 0, 0),
     FIELD(qp_snapshot_t, samples_per_s, F_NUM, 0),
     FIELD(qp_snapshot_t, dropped_total, F_U64, 0),
 };
