@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "log.h"
 
 int log_level = LOG_LVL_NOTICE;
@@ -43,15 +44,13 @@ static void log_vwrite(int level, const char *fmt, va_list ap)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld qpulsed[%ld] %s: ",
-                  ts.tv_nsec / 1000000, (long)(log_pid ? log_pid : getpid()), level_names[level]);
-    if (n < (int)sizeof line) {
-        int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-        n = m < 0 ? n : (n + m >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + m);
-    }
+    size_t room = sizeof line - 1;   /* the newline's byte kept back */
+    size_t n = strftime(line, room, "%Y-%m-%d %H:%M:%S", &tm);
+    qp_appendf(line, room, &n, ".%03ld qpulsed[%ld] %s: ", ts.tv_nsec / 1000000,
+               (long)(log_pid ? log_pid : getpid()), level_names[level]);
+    qp_vappendf(line, room, &n, fmt, ap);
     line[n++] = '\n';
-    ssize_t w = write(log_fd, line, (size_t)n);
+    ssize_t w = write(log_fd, line, n);
     (void)w;   /* nowhere to report a failing log */
 }
 

@@ -112,13 +112,8 @@ static void cfg_error(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(cfg_errors + cfg_errlen, sizeof cfg_errors - cfg_errlen - 1, fmt, ap);
+    qp_vappendf(cfg_errors, sizeof cfg_errors - 1, &cfg_errlen, fmt, ap);   /* room for '\n' */
     va_end(ap);
-    if (n < 0)
-        return;
-    cfg_errlen += (size_t)n;
-    if (cfg_errlen > sizeof cfg_errors - 2)
-        cfg_errlen = sizeof cfg_errors - 2;
     cfg_errors[cfg_errlen++] = '\n';
     cfg_errors[cfg_errlen] = 0;
 }

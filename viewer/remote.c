@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "common.h"
 #include "view.h"
 
 #define REQUEST_TIMEOUT_MS 5000
@@ -31,8 +32,6 @@ int view_source_whole(const view_options_t *opts)
     return opts->input != NULL || (e && *e && strcmp(e, "0") != 0);
 }
 
-/* Appends " name=value" with value %XX-encoded where it would end or split
- * the request line. */
 /* Appends to the request in req (len bytes), cut short when full. */
 __attribute__((format(printf, 3, 4))) static void add_fmt(char *req, size_t len,
                                                           const char *fmt, ...)
@@ -40,10 +39,12 @@ __attribute__((format(printf, 3, 4))) static void add_fmt(char *req, size_t len,
     size_t o = strlen(req);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(req + o, len - o, fmt, ap);
+    qp_vappendf(req, len, &o, fmt, ap);
     va_end(ap);
 }
 
+/* Appends " name=value" with value %XX-encoded where it would end or split
+ * the request line. */
 static void add_word(char *req, size_t len, const char *name, const char *v)
 {
     size_t o = strlen(req);
