@@ -97,6 +97,9 @@ struct proc *proc_find_open(const char *shm_name)
     return NULL;
 }
 
+_Static_assert(sizeof((struct proc *)0)->cmdline >= sizeof((qp_proc_info_t *)0)->cmdline,
+               "a segment's command line fits the process's");
+
 struct proc *proc_new(qp_reader_t *r)
 {
     struct proc *p = calloc(1, sizeof *p);
@@ -114,7 +117,12 @@ struct proc *proc_new(qp_reader_t *r)
     p->seen_mono = mono_ns();
     p->cpu_pct = -1;
     p->hid = ++qpd.next_hid;
-    proc_cmdline(p);
+    /* The command line the process recorded at its start, then, while it
+     * is still that process (not a reused pid), the one it shows now. */
+    memcpy(p->cmdline, in->cmdline, in->cmdline_len);
+    p->cmdline_len = in->cmdline_len;
+    if (qp_proc_alive(p->pid, p->start_time))
+        proc_cmdline(p);
     qpd.nopen++;
     qpd.drain_now = 1;   /* its ring may be filling fast already */
     p->next = qpd.procs;

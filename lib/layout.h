@@ -49,13 +49,16 @@
 /* Minor 1: op_dropped_off, the samples dropped per operation (a minor-0
  * segment has 0 there: only the process-wide counters).
  * Minor 2: slots_used, a bit for every slot a thread ever claimed, so a
- * reader looks at those slots only (a minor-1 segment: every slot). */
-#define QP_LAYOUT_MINOR 2u
+ * reader looks at those slots only (a minor-1 segment: every slot).
+ * Minor 3: cmdline, the command line at creation, for a process that exits
+ * before a reader can look at /proc/<pid>/cmdline. */
+#define QP_LAYOUT_MINOR 3u
 #define QP_HEADER_SIZE 4096u
 #define QP_CACHELINE 64u
 #define QP_PAGE 4096u
 
 #define QP_NAME_MAX 64          /* process name, namespace name (with NUL) */
+#define QP_CMDLINE_MAX 256      /* command line kept in the header */
 #define QP_NS_MAX 48            /* longest namespace name (without NUL) */
 #define QP_SHM_PREFIX "/qpulse."
 
@@ -151,7 +154,14 @@ struct qp_seg_header {
      * costs it 2 slots, not QP_DEFAULT_SLOTS. */
     uint64_t slots_used[QP_MAX_SLOTS / 64];
 
-    uint8_t reserved[3064];       /* room to grow; zero */
+    /* Minor >= 3.  /proc/<pid>/cmdline as it was when the segment was
+     * created (arguments each ending in a NUL, cut short at QP_CMDLINE_MAX),
+     * cmdline_len bytes of it; 0: unknown.  Written before the segment is
+     * published, never changed. */
+    uint32_t cmdline_len;
+    char cmdline[QP_CMDLINE_MAX];
+
+    uint8_t reserved[2804];       /* room to grow; zero */
 };
 
 /* One operation set. */

@@ -362,6 +362,14 @@ int qp_reader_open(qp_reader_t **out, const char *name, unsigned flags, char *er
     qp_scrub(in->name);   /* as in copy_string() */
     snprintf(in->ns, sizeof in->ns, "%s", h->ns);
     snprintf(in->shm_name, sizeof in->shm_name, "%s", name);
+    if (h->minor >= 3) {
+        /* Bounded by the reader's buffer, whatever the header claims; the
+         * bytes are the producer's (a hostile one may put anything there:
+         * every consumer escapes or scrubs them, as for /proc). */
+        uint32_t n = h->cmdline_len;
+        in->cmdline_len = n <= sizeof in->cmdline && n <= sizeof h->cmdline ? n : 0;
+        memcpy(in->cmdline, h->cmdline, in->cmdline_len);
+    }
     in->clock_kind = h->clock_kind;
     in->ns_per_tick = h->clock_kind == QP_CLOCK_TSC ? qp_reader_tsc_ns_per_tick() : 1.0;
     in->major = h->major;

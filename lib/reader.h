@@ -31,6 +31,9 @@ typedef struct qp_proc_info {
     char name[64];
     char ns[64];
     char shm_name[128];
+    char cmdline[256];         /* the command line at creation (minor >= 3):
+                                  arguments each ending in a NUL */
+    unsigned cmdline_len;      /* bytes of it; 0 when unknown */
     uint32_t clock_kind;       /* QP_CLOCK_* */
     double ns_per_tick;        /* the reader's calibration (1 for monotonic) */
     uint16_t major, minor;

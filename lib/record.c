@@ -508,6 +508,18 @@ static void seg_proc_name(pid_t pid, char *buf, size_t len)
     qp_proc_name(pid, buf, len);
 }
 
+/* The command line into the header, for a reader that finds the process
+ * gone (a short command run under qpulse run exits in milliseconds). */
+static void seg_cmdline(struct qp_seg_header *h)
+{
+    char buf[sizeof h->cmdline + 1];
+    ssize_t n = qp_proc_cmdline(h->pid, buf, sizeof buf);
+    if (n <= 0)
+        return;
+    memcpy(h->cmdline, buf, (size_t)n);
+    h->cmdline_len = (uint32_t)n;
+}
+
 /* Creates and maps the segment.  Called under g_lock. */
 static int seg_create(void)
 {
@@ -589,6 +601,7 @@ static int seg_create(void)
     h->start_time = st;
     h->created_realtime_ns = qp_real_ns();
     seg_proc_name(pid, h->name, sizeof h->name);
+    seg_cmdline(h);
     copy_str(h->ns, sizeof h->ns, ns);
     clock_choose();
     h->clock_kind = qpulse__use_tsc ? QP_CLOCK_TSC : QP_CLOCK_MONOTONIC;

@@ -30,8 +30,11 @@ stale=$("$BAD" make magic "$QPULSE_NS" $gone 1) || qp_fail "cannot make stale se
 qp_wait_for 10 sh -c "! test -e /dev/shm$stale" || qp_fail "stale bad segment $stale not removed"
 grep -q "removed stale segment $stale" "$T/qpulsed.log" || qp_fail "stale removal not logged"
 
-# The valid base is accepted ...
+# The valid base is accepted (its command-line length past the field
+# bounded: the daemon shows what /proc says) ...
 qp_wait_for 10 listed $S || qp_fail "the daemon refused the valid base segment"
+args=$(jq -c --argjson p "$S" '.processes[] | select(.pid == $p) | .cmdline' "$T/snap.json")
+expect "the base segment's command line" "$args" '["sleep","600"]' 
 # ... and every broken variant is logged and skipped.
 for kind in truncated magic major sizes offsets opdrops names ops strings; do
   eval "name=\$name_$kind"

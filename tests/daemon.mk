@@ -31,7 +31,8 @@ endif
 DAEMON_TESTS = tests/daemon-basic.sh tests/daemon-kill.sh tests/daemon-window.sh \
 	tests/daemon-restart.sh tests/daemon-malformed.sh tests/daemon-prom.sh \
 	tests/daemon-budgets.sh tests/daemon-detach.sh tests/daemon-prom-native.sh \
-	tests/daemon-attach.sh tests/daemon-op-drops.sh tests/daemon-threads.sh
+	tests/daemon-attach.sh tests/daemon-op-drops.sh tests/daemon-threads.sh \
+	tests/daemon-cmdline.sh
 TESTS += $(DAEMON_TESTS)
 ## A producer held in the middle of its first sample (daemon-slow-init.sh)
 ## by a preloaded library: not in a sanitizer build (see tests/preload.mk).

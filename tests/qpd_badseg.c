@@ -77,6 +77,10 @@ static int make(const char *kind, const char *ns, pid_t pid, unsigned seq)
     clock_gettime(CLOCK_REALTIME, &rt);
     h.created_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
     h.state = QP_STATE_ALIVE;
+    /* A command-line length past the field, in every kind, "ok" included:
+     * a reader bounds it (the daemon takes the process's own from /proc). */
+    h.cmdline_len = UINT32_MAX;
+    memset(h.cmdline, '\033', sizeof h.cmdline);
 
     /* one set "bad" with one op "Op" */
     char strings[256] = "bad\0Op\0grp\0desc";
