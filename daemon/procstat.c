@@ -17,12 +17,9 @@
  * rewrite it: "nginx: worker process"); kept as it was when unreadable. */
 void proc_cmdline(struct proc *p)
 {
-    char buf[sizeof p->cmdline + 1];
-    ssize_t n = qp_proc_cmdline(p->pid, buf, sizeof buf);
-    if (n <= 0)
-        return;
-    memcpy(p->cmdline, buf, (size_t)n);
-    p->cmdline_len = (unsigned)n;
+    ssize_t n = qp_proc_cmdline(p->pid, p->cmdline, sizeof p->cmdline);
+    if (n > 0)
+        p->cmdline_len = (unsigned)n;   /* else kept as it was */
 }
 
 void proc_usage(struct proc *p, int64_t now)

@@ -467,7 +467,13 @@ int qp_thread_name(pid_t pid, pid_t tid, char *buf, size_t len)
 
 ssize_t qp_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
-    return read_proc_file(pid, "cmdline", buf, len);
+    char tmp[512 + 1];   /* small: the recorder may run on a signal stack */
+    if (len > sizeof tmp - 1)
+        len = sizeof tmp - 1;
+    ssize_t n = read_proc_file(pid, "cmdline", tmp, len + 1);
+    if (n > 0)
+        memcpy(buf, tmp, (size_t)n);
+    return n;
 }
 
 double qp_duration_unit(const char *s, size_t n)

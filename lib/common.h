@@ -93,9 +93,10 @@ int qp_proc_usage(pid_t pid, uint64_t *cpu_ticks, uint64_t *rss_bytes);
 int qp_proc_name(pid_t pid, char *buf, size_t len);
 /* The name (comm) of thread tid of pid into buf; 0 or -errno. */
 int qp_thread_name(pid_t pid, pid_t tid, char *buf, size_t len);
-/* /proc/<pid>/cmdline into buf (arguments each ending in a NUL; at most
- * len - 1 bytes, then a NUL): the count, or -errno (-EIO when empty, as for
- * a kernel thread or a zombie). */
+/* Up to len bytes of /proc/<pid>/cmdline (arguments each ending in a NUL;
+ * the last one cut short when it is longer) into buf: the count, or -errno
+ * (-EIO when empty, as for a kernel thread or a zombie), buf untouched.
+ * At most 512 bytes. */
 ssize_t qp_proc_cmdline(pid_t pid, char *buf, size_t len);
 
 /* Three-way comparison for qsort callbacks: -1, 0 or 1 as a is below,

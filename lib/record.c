@@ -512,12 +512,8 @@ static void seg_proc_name(pid_t pid, char *buf, size_t len)
  * gone (a short command run under qpulse run exits in milliseconds). */
 static void seg_cmdline(struct qp_seg_header *h)
 {
-    char buf[sizeof h->cmdline + 1];
-    ssize_t n = qp_proc_cmdline(h->pid, buf, sizeof buf);
-    if (n <= 0)
-        return;
-    memcpy(h->cmdline, buf, (size_t)n);
-    h->cmdline_len = (uint32_t)n;
+    ssize_t n = qp_proc_cmdline(h->pid, h->cmdline, sizeof h->cmdline);
+    h->cmdline_len = n > 0 ? (uint32_t)n : 0;
 }
 
 /* Creates and maps the segment.  Called under g_lock. */
