@@ -259,13 +259,19 @@ static void lock_release(void)
  * segments it serves, so that two daemons with different runtime
  * directories (or users) still exclude each other.  The record is unlinked
  * by its owner at exit while it still holds the lock, so a lock taken on an
- * object that is no longer (or not the one) under the name is retried. */
+ * object that is no longer (or not the one) under the name is retried.
+ * So is a lock whose daemon is gone: a writer child it forked shares the
+ * locked file until the child has closed its descriptors or died with its
+ * parent (a moment; seconds under valgrind), and a restart right after a
+ * SIGKILL must not be refused for it. */
+#define LOCK_ORPHAN_WAIT_MS 10000
 static void take_lock(void)
 {
     if (qp_daemon_shm_name(daemon_shm, sizeof daemon_shm, qpd.cfg.ns) < 0)
         fatalx("namespace name too long");
     char path[160];
     snprintf(path, sizeof path, "/dev/shm%s", daemon_shm);
+    int orphan_ms = 0;
     for (int tries = 0; tries < 20; tries++) {
         lock_fd = shm_open(daemon_shm, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (lock_fd < 0) {
@@ -280,7 +286,22 @@ static void take_lock(void)
             struct qp_daemon_rec rec;
             memset(&rec, 0, sizeof rec);
             ssize_t n = pread(lock_fd, &rec, sizeof rec, 0);
-            if (n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC && rec.pid > 0)
+            int known = n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC && rec.pid > 0;
+            if (known && !qp_proc_alive(rec.pid, rec.start_time) &&
+                orphan_ms < LOCK_ORPHAN_WAIT_MS) {
+                close(lock_fd);
+                lock_fd = -1;
+                struct timespec ts = { 0, 50 * 1000000L };
+                nanosleep(&ts, NULL);
+                orphan_ms += 50;
+                tries--;   /* not the unlink race */
+                continue;
+            }
+            if (known && !qp_proc_alive(rec.pid, rec.start_time))
+                fatalx("the namespace lock %s is still held, %d s after its qpulsed (pid %ld) "
+                       "exited, by a process that daemon started; start again once it has "
+                       "exited", path, LOCK_ORPHAN_WAIT_MS / 1000, (long)rec.pid);
+            if (known)
                 fatalx("another qpulsed (pid %ld) already serves namespace '%s' (lock %s)",
                        (long)rec.pid, qpd.cfg.ns, path);
             fatalx("another qpulsed already serves namespace '%s' (lock %s)", qpd.cfg.ns,
