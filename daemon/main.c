@@ -287,8 +287,8 @@ static void take_lock(void)
             memset(&rec, 0, sizeof rec);
             ssize_t n = pread(lock_fd, &rec, sizeof rec, 0);
             int known = n == (ssize_t)sizeof rec && rec.magic == QP_DAEMON_MAGIC && rec.pid > 0;
-            if (known && !qp_proc_alive(rec.pid, rec.start_time) &&
-                orphan_ms < LOCK_ORPHAN_WAIT_MS) {
+            int gone = known && !qp_proc_alive(rec.pid, rec.start_time);
+            if (gone && orphan_ms < LOCK_ORPHAN_WAIT_MS) {
                 close(lock_fd);
                 lock_fd = -1;
                 struct timespec ts = { 0, 50 * 1000000L };
@@ -297,7 +297,7 @@ static void take_lock(void)
                 tries--;   /* not the unlink race */
                 continue;
             }
-            if (known && !qp_proc_alive(rec.pid, rec.start_time))
+            if (gone)
                 fatalx("the namespace lock %s is still held, %d s after its qpulsed (pid %ld) "
                        "exited, by a process that daemon started; start again once it has "
                        "exited", path, LOCK_ORPHAN_WAIT_MS / 1000, (long)rec.pid);

@@ -64,8 +64,7 @@ int qp_opts_next(const struct qp_prog *p, int argc, char **argv)
     return c;
 }
 
-/* Writes s, each '\n' followed by indent spaces. */
-static void put_indented(FILE *f, const char *s, int indent)
+void qp_opts_put_indented(FILE *f, const char *s, int indent)
 {
     for (; *s; s++) {
         fputc(*s, f);
@@ -130,7 +129,7 @@ void qp_opts_help(const struct qp_prog *p, FILE *f)
         if (strlen(left) >= HELP_COL - 3)
             fprintf(f, "\n%*s", HELP_COL - 1, "");
         fputc(' ', f);
-        put_indented(f, o->help, HELP_COL);
+        qp_opts_put_indented(f, o->help, HELP_COL);
         if (o->def)
             fprintf(f, " [%s]", o->def);
         fputc('\n', f);

@@ -56,6 +56,10 @@ int qp_opts_next(const struct qp_prog *p, int argc, char **argv);
  * in.  A man page's SYNOPSIS says the same. */
 void qp_opts_usage(const struct qp_prog *p, const char *name, int col, FILE *f);
 
+/* Writes s, each '\n' followed by indent spaces (a text that goes on under
+ * a column). */
+void qp_opts_put_indented(FILE *f, const char *s, int indent);
+
 /* The generated help: "Usage: " and the usage line, about, every option
  * with its default, footer. */
 void qp_opts_help(const struct qp_prog *p, FILE *f);

@@ -38,11 +38,7 @@ static void usage(FILE *f)
         fputs("  ", f);
         qp_opts_usage(cmds[i].prog, cmds[i].name, 2, f);
         fprintf(f, "%*s", ABOUT_COL, "");
-        for (const char *s = cmds[i].about; *s; s++)
-            if (*s == '\n')
-                fprintf(f, "\n%*s", ABOUT_COL, "");
-            else
-                fputc(*s, f);
+        qp_opts_put_indented(f, cmds[i].about, ABOUT_COL);
         fputc('\n', f);
     }
     fputs("\n  qpulse --version, qpulse --help\n", f);
